@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# scripts/deps.sh - installs what mamori needs to build, run and test, from
+# Debian 12's packages. Idempotent; needs root. Skips apt when all are present.
+set -eu
+pkgs=(
+  build-essential pkg-config clang llvm libclang-rt-14-dev
+  libyaml-dev libssl-dev libarchive-dev libsqlite3-dev zlib1g-dev libcmocka-dev
+  e2fsprogs util-linux kmod jq
+  gzip zstd xz-utils zip unzip git gnupg openssl sqlite3 tar dpkg-dev psmisc procps
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
