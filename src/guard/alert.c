@@ -1,0 +1,114 @@
+/* alert.c - the guard's JSON lines: ready, alert, stopped.
+ *
+ * One line per write(2) on the log fd so that concurrent readers (tail -f,
+ * the agent later) never see half a line. Field names are an interface that
+ * other tools rely on: see docs/mamori-guard.md. */
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "guard/guard_int.h"
+
+void alert_line(struct guard *g, const char *line, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(g->o->log_fd, line + off, len - off);
+        if (w <= 0) {
+            log_error("cannot write to the alert log");
+            return;
+        }
+        off += (size_t)w;
+    }
+}
+
+static void finish(struct guard *g, struct jw *w)
+{
+    jw_obj_end(w);
+    long n = jw_finish(w);
+    if (n < 0) {
+        log_error("alert line longer than %u bytes dropped", GUARD_LINE_MAX);
+        return;
+    }
+    w->buf[n] = '\n';
+    alert_line(g, w->buf, (size_t)n + 1);
+}
+
+static void user_name(uid_t uid, char *out, size_t cap)
+{
+    struct passwd pw, *res = NULL;
+    char buf[1024];
+    if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
+        snprintf(out, cap, "%s", res->pw_name);
+    else
+        snprintf(out, cap, "%u", (unsigned)uid);
+}
+
+void alert_emit(struct guard *g, struct actor *a, const char *reason)
+{
+    struct jw w;
+    jw_init(&w, g->linebuf, GUARD_LINE_MAX - 1); /* room for the newline */
+    char id[64], user[64];
+    snprintf(id, sizeof id, "%llx-%llu", (unsigned long long)(a->decision_us / 1000000u),
+             (unsigned long long)++g->alert_counter);
+    user_name(a->uid, user, sizeof user);
+    jw_obj_begin(&w);
+    jw_str(&w, "event", "alert");
+    jw_str(&w, "id", id);
+    jw_str(&w, "action", guard_action_name(g->o->action));
+    jw_arr_begin(&w, "pids");
+    for (size_t i = 0; i < a->nmembers; i++)
+        jw_int(&w, NULL, a->members[i]);
+    jw_arr_end(&w);
+    jw_str(&w, "exe", a->exe);
+    jw_str(&w, "cmdline", a->cmdline);
+    jw_str(&w, "user", user);
+    jw_int(&w, "uid", a->uid);
+    jw_arr_begin(&w, "files");
+    for (size_t i = 0; i < a->nfiles; i++)
+        jw_str(&w, NULL, a->files[i]);
+    jw_arr_end(&w);
+    jw_arr_begin(&w, "indicators");
+    for (int i = 0; i < IND_COUNT; i++)
+        if (a->indicators & (1u << i))
+            jw_str(&w, NULL, indicator_name((enum indicator)i));
+    jw_arr_end(&w);
+    jw_int(&w, "score", a->score);
+    jw_int(&w, "files_damaged", a->damaged);
+    jw_double(&w, "first_write_ts", (double)a->first_write_us / 1e6, 6);
+    jw_double(&w, "decision_ts", (double)a->decision_us / 1e6, 6);
+    if (a->freeze_us)
+        jw_double(&w, "freeze_ts", (double)a->freeze_us / 1e6, 6);
+    if (reason)
+        jw_str(&w, "reason", reason);
+    finish(g, &w);
+    char exe[256];
+    log_warn("ALERT %s: %s (pid %d) %s; %u file(s) damaged; action %s", id,
+             log_escape(exe, sizeof exe, a->exe), (int)a->root,
+             a->nfiles ? "encrypting files" : "behaving like ransomware", a->damaged,
+             guard_action_name(g->o->action));
+}
+
+void alert_ready(struct guard *g)
+{
+    char buf[8192];
+    struct jw w;
+    jw_init(&w, buf, sizeof buf - 1);
+    jw_obj_begin(&w);
+    jw_str(&w, "event", "ready");
+    jw_int(&w, "pid", g->self.self);
+    jw_str(&w, "action", guard_action_name(g->o->action));
+    jw_arr_begin(&w, "protect");
+    for (size_t i = 0; i < g->o->nprotect; i++)
+        jw_str(&w, NULL, g->o->protect[i]);
+    jw_arr_end(&w);
+    jw_int(&w, "filesystems", (int64_t)g->fan.nfs);
+    jw_bool(&w, "permission_events", g->fan.perm);
+    jw_int(&w, "decoys", (int64_t)g->ndecoys);
+    jw_str(&w, "degraded", g->fan.degraded);
+    jw_double(&w, "ts", (double)wall_us() / 1e6, 6);
+    finish(g, &w);
+}

@@ -1,0 +1,211 @@
+/* fan.c - fanotify groups, marks and event decoding (see fan.h). */
+#include "guard/fan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "core/err.h"
+
+#ifndef FAN_RENAME
+#define FAN_RENAME 0x10000000
+#endif
+#ifndef FAN_EVENT_INFO_TYPE_OLD_DFID_NAME
+#define FAN_EVENT_INFO_TYPE_OLD_DFID_NAME 10
+#define FAN_EVENT_INFO_TYPE_NEW_DFID_NAME 12
+#endif
+
+#define CONTENT_MASK (FAN_OPEN_PERM | FAN_MODIFY | FAN_CLOSE_WRITE)
+#define NAME_MASK (FAN_CREATE | FAN_DELETE | FAN_RENAME)
+
+int fan_open(struct fan *f)
+{
+    memset(f, 0, sizeof *f);
+    f->content_fd = f->name_fd = -1;
+    f->content_fd = fanotify_init(FAN_CLOEXEC | FAN_NONBLOCK | FAN_CLASS_PRE_CONTENT,
+                                  O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NOATIME);
+    if (f->content_fd < 0 && errno == EINVAL) /* O_NOATIME refused on old kernels */
+        f->content_fd = fanotify_init(FAN_CLOEXEC | FAN_NONBLOCK | FAN_CLASS_PRE_CONTENT,
+                                      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+    if (f->content_fd < 0) {
+        int e = errno;
+        if (e == EPERM)
+            return MAMORI_EPERM;
+        if (e == ENOSYS)
+            return MAMORI_ENOSYS;
+        /* permission events compiled out: fall back to notification only */
+        f->content_fd = fanotify_init(FAN_CLOEXEC | FAN_NONBLOCK | FAN_CLASS_NOTIF,
+                                      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+        if (f->content_fd < 0)
+            return errno == EPERM ? MAMORI_EPERM : MAMORI_ENOSYS;
+        snprintf(f->degraded, sizeof f->degraded,
+                 "no fanotify permission events: an encryptor is stopped after, not before, "
+                 "it opens its next file");
+    } else {
+        f->perm = true;
+    }
+    f->name_fd = fanotify_init(FAN_CLOEXEC | FAN_NONBLOCK | FAN_CLASS_NOTIF | FAN_REPORT_DFID_NAME,
+                               O_RDONLY | O_CLOEXEC);
+    if (f->name_fd < 0) {
+        size_t l = strlen(f->degraded);
+        snprintf(f->degraded + l, sizeof f->degraded - l,
+                 "%sno fanotify name events (kernel < 5.9): renames, deletions and ransom "
+                 "notes are not seen",
+                 l ? "; " : "");
+    }
+    return 0;
+}
+
+static int mark(int fd, uint64_t mask, const char *path)
+{
+    return fanotify_mark(fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, AT_FDCWD, path);
+}
+
+int fan_watch(struct fan *f, const char *path, char *err, size_t errsz)
+{
+    struct stat st;
+    struct statfs sfs;
+    if (stat(path, &st) < 0 || statfs(path, &sfs) < 0) {
+        snprintf(err, errsz, "cannot watch %s: %s", path, strerror(errno));
+        return MAMORI_ENOENT;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errsz, "cannot watch %s: not a directory", path);
+        return MAMORI_EINVAL;
+    }
+    for (size_t i = 0; i < f->nfs; i++)
+        if (f->fs[i].dev == st.st_dev)
+            return 0;
+    if (f->nfs == FAN_FS_MAX) {
+        snprintf(err, errsz, "cannot watch %s: more than %d filesystems", path, FAN_FS_MAX);
+        return MAMORI_EFULL;
+    }
+    if (mark(f->content_fd, f->perm ? CONTENT_MASK : (FAN_MODIFY | FAN_CLOSE_WRITE), path) < 0) {
+        snprintf(err, errsz, "cannot watch the filesystem of %s: %s", path, strerror(errno));
+        return errno == EPERM ? MAMORI_EPERM : MAMORI_EIO;
+    }
+    struct fan_fs *fs = &f->fs[f->nfs];
+    fs->mount_fd = -1;
+    if (f->name_fd >= 0 && mark(f->name_fd, NAME_MASK, path) < 0 &&
+        mark(f->name_fd, FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO, path) < 0) {
+        /* e.g. a filesystem without file handles: keep content events */
+        size_t l = strlen(f->degraded);
+        snprintf(f->degraded + l, sizeof f->degraded - l, "%sno name events on %s (%s)",
+                 l ? "; " : "", path, strerror(errno));
+    }
+    fs->dev = st.st_dev;
+    memcpy(fs->fsid, &sfs.f_fsid, sizeof fs->fsid);
+    fs->mount_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    snprintf(fs->path, sizeof fs->path, "%s", path);
+    f->nfs++;
+    return 0;
+}
+
+void fan_close(struct fan *f)
+{
+    for (size_t i = 0; i < f->nfs; i++) {
+        if (f->content_fd >= 0)
+            fanotify_mark(f->content_fd, FAN_MARK_REMOVE | FAN_MARK_FILESYSTEM,
+                          f->perm ? CONTENT_MASK : (FAN_MODIFY | FAN_CLOSE_WRITE), AT_FDCWD,
+                          f->fs[i].path);
+        if (f->name_fd >= 0)
+            fanotify_mark(f->name_fd, FAN_MARK_FLUSH | FAN_MARK_FILESYSTEM, 0, AT_FDCWD,
+                          f->fs[i].path);
+        if (f->fs[i].mount_fd >= 0)
+            close(f->fs[i].mount_fd);
+        f->fs[i].mount_fd = -1;
+    }
+    f->nfs = 0;
+    /* Closing a group answers every pending permission event with "allow". */
+    if (f->content_fd >= 0)
+        close(f->content_fd);
+    if (f->name_fd >= 0)
+        close(f->name_fd);
+    f->content_fd = f->name_fd = -1;
+}
+
+int fan_respond(int content_fd, int event_fd, int verdict)
+{
+    struct fanotify_response r = {.fd = event_fd,
+                                  .response = verdict == FAN_RESP_DENY ? FAN_DENY : FAN_ALLOW};
+    return write(content_fd, &r, sizeof r) == (ssize_t)sizeof r ? 0 : MAMORI_EIO;
+}
+
+ssize_t fan_fd_path(int fd, char *buf, size_t cap)
+{
+    char l[64];
+    snprintf(l, sizeof l, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(l, buf, cap - 1);
+    if (n < 0)
+        return -1;
+    buf[n] = '\0';
+    return n;
+}
+
+/* One info record: header, fsid, file handle, then (for DFID_NAME) a name. */
+static int resolve_dfid_name(const struct fan *f, const struct fanotify_event_info_fid *fid,
+                             const char *rec_end, char *out, size_t outsz)
+{
+    const struct file_handle *fh = (const struct file_handle *)fid->handle;
+    const char *hend = (const char *)fh->f_handle + fh->handle_bytes;
+    if ((const char *)fh + sizeof *fh > rec_end || hend > rec_end)
+        return MAMORI_EINVAL;
+    const struct fan_fs *fs = NULL;
+    for (size_t i = 0; i < f->nfs; i++)
+        if (!memcmp(f->fs[i].fsid, &fid->fsid, sizeof f->fs[i].fsid))
+            fs = &f->fs[i];
+    if (!fs || fs->mount_fd < 0)
+        return MAMORI_ENOENT;
+    /* The name follows the handle, NUL-terminated inside the record. */
+    const char *name = hend;
+    size_t maxname = (size_t)(rec_end - name);
+    if (memchr(name, '\0', maxname) == NULL)
+        return MAMORI_EINVAL;
+    int dfd = open_by_handle_at(fs->mount_fd, (struct file_handle *)fh, O_PATH | O_CLOEXEC);
+    if (dfd < 0)
+        return MAMORI_ENOENT;
+    char dir[PATH_MAX];
+    ssize_t n = fan_fd_path(dfd, dir, sizeof dir);
+    close(dfd);
+    if (n < 0)
+        return MAMORI_ENOENT;
+    int w = (name[0] && strcmp(name, ".")) ? snprintf(out, outsz, "%s/%s", dir, name)
+                                           : snprintf(out, outsz, "%s", dir);
+    return w < 0 || (size_t)w >= outsz ? MAMORI_ERANGE : 0;
+}
+
+int fan_decode_name(const struct fan *f, const void *ev, size_t len, struct fan_name_event *out)
+{
+    const struct fanotify_event_metadata *m = ev;
+    out->mask = m->mask;
+    out->pid = m->pid;
+    out->path[0] = out->old_path[0] = '\0';
+    const char *p = (const char *)(m + 1);
+    const char *end = (const char *)m + (m->event_len < len ? m->event_len : len);
+    int rc = MAMORI_ENOENT;
+    while (p + sizeof(struct fanotify_event_info_header) <= end) {
+        const struct fanotify_event_info_header *h = (const void *)p;
+        if (h->len < sizeof *h || p + h->len > end)
+            return MAMORI_EINVAL;
+        const char *rec_end = p + h->len;
+        const struct fanotify_event_info_fid *fid = (const void *)p;
+        switch (h->info_type) {
+        case FAN_EVENT_INFO_TYPE_DFID_NAME:
+        case FAN_EVENT_INFO_TYPE_NEW_DFID_NAME:
+            rc = resolve_dfid_name(f, fid, rec_end, out->path, sizeof out->path);
+            break;
+        case FAN_EVENT_INFO_TYPE_OLD_DFID_NAME:
+            resolve_dfid_name(f, fid, rec_end, out->old_path, sizeof out->old_path);
+            break;
+        default:
+            break;
+        }
+        p = rec_end;
+    }
+    return rc;
+}

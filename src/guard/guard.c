@@ -1,0 +1,272 @@
+/* guard.c - the guard's set-up, event loop and orderly stop.
+ *
+ * Data enters as fanotify events (fan.c) and leaves as JSON lines on the log
+ * fd (alert.c) and as signals to condemned processes (respond.c).
+ *
+ * Threads: the event thread (this file's loop, which owns every table) and
+ * the watchdog thread (watchdog.c), which only ever answers "allow". The
+ * event thread runs at real-time priority when the kernel lets it, so that
+ * a decision is not delayed behind the very processes it is judging; each
+ * event's work is bounded (a sample of at most CONTENT_SAMPLE_MAX bytes). */
+#include "guard/guard.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/fanotify.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "guard/guard_int.h"
+
+#define READ_BUF (64u * 1024)
+#define BATCHES_PER_TURN 32 /* content reads before the name queue gets a turn */
+#define LOOP_TICK_MS 100
+#define RT_PRIORITY 10
+
+void guard_opts_default(struct guard_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->action = GUARD_FREEZE;
+    o->log_fd = STDOUT_FILENO;
+    o->decoys = true;
+    o->watchdog_ms = 500;
+    o->threshold = 100;
+}
+
+const char *guard_action_name(enum guard_action a)
+{
+    switch (a) {
+    case GUARD_ALERT: return "alert";
+    case GUARD_FREEZE: return "freeze";
+    case GUARD_KILL: return "kill";
+    }
+    return "?";
+}
+
+int guard_action_parse(const char *s, enum guard_action *out)
+{
+    for (int a = GUARD_ALERT; a <= GUARD_KILL; a++) {
+        if (!strcasecmp(s, guard_action_name((enum guard_action)a))) {
+            *out = (enum guard_action)a;
+            return 0;
+        }
+    }
+    return MAMORI_EINVAL;
+}
+
+static void drain_content(struct guard *g, char *buf)
+{
+    for (int turn = 0; turn < BATCHES_PER_TURN; turn++) {
+        ssize_t len = read(g->fan.content_fd, buf, READ_BUF);
+        if (len <= 0)
+            return;
+        g->now = now_us();
+        /* Register every permission event first: the watchdog's clock for
+         * the last one in the batch starts now, not after the others. */
+        const struct fanotify_event_metadata *m;
+        for (m = (const void *)buf; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len))
+            if ((m->mask & FAN_OPEN_PERM) && m->fd >= 0 && wd_track(&g->wd, m->fd, g->now) < 0)
+                fan_respond(g->fan.content_fd, m->fd, FAN_RESP_ALLOW);
+        for (m = (const void *)buf; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
+            if (m->mask & FAN_Q_OVERFLOW) {
+                if (g->st.overflows++ % 1000 == 0)
+                    log_warn("fanotify queue overflowed: some file events were lost");
+                continue;
+            }
+            if (m->fd < 0)
+                continue;
+            if (m->mask & FAN_OPEN_PERM) {
+                g->st.perm_events++;
+                wd_answer(&g->wd, m->fd, ev_open_perm(g, m->pid, m->fd));
+            }
+            if (m->mask & (FAN_MODIFY | FAN_CLOSE_WRITE)) {
+                g->st.write_events++;
+                ev_write(g, m->mask, m->pid, m->fd);
+            }
+            close(m->fd);
+        }
+    }
+}
+
+static void drain_names(struct guard *g, char *buf)
+{
+    if (g->fan.name_fd < 0)
+        return;
+    for (int turn = 0; turn < BATCHES_PER_TURN; turn++) {
+        ssize_t len = read(g->fan.name_fd, buf, READ_BUF);
+        if (len <= 0)
+            return;
+        g->now = now_us();
+        const struct fanotify_event_metadata *m;
+        for (m = (const void *)buf; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
+            if (m->mask & FAN_Q_OVERFLOW) {
+                g->st.overflows++;
+                continue;
+            }
+            struct fan_name_event ne;
+            g->st.name_events++;
+            if (fan_decode_name(&g->fan, m, (size_t)m->event_len, &ne) == 0)
+                ev_name(g, &ne);
+        }
+        /* A content event may be waiting for an answer: serve it first. */
+        drain_content(g, buf);
+    }
+}
+
+static void raise_priority(void)
+{
+    struct sched_param sp = {.sched_priority = RT_PRIORITY};
+    if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) < 0 &&
+        setpriority(PRIO_PROCESS, 0, -10) < 0)
+        log_info("running at normal priority (%s)", strerror(errno));
+}
+
+static void emit_stopped(struct guard *g)
+{
+    char buf[1024];
+    struct jw w;
+    jw_init(&w, buf, sizeof buf - 1);
+    jw_obj_begin(&w);
+    jw_str(&w, "event", "stopped");
+    jw_uint(&w, "alerts", g->st.alerts);
+    jw_uint(&w, "permission_events", g->st.perm_events);
+    jw_uint(&w, "write_events", g->st.write_events);
+    jw_uint(&w, "name_events", g->st.name_events);
+    jw_uint(&w, "late_allowed", atomic_load(&g->wd.late_allowed));
+    jw_uint(&w, "overflows", g->st.overflows);
+    jw_double(&w, "ts", (double)wall_us() / 1e6, 6);
+    jw_obj_end(&w);
+    long n = jw_finish(&w);
+    if (n > 0) {
+        buf[n] = '\n';
+        alert_line(g, buf, (size_t)n + 1);
+    }
+}
+
+static int setup(struct guard *g, char *err, size_t errsz)
+{
+    int rc = fan_open(&g->fan);
+    if (rc == MAMORI_EPERM) {
+        snprintf(err, errsz, "fanotify refused: mamori guard must run as root "
+                             "(it needs CAP_SYS_ADMIN)");
+        return rc;
+    }
+    if (rc < 0) {
+        snprintf(err, errsz, "this kernel has no fanotify (CONFIG_FANOTIFY): the guard cannot run");
+        return rc;
+    }
+    if (g->fan.degraded[0])
+        log_warn("degraded: %s", g->fan.degraded);
+    if (g->o->decoys)
+        decoy_place(g);
+    for (size_t i = 0; i < g->o->nprotect; i++) {
+        rc = fan_watch(&g->fan, g->o->protect[i], err, errsz);
+        if (rc < 0)
+            return rc;
+    }
+    rc = wd_start(&g->wd, g->fan.content_fd, g->o->watchdog_ms);
+    if (rc < 0)
+        snprintf(err, errsz, "cannot start the watchdog thread");
+    return rc;
+}
+
+static void loop(struct guard *g, int sigfd, char *buf)
+{
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN};
+    ev.data.fd = sigfd;
+    epoll_ctl(ep, EPOLL_CTL_ADD, sigfd, &ev);
+    ev.data.fd = g->fan.content_fd;
+    epoll_ctl(ep, EPOLL_CTL_ADD, g->fan.content_fd, &ev);
+    if (g->fan.name_fd >= 0) {
+        ev.data.fd = g->fan.name_fd;
+        epoll_ctl(ep, EPOLL_CTL_ADD, g->fan.name_fd, &ev);
+    }
+    for (;;) {
+        struct epoll_event out[4];
+        int n = epoll_wait(ep, out, 4, LOOP_TICK_MS);
+        wd_beat(&g->wd, now_us());
+        if (n < 0 && errno != EINTR) {
+            log_error("epoll_wait: %s", strerror(errno));
+            break;
+        }
+        bool stop = false;
+        for (int i = 0; i < n; i++) {
+            if (out[i].data.fd == sigfd) {
+                struct signalfd_siginfo si;
+                if (read(sigfd, &si, sizeof si) == sizeof si)
+                    log_info("signal %u: stopping", si.ssi_signo);
+                stop = true;
+            }
+        }
+        drain_content(g, buf);
+        drain_names(g, buf);
+        if (stop)
+            break;
+    }
+    close(ep);
+}
+
+int guard_run(const struct guard_opts *o)
+{
+    struct guard *g = calloc(1, sizeof *g);
+    char *buf = aligned_alloc(8, READ_BUF);
+    if (!g || !buf) {
+        free(g);
+        free(buf);
+        return MAMORI_ENOMEM;
+    }
+    g->o = o;
+    g->t = calloc(1, sizeof *g->t);
+    g->smp = malloc(sizeof *g->smp);
+    g->linebuf = malloc(GUARD_LINE_MAX);
+    g->fan.content_fd = g->fan.name_fd = -1;
+    int rc = MAMORI_ENOMEM;
+    if (!g->t || !g->smp || !g->linebuf)
+        goto out;
+    proc_self_init(&g->self);
+    g->now = now_us();
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL); /* before the watchdog thread exists */
+    int sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+
+    char err[512] = "";
+    rc = setup(g, err, sizeof err);
+    if (rc < 0) {
+        log_error("%s", err);
+    } else {
+        raise_priority();
+        alert_ready(g);
+        loop(g, sigfd, buf);
+        rc = 0;
+    }
+    wd_stop(&g->wd);
+    fan_close(&g->fan);
+    decoy_remove(g);
+    if (rc == 0)
+        emit_stopped(g);
+    if (sigfd >= 0)
+        close(sigfd);
+out:
+    free(g->linebuf);
+    free(g->smp);
+    free(g->t);
+    free(g);
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,438 @@
+/* guard_events.c - what each fanotify event means to the guard.
+ *
+ * Events enter from the event loop in guard.c, already read and, for
+ * permission events, registered with the watchdog:
+ *   ev_open_perm  a process is about to open a file: learn the process,
+ *                 deny it if its actor is condemned, fingerprint the file's
+ *                 content as it is *before* anything is written to it.
+ *   ev_write      a file was modified or closed after writing: judge the new
+ *                 content against the fingerprint (score.c) and add evidence.
+ *   ev_name       create / delete / rename: copy-then-delete, extension
+ *                 renames, decoys.
+ * Evidence accumulates per actor; at the threshold the actor is condemned:
+ * respond.c stops it and alert.c writes the alert. Lineage rules then extend
+ * the verdict to a loop that keeps starting encryptors (see condemn()).
+ *
+ * Design notes (invariants):
+ *  1. The fingerprint of a file is taken while the opener waits in
+ *     FAN_OPEN_PERM, so it always shows the content before that opener
+ *     wrote. O_TRUNC happens after the permission check.
+ *  2. A file being written (MODIFY seen, CLOSE_WRITE not yet) keeps its old
+ *     fingerprint; after the close the fingerprint becomes the new content.
+ *  3. Nothing here opens a path on a protected filesystem: content is read
+ *     through the event's fd (no events) and directories through O_PATH.
+ *  4. Untouchable and allow-listed processes produce no evidence. */
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "guard/guard_int.h"
+#include "guard/score.h"
+
+#define PEEK_INTERVAL_US 5000u   /* at most one mid-write look per file per 5 ms */
+#define PEEK_BYTES (16u * 1024)
+#define PROC_REVALIDATE_US 1000000u
+#define LINEAGE_DEPTH 16
+#define NOTE_MIN 64u
+#define NOTE_MAX (64u * 1024)
+#define NOTE_DIRS_DECISIVE 3u
+
+static void condemn(struct guard *g, struct actor *a);
+
+bool guard_path_protected(const struct guard *g, const char *path)
+{
+    for (size_t i = 0; i < g->o->nprotect; i++) {
+        const char *p = g->o->protect[i];
+        size_t l = strlen(p);
+        while (l > 1 && p[l - 1] == '/')
+            l--;
+        if (!strncmp(path, p, l) && (path[l] == '/' || path[l] == '\0' || l == 1))
+            return true;
+    }
+    return false;
+}
+
+static bool exe_allowed(const struct guard *g, const char *exe)
+{
+    for (size_t i = 0; i < g->o->nallow; i++)
+        if (!strcmp(g->o->allow_exe[i], exe))
+            return true;
+    return false;
+}
+
+/* The process table entry for pid, read from /proc when unknown or stale. */
+static struct gproc *learn(struct guard *g, pid_t pid)
+{
+    struct gproc *gp = ptab_find(g->t, pid);
+    if (gp && g->now - gp->last_us < PROC_REVALIDATE_US) {
+        gp->last_us = g->now;
+        return gp;
+    }
+    struct proc_info pi;
+    if (proc_read(pid, &pi) < 0)
+        return gp; /* gone: what we knew is all there is */
+    if (gp && gp->info.start_time == pi.start_time && !strcmp(gp->info.exe, pi.exe)) {
+        gp->last_us = g->now;
+        return gp;
+    }
+    /* new process, or the pid was reused, or it called exec */
+    gp = ptab_slot(g->t, pid, g->now);
+    uint32_t keep_actor = gp->info.start_time == pi.start_time ? gp->actor : 0;
+    memset(gp, 0, sizeof *gp);
+    gp->used = true;
+    gp->info = pi;
+    gp->last_us = g->now;
+    gp->exe_hash = hash_str(pi.exe);
+    gp->untouchable = proc_is_untouchable(&g->self, &pi);
+    gp->trusted = pi.exe[0] && exe_allowed(g, pi.exe);
+    gp->actor = keep_actor;
+    return gp;
+}
+
+static bool same_program(const struct gproc *parent, const struct gproc *child)
+{
+    if (!child->info.exe[0] || parent->exe_hash != child->exe_hash)
+        return false;
+    /* A shell starting a shell script is not the same program; a subshell
+     * (fork without exec) has the very same command line. */
+    return !proc_is_interpreter(child->info.exe) ||
+           !strcmp(parent->info.cmdline, child->info.cmdline);
+}
+
+static void evidence(struct guard *g, struct actor *a, enum indicator ind, const char *path);
+
+static struct actor *actor_for(struct guard *g, struct gproc *gp, int depth)
+{
+    struct actor *a = actor_get(g->t, gp->actor);
+    if (a) {
+        a->last_us = g->now;
+        return a;
+    }
+    struct gproc *pp = depth < LINEAGE_DEPTH && gp->info.ppid > 1 ? learn(g, gp->info.ppid) : NULL;
+    if (pp && !pp->untouchable && !pp->trusted && same_program(pp, gp)) {
+        a = actor_for(g, pp, depth + 1);
+        actor_add_member(a, gp->info.pid);
+        gp->actor = actor_ref(g->t, a);
+        if (a->condemned && g->o->action != GUARD_ALERT)
+            respond_pid(g, a, gp->info.pid);
+        return a;
+    }
+    a = actor_new(g->t, gp, g->now);
+    /* Lineage: the parent already started this program once and it was
+     * condemned after doing its damage and exiting (one process per file). */
+    if (pp && pp->oneshot_condemned > 0 && pp->oneshot_exe_hash == gp->exe_hash)
+        evidence(g, a, IND_LINEAGE, NULL);
+    return a;
+}
+
+static bool is_damage(enum indicator ind)
+{
+    return ind != IND_EXTENSION_RENAME && ind != IND_RANSOM_NOTE && ind != IND_LINEAGE &&
+           ind != IND_DRIVER;
+}
+
+static void evidence(struct guard *g, struct actor *a, enum indicator ind, const char *path)
+{
+    uint32_t bit = 1u << ind;
+    if (path)
+        actor_add_file(a, path);
+    if (is_damage(ind))
+        a->damaged++;
+    if (!a->first_write_us && ind != IND_LINEAGE && ind != IND_DRIVER)
+        a->first_write_us = wall_us();
+    if (a->condemned) {
+        a->indicators |= bit;
+        return;
+    }
+    /* Renames add up to three times; other indicators count once per file
+     * for damage, once per actor otherwise. */
+    if (ind == IND_EXTENSION_RENAME) {
+        if (a->ext_renames < 3)
+            a->score += score_points(ind);
+        a->ext_renames++;
+    } else if (is_damage(ind) || !(a->indicators & bit)) {
+        a->score += score_points(ind);
+    }
+    a->indicators |= bit;
+    log_debug("actor %d (%s): %s, score %d", (int)a->root, a->exe, indicator_name(ind), a->score);
+    if (a->score >= g->o->threshold)
+        condemn(g, a);
+}
+
+static bool proc_gone(pid_t pid)
+{
+    struct proc_info pi;
+    return proc_read_stat(pid, &pi) < 0 || pi.state == 'Z' || pi.state == 'X';
+}
+
+/* The parent keeps starting the condemned program: if it is not an
+ * innocent (untouchable, allow-listed, or an interactive login shell), it is
+ * the driver of the attack and joins the verdict. */
+static void consider_driver(struct guard *g, struct actor *a, bool oneshot)
+{
+    struct gproc *pp = a->parent > 1 ? learn(g, a->parent) : NULL;
+    if (!pp || !oneshot)
+        return;
+    if (pp->oneshot_exe_hash != a->exe_hash)
+        pp->oneshot_condemned = 0;
+    pp->oneshot_exe_hash = a->exe_hash;
+    pp->oneshot_condemned++;
+    if (pp->oneshot_condemned < 2 || pp->untouchable || pp->trusted)
+        return;
+    if (pp->info.sid == pp->info.pid) /* session leader: a login shell; children are */
+        return;                       /* stopped one by one by the lineage rule instead */
+    struct actor *pa = actor_for(g, pp, 0);
+    if (pa != a && !pa->condemned)
+        evidence(g, pa, IND_DRIVER, NULL);
+}
+
+static void condemn(struct guard *g, struct actor *a)
+{
+    a->condemned = true;
+    a->decision_us = wall_us();
+    if (!a->first_write_us)
+        a->first_write_us = a->decision_us;
+    a->freeze_us = 0;
+    if (g->o->action != GUARD_ALERT)
+        a->freeze_us = respond_actor(g, a, g->o->action == GUARD_KILL);
+    alert_emit(g, a, NULL);
+    g->st.alerts++;
+    bool oneshot = (a->indicators & (1u << IND_LINEAGE)) || proc_gone(a->root);
+    consider_driver(g, a, oneshot);
+}
+
+/* Fingerprint of the file behind fd as it is now (head only: cheap). */
+static void fingerprint(struct guard *g, int fd, const struct stat *st, const char *path,
+                        struct inode_ent *ie)
+{
+    struct content_sample *s = g->smp;
+    s->file_size = (uint64_t)st->st_size;
+    s->nblocks = 0;
+    size_t want = st->st_size < CONTENT_BLOCK ? (size_t)st->st_size : CONTENT_BLOCK;
+    ssize_t n = want ? pread(fd, s->head, want, 0) : 0;
+    s->head_len = n > 0 ? (size_t)n : 0;
+    struct content_verdict v;
+    content_judge(s, path, &v);
+    ie->known = true;
+    ie->before = v.kind;
+    memcpy(ie->before_type, v.magic_type, sizeof ie->before_type);
+    ie->size = (uint64_t)st->st_size;
+    ie->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    g->st.fingerprints++;
+}
+
+static int64_t mtime_ns(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+int ev_open_perm(struct guard *g, pid_t pid, int fd)
+{
+    char path[PATH_MAX];
+    if (pid == g->self.self || fan_fd_path(fd, path, sizeof path) < 0 ||
+        !guard_path_protected(g, path))
+        return FAN_RESP_ALLOW;
+    struct gproc *gp = learn(g, pid);
+    if (!gp || gp->untouchable || gp->trusted)
+        return FAN_RESP_ALLOW;
+    struct actor *a = actor_for(g, gp, 0);
+    if (a->condemned) {
+        if (g->o->action == GUARD_ALERT)
+            return FAN_RESP_ALLOW;
+        respond_pid(g, a, pid);
+        return FAN_RESP_DENY;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return FAN_RESP_ALLOW;
+    struct inode_ent *ie = itab_slot(g->t, st.st_dev, st.st_ino, g->now);
+    ie->last_us = g->now;
+    if (ie->decoy)
+        return FAN_RESP_ALLOW;
+    if (!ie->known || (!ie->writing && ((uint64_t)st.st_size != ie->size ||
+                                        mtime_ns(&st) != ie->mtime_ns)))
+        fingerprint(g, fd, &st, path, ie);
+    if (ie->size > 0 && score_is_intact_kind(ie->before)) {
+        struct ring_ent r = {.path_hash = hash_str(path), .stem_hash = hash_stem(path),
+                             .size = ie->size, .us = g->now};
+        ring_push(a->reads, &a->nreads, &r);
+    }
+    return FAN_RESP_ALLOW;
+}
+
+static const struct ring_ent *ring_find(const struct ring_ent *ring, size_t n, uint64_t path_hash)
+{
+    size_t m = n < ACTOR_RING ? n : ACTOR_RING;
+    for (size_t i = 0; i < m; i++)
+        if (ring[i].path_hash == path_hash)
+            return &ring[i];
+    return NULL;
+}
+
+/* A new file of random content: the encrypted copy of an original that this
+ * actor has deleted (or will delete: see ev_name). */
+static void new_random_file(struct guard *g, struct actor *a, const char *path, uint64_t size)
+{
+    struct ring_ent c = {.path_hash = hash_str(path), .stem_hash = hash_stem(path),
+                         .size = size, .us = g->now};
+    ring_push(a->newrand, &a->nnewrand, &c);
+    size_t m = a->ndeleted < ACTOR_RING ? a->ndeleted : ACTOR_RING;
+    for (size_t i = 0; i < m; i++) {
+        if (a->deleted[i].path_hash && score_copy_matches(&a->deleted[i], &c)) {
+            a->deleted[i].path_hash = 0; /* count each original once */
+            evidence(g, a, IND_COPY_THEN_DELETE, path);
+            return;
+        }
+    }
+}
+
+/* The same new text file in several directories: a ransom note. */
+static void new_text_file(struct guard *g, struct actor *a, const char *path)
+{
+    struct content_sample *s = g->smp;
+    uint64_t h = hash_bytes(s->head, s->head_len) ^ s->file_size;
+    const char *slash = strrchr(path, '/');
+    uint64_t dh = hash_bytes(path, slash ? (size_t)(slash - path) : 0);
+    struct note_ent *free_slot = NULL;
+    for (size_t i = 0; i < ACTOR_NOTES_MAX; i++) {
+        struct note_ent *n = &a->notes[i];
+        if (n->ndirs == 0) {
+            if (!free_slot)
+                free_slot = n;
+            continue;
+        }
+        if (n->content_hash != h)
+            continue;
+        for (size_t j = 0; j < n->ndirs && j < NOTE_DIRS; j++)
+            if (n->dir_hash[j] == dh)
+                return;
+        if (n->ndirs < NOTE_DIRS)
+            n->dir_hash[n->ndirs] = dh;
+        if (++n->ndirs == NOTE_DIRS_DECISIVE)
+            evidence(g, a, IND_RANSOM_NOTE, path);
+        return;
+    }
+    if (!free_slot)
+        free_slot = &a->notes[h % ACTOR_NOTES_MAX];
+    *free_slot = (struct note_ent){.content_hash = h, .ndirs = 1, .dir_hash = {dh}};
+}
+
+static void judge_after(struct guard *g, struct actor *a, struct inode_ent *ie, int fd,
+                        const struct stat *st, const char *path, bool closed)
+{
+    struct file_before b = {.known = ie->known, .kind = ie->before, .size = ie->size};
+    struct content_sample *s = g->smp;
+    struct content_verdict v;
+    if (closed) {
+        if (content_read_sample(fd, s) < 0)
+            return;
+    } else {
+        s->file_size = (uint64_t)st->st_size;
+        s->nblocks = 0;
+        size_t want = st->st_size < PEEK_BYTES ? (size_t)st->st_size : PEEK_BYTES;
+        ssize_t n = want ? pread(fd, s->head, want, 0) : 0;
+        s->head_len = n > 0 ? (size_t)n : 0;
+    }
+    content_judge(s, path, &v);
+    int ind = score_overwrite(&b, &v);
+    if (ind >= 0) {
+        evidence(g, a, (enum indicator)ind, path);
+    } else if (closed && b.known && b.size > 0 && score_is_intact_kind(b.kind) &&
+               v.kind == CK_EMPTY && a->nnewrand > 0) {
+        evidence(g, a, IND_ORIGINAL_TRUNCATED, path);
+    } else if (closed && (!b.known || b.size == 0)) {
+        if (score_is_cipher_kind(&v))
+            new_random_file(g, a, path, s->file_size);
+        else if (v.kind == CK_TEXT && s->file_size >= NOTE_MIN && s->file_size <= NOTE_MAX)
+            new_text_file(g, a, path);
+    }
+    if (closed) {
+        ie->known = true;
+        ie->before = v.kind;
+        memcpy(ie->before_type, v.magic_type, sizeof ie->before_type);
+        ie->size = s->file_size;
+        ie->mtime_ns = mtime_ns(st);
+    }
+}
+
+void ev_write(struct guard *g, uint64_t mask, pid_t pid, int fd)
+{
+    char path[PATH_MAX];
+    if (pid == g->self.self || fan_fd_path(fd, path, sizeof path) < 0 ||
+        !guard_path_protected(g, path))
+        return;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return;
+    struct gproc *gp = learn(g, pid);
+    if (!gp || gp->untouchable || gp->trusted) {
+        struct inode_ent *ie = itab_find(g->t, st.st_dev, st.st_ino);
+        if (ie && !ie->decoy)
+            ie->known = false; /* changed by someone we do not judge */
+        return;
+    }
+    struct actor *a = actor_for(g, gp, 0);
+    struct inode_ent *ie = itab_slot(g->t, st.st_dev, st.st_ino, g->now);
+    ie->last_us = g->now;
+    ie->writer = actor_ref(g->t, a);
+    if (ie->decoy) {
+        evidence(g, a, IND_DECOY, path);
+        return;
+    }
+    bool pre_existing = ie->known && ie->size > 0;
+    if (pre_existing && !a->first_write_us && score_is_intact_kind(ie->before))
+        a->first_write_us = wall_us();
+    bool closed = (mask & FAN_CLOSE_WRITE) != 0;
+    if (closed) {
+        judge_after(g, a, ie, fd, &st, path, true);
+        ie->writing = false;
+        return;
+    }
+    ie->writing = true;
+    if (pre_existing && score_is_intact_kind(ie->before) &&
+        g->now - ie->last_peek_us >= PEEK_INTERVAL_US) {
+        ie->last_peek_us = g->now;
+        judge_after(g, a, ie, fd, &st, path, false);
+    }
+}
+
+void ev_name(struct guard *g, const struct fan_name_event *ne)
+{
+    bool is_rename = ne->old_path[0] != '\0';
+    if (ne->pid == g->self.self ||
+        (!guard_path_protected(g, ne->path) &&
+         !(is_rename && guard_path_protected(g, ne->old_path))))
+        return;
+    struct gproc *gp = learn(g, ne->pid);
+    if (!gp || gp->untouchable || gp->trusted)
+        return;
+    struct actor *a = actor_for(g, gp, 0);
+    if ((ne->mask & FAN_DELETE) || is_rename) {
+        const char *victim = is_rename ? ne->old_path : ne->path;
+        if (decoy_is(g, victim)) {
+            evidence(g, a, IND_DECOY, victim);
+            return;
+        }
+    }
+    if (is_rename) {
+        if (score_rename(ne->old_path, ne->path) >= 0)
+            evidence(g, a, IND_EXTENSION_RENAME, ne->path);
+        return;
+    }
+    if (!(ne->mask & FAN_DELETE))
+        return;
+    const struct ring_ent *orig = ring_find(a->reads, a->nreads, hash_str(ne->path));
+    if (!orig)
+        return;
+    size_t m = a->nnewrand < ACTOR_RING ? a->nnewrand : ACTOR_RING;
+    for (size_t i = 0; i < m; i++) {
+        if (a->newrand[i].path_hash && score_copy_matches(orig, &a->newrand[i])) {
+            a->newrand[i].path_hash = 0; /* each copy stands for one original */
+            evidence(g, a, IND_COPY_THEN_DELETE, ne->path);
+            return;
+        }
+    }
+    ring_push(a->deleted, &a->ndeleted, orig);
+}

@@ -1,0 +1,62 @@
+/* guard_int.h - the guard's internal state, shared by guard.c (set-up and
+ * event loop), guard_events.c (what each event means), respond.c (freeze and
+ * kill), alert.c (alert lines) and decoy.c. Not for use outside src/guard. */
+#ifndef MAMORI_GUARD_GUARD_INT_H
+#define MAMORI_GUARD_GUARD_INT_H
+
+#include <stdint.h>
+
+#include "guard/actor.h"
+#include "guard/content.h"
+#include "guard/fan.h"
+#include "guard/guard.h"
+#include "guard/proc.h"
+#include "guard/watchdog.h"
+
+#define DECOY_MAX (GUARD_PROTECT_MAX * 2)
+#define GUARD_LINE_MAX (64u * 1024) /* bound of one JSON line */
+
+struct guard_stats {
+    uint64_t perm_events, write_events, name_events, alerts, overflows, fingerprints;
+};
+
+struct guard {
+    const struct guard_opts *o;
+    struct fan fan;
+    struct proc_self self;
+    struct watchdog wd;
+    struct tables *t;            /* heap: large bounded tables */
+    struct content_sample *smp;  /* scratch sample (heap) */
+    char *linebuf;               /* one alert line (heap, GUARD_LINE_MAX) */
+    uint64_t now;                /* monotonic µs at the current event batch */
+    size_t ndecoys;
+    char decoys[DECOY_MAX][PATH_MAX];
+    uint64_t alert_counter;
+    struct guard_stats st;
+};
+
+/* guard_events.c */
+int ev_open_perm(struct guard *g, pid_t pid, int fd);
+void ev_write(struct guard *g, uint64_t mask, pid_t pid, int fd);
+void ev_name(struct guard *g, const struct fan_name_event *ne);
+bool guard_path_protected(const struct guard *g, const char *path);
+
+/* respond.c: stop (and with kill, end) every member of the actor and its
+ * descendants; never an untouchable or allow-listed process. Returns the
+ * wall-clock µs when the signals were sent. */
+uint64_t respond_actor(struct guard *g, struct actor *a, bool kill_too);
+/* Stops one more process joining a condemned actor. */
+void respond_pid(struct guard *g, struct actor *a, pid_t pid);
+bool respond_may_act(struct guard *g, pid_t pid);
+
+/* alert.c */
+void alert_emit(struct guard *g, struct actor *a, const char *reason);
+void alert_ready(struct guard *g);
+void alert_line(struct guard *g, const char *line, size_t len);
+
+/* decoy.c */
+void decoy_place(struct guard *g);
+void decoy_remove(struct guard *g);
+bool decoy_is(const struct guard *g, const char *path);
+
+#endif

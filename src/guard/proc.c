@@ -1,0 +1,193 @@
+/* proc.c - reading /proc/PID and the protection rules (see proc.h). */
+#include "guard/proc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/err.h"
+
+#define PF_KTHREAD_FLAG 0x00200000u
+
+static ssize_t read_small(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, cap - 1);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    if (n < 0)
+        return -1;
+    buf[n] = '\0';
+    return n;
+}
+
+/* /proc/PID/stat: "pid (comm) state ppid pgrp session tty ..." where comm may
+ * contain spaces and parentheses, so parse from the last ')'. */
+int proc_read_stat(pid_t pid, struct proc_info *out)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (read_small(path, buf, sizeof buf) < 0)
+        return errno == ENOENT || errno == ESRCH ? MAMORI_ENOENT : MAMORI_EIO;
+    char *open_paren = strchr(buf, '(');
+    char *close_paren = strrchr(buf, ')');
+    if (!open_paren || !close_paren || close_paren < open_paren)
+        return MAMORI_EIO;
+    size_t clen = (size_t)(close_paren - open_paren - 1);
+    if (clen >= sizeof out->comm)
+        clen = sizeof out->comm - 1;
+    memcpy(out->comm, open_paren + 1, clen);
+    out->comm[clen] = '\0';
+    out->pid = pid;
+    /* fields after ')': 3 state, 4 ppid, 5 pgrp, 6 session, 7 tty, 8 tpgid,
+     * 9 flags, ..., 22 starttime */
+    char *p = close_paren + 2;
+    int field = 3;
+    unsigned long long v;
+    while (*p && field <= 22) {
+        char *end = strchr(p, ' ');
+        if (field == 3) {
+            out->state = *p;
+        } else {
+            v = strtoull(p, NULL, 10);
+            if (field == 4)
+                out->ppid = (pid_t)v;
+            else if (field == 6)
+                out->sid = (pid_t)v;
+            else if (field == 9)
+                out->kthread = (v & PF_KTHREAD_FLAG) != 0;
+            else if (field == 22)
+                out->start_time = v;
+        }
+        if (!end)
+            break;
+        p = end + 1;
+        field++;
+    }
+    return field >= 22 ? 0 : MAMORI_EIO;
+}
+
+static uid_t read_uid(pid_t pid)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    if (read_small(path, buf, sizeof buf) < 0)
+        return (uid_t)-1;
+    char *u = strstr(buf, "\nUid:");
+    return u ? (uid_t)strtoul(u + 5, NULL, 10) : (uid_t)-1;
+}
+
+int proc_read(pid_t pid, struct proc_info *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = proc_read_stat(pid, out);
+    if (rc < 0)
+        return rc;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    ssize_t n = readlink(path, out->exe, sizeof out->exe - 1);
+    out->exe[n > 0 ? n : 0] = '\0';
+    /* An executable replaced on disk reads as "/path (deleted)"; keep the path. */
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    n = read_small(path, out->cmdline, sizeof out->cmdline);
+    if (n > 0) {
+        for (ssize_t i = 0; i < n - 1; i++)
+            if (out->cmdline[i] == '\0')
+                out->cmdline[i] = ' ';
+    } else {
+        out->cmdline[0] = '\0';
+    }
+    out->uid = read_uid(pid);
+    return 0;
+}
+
+void proc_self_init(struct proc_self *s)
+{
+    memset(s, 0, sizeof *s);
+    s->self = getpid();
+    ssize_t n = readlink("/proc/self/exe", s->exe, sizeof s->exe - 1);
+    s->exe[n > 0 ? n : 0] = '\0';
+    pid_t p = getppid();
+    while (p > 1 && s->nancestors < PROC_ANCESTORS_MAX) {
+        s->ancestors[s->nancestors++] = p;
+        struct proc_info pi;
+        if (proc_read_stat(p, &pi) < 0)
+            break;
+        p = pi.ppid;
+    }
+}
+
+bool proc_is_ancestor_or_self(const struct proc_self *s, pid_t pid)
+{
+    if (pid == s->self)
+        return true;
+    for (size_t i = 0; i < s->nancestors; i++)
+        if (s->ancestors[i] == pid)
+            return true;
+    return false;
+}
+
+bool proc_is_untouchable(const struct proc_self *s, const struct proc_info *p)
+{
+    return p->pid <= 1 || p->kthread || p->pid == 2 || p->ppid == 2 ||
+           proc_is_ancestor_or_self(s, p->pid);
+}
+
+const char *proc_basename(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+bool proc_is_interpreter(const char *exe)
+{
+    static const char *const names[] = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "fish",
+                                        "busybox", "python", "perl", "ruby", "node", "php",
+                                        "lua", "tclsh", "pwsh"};
+    const char *b = proc_basename(exe);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t l = strlen(names[i]);
+        /* "python3.11" and "perl5.36" count as python and perl */
+        if (!strncmp(b, names[i], l) && (b[l] == '\0' || b[l] == '.' || (b[l] >= '0' && b[l] <= '9')))
+            return true;
+    }
+    return false;
+}
+
+size_t proc_children(pid_t pid, pid_t *out, size_t max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < max) {
+        if (de->d_name[0] == '.')
+            continue;
+        char cpath[320], buf[4096];
+        snprintf(cpath, sizeof cpath, "/proc/%d/task/%s/children", (int)pid, de->d_name);
+        if (read_small(cpath, buf, sizeof buf) <= 0)
+            continue;
+        for (char *p = buf; *p && n < max;) {
+            char *end;
+            long v = strtol(p, &end, 10);
+            if (end == p)
+                break;
+            out[n++] = (pid_t)v;
+            p = end;
+            while (*p == ' ')
+                p++;
+        }
+    }
+    closedir(d);
+    return n;
+}

@@ -1,0 +1,142 @@
+/* watchdog.c - late permission answers (see watchdog.h). */
+#include "guard/watchdog.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "guard/fan.h"
+
+uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void remove_at(struct watchdog *w, size_t i)
+{
+    w->pending[i] = w->pending[--w->n];
+}
+
+/* The event thread is stuck: drain the queue ourselves, allowing all. */
+static void rescue(struct watchdog *w)
+{
+    char buf[16384] __attribute__((aligned(8)));
+    ssize_t len;
+    while ((len = read(w->content_fd, buf, sizeof buf)) > 0) {
+        const struct fanotify_event_metadata *m = (const void *)buf;
+        for (; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
+            if (m->fd < 0)
+                continue;
+            if (m->mask & FAN_ALL_PERM_EVENTS) {
+                fan_respond(w->content_fd, m->fd, FAN_RESP_ALLOW);
+                atomic_fetch_add(&w->late_allowed, 1);
+            }
+            close(m->fd);
+        }
+    }
+}
+
+static void *wd_main(void *arg)
+{
+    struct watchdog *w = arg;
+    uint64_t deadline = (uint64_t)w->deadline_ms * 1000u;
+    unsigned tick = w->deadline_ms / 4 ? w->deadline_ms / 4 : 1;
+    while (!atomic_load(&w->stop)) {
+        struct pollfd p = {.fd = w->content_fd, .events = POLLIN};
+        int r = poll(&p, 1, (int)tick);
+        uint64_t now = now_us();
+        size_t late = 0;
+        pthread_mutex_lock(&w->mu);
+        for (size_t i = 0; i < w->n;) {
+            if (now - w->pending[i].t_us >= deadline) {
+                fan_respond(w->content_fd, w->pending[i].fd, FAN_RESP_ALLOW);
+                w->pending[i].fd = -1;
+                remove_at(w, i);
+                late++;
+            } else {
+                i++;
+            }
+        }
+        pthread_mutex_unlock(&w->mu);
+        if (late) {
+            atomic_fetch_add(&w->late_allowed, late);
+            log_warn("watchdog: allowed %zu file access(es) whose decision was late (> %u ms)",
+                     late, w->deadline_ms);
+        }
+        if (r > 0 && now - atomic_load(&w->heartbeat_us) >= deadline) {
+            log_warn("watchdog: event thread unresponsive for %u ms; allowing queued accesses",
+                     w->deadline_ms);
+            rescue(w);
+        }
+    }
+    return NULL;
+}
+
+int wd_start(struct watchdog *w, int content_fd, unsigned deadline_ms)
+{
+    memset(w, 0, sizeof *w);
+    pthread_mutex_init(&w->mu, NULL);
+    w->content_fd = content_fd;
+    w->deadline_ms = deadline_ms ? deadline_ms : 1;
+    atomic_store(&w->heartbeat_us, now_us());
+    if (pthread_create(&w->thread, NULL, wd_main, w) != 0)
+        return MAMORI_EIO;
+    w->running = true;
+    return 0;
+}
+
+void wd_stop(struct watchdog *w)
+{
+    if (!w->running)
+        return;
+    atomic_store(&w->stop, true);
+    pthread_join(w->thread, NULL);
+    w->running = false;
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < w->n; i++)
+        fan_respond(w->content_fd, w->pending[i].fd, FAN_RESP_ALLOW);
+    w->n = 0;
+    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_destroy(&w->mu);
+}
+
+int wd_track(struct watchdog *w, int fd, uint64_t t)
+{
+    int rc = 0;
+    pthread_mutex_lock(&w->mu);
+    if (w->n == WD_MAX)
+        rc = MAMORI_EFULL;
+    else
+        w->pending[w->n++] = (struct wd_pending){.fd = fd, .t_us = t};
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+void wd_answer(struct watchdog *w, int fd, int verdict)
+{
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->pending[i].fd == fd) {
+            fan_respond(w->content_fd, fd, verdict);
+            remove_at(w, i);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+void wd_beat(struct watchdog *w, uint64_t t) { atomic_store(&w->heartbeat_us, t); }
