@@ -113,7 +113,7 @@ static void fixture_make(struct fixture *f)
 
 static void fixture_check_victim(struct fixture *f)
 {
-    size_t n;
+    size_t n = 0;
     unsigned char *d = st_read(f->victim, &n);
     assert_non_null(d);
     assert_int_equal(n, sizeof VICTIM - 1);
