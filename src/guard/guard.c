@@ -73,8 +73,10 @@ static void drain_content(struct guard *g, char *buf)
         g->now = now_us();
         /* Register every permission event first: the watchdog's clock for
          * the last one in the batch starts now, not after the others. */
+        /* FAN_EVENT_NEXT consumes its length argument: one copy per pass. */
         const struct fanotify_event_metadata *m;
-        for (m = (const void *)buf; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len))
+        ssize_t left = len;
+        for (m = (const void *)buf; FAN_EVENT_OK(m, left); m = FAN_EVENT_NEXT(m, left))
             if ((m->mask & FAN_OPEN_PERM) && m->fd >= 0 && wd_track(&g->wd, m->fd, g->now) < 0)
                 fan_respond(g->fan.content_fd, m->fd, FAN_RESP_ALLOW);
         for (m = (const void *)buf; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {

@@ -66,7 +66,7 @@ static bool exe_allowed(const struct guard *g, const char *exe)
 static struct gproc *learn(struct guard *g, pid_t pid)
 {
     struct gproc *gp = ptab_find(g->t, pid);
-    if (gp && g->now - gp->last_us < PROC_REVALIDATE_US) {
+    if (gp && g->now - gp->last_us < PROC_REVALIDATE_US && !proc_exe_changed(&gp->info)) {
         gp->last_us = g->now;
         return gp;
     }
@@ -77,9 +77,10 @@ static struct gproc *learn(struct guard *g, pid_t pid)
         gp->last_us = g->now;
         return gp;
     }
-    /* new process, or the pid was reused, or it called exec */
+    /* A new process, a reused pid, or an exec: after exec the process is
+     * another program and is judged afresh (a shell's fork that opened a
+     * redirect and then became `cat` is not the shell any more). */
     gp = ptab_slot(g->t, pid, g->now);
-    uint32_t keep_actor = gp->info.start_time == pi.start_time ? gp->actor : 0;
     memset(gp, 0, sizeof *gp);
     gp->used = true;
     gp->info = pi;
@@ -87,7 +88,6 @@ static struct gproc *learn(struct guard *g, pid_t pid)
     gp->exe_hash = hash_str(pi.exe);
     gp->untouchable = proc_is_untouchable(&g->self, &pi);
     gp->trusted = pi.exe[0] && exe_allowed(g, pi.exe);
-    gp->actor = keep_actor;
     return gp;
 }
 

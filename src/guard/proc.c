@@ -108,6 +108,17 @@ int proc_read(pid_t pid, struct proc_info *out)
     return 0;
 }
 
+bool proc_exe_changed(const struct proc_info *p)
+{
+    char path[64], exe[PROC_EXE_MAX];
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)p->pid);
+    ssize_t n = readlink(path, exe, sizeof exe - 1);
+    if (n < 0)
+        return p->exe[0] != '\0';
+    exe[n] = '\0';
+    return strcmp(exe, p->exe) != 0;
+}
+
 void proc_self_init(struct proc_self *s)
 {
     memset(s, 0, sizeof *s);

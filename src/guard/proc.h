@@ -46,6 +46,9 @@ int proc_read(pid_t pid, struct proc_info *out);
 /* Only the state and parent (cheap: one read of /proc/PID/stat). */
 int proc_read_stat(pid_t pid, struct proc_info *out);
 void proc_self_init(struct proc_self *s);
+/* True when /proc/PID/exe no longer names p->exe (the process called exec,
+ * or is gone): one readlink, cheap enough for every event. */
+bool proc_exe_changed(const struct proc_info *p);
 
 /* True for PID 1, kernel threads, the guard and its ancestors. */
 bool proc_is_untouchable(const struct proc_self *s, const struct proc_info *p);

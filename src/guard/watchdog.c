@@ -77,7 +77,8 @@ static void *wd_main(void *arg)
             log_warn("watchdog: allowed %zu file access(es) whose decision was late (> %u ms)",
                      late, w->deadline_ms);
         }
-        if (r > 0 && now - atomic_load(&w->heartbeat_us) >= deadline) {
+        uint64_t beat = atomic_load(&w->heartbeat_us);
+        if (r > 0 && now > beat && now - beat >= deadline) {
             log_warn("watchdog: event thread unresponsive for %u ms; allowing queued accesses",
                      w->deadline_ms);
             rescue(w);
