@@ -59,13 +59,20 @@ struct content_verdict {
                               "text" (txt, csv, c, log, md, json, xml, html, ...);
                               "" when the extension says nothing */
     bool magic_mismatch;   /* ext_type names a binary type the bytes do not carry */
-    bool container_valid;  /* a compressed container decoded without error */
+    bool container_valid;  /* a compressed container decoded without error; for formats
+                              checked by header only (png, jpeg, gif, 7z, rar, media) and
+                              for PDF: the header (and PDF's %%EOF, first streams) checked */
     bool decoded_random;   /* ...but what it decoded to is random: ciphertext inside */
     uint32_t blocks;       /* blocks judged (head split into CONTENT_BLOCK pieces + spread) */
     uint32_t random_blocks;
     uint32_t text_blocks;
     double random_fraction; /* random_blocks / blocks */
-    double nontext_fraction; /* for text-like content: share of bytes that are not text */
+    double nontext_fraction; /* for text-like content: share of bytes that are not text
+                                (counted in 16-byte granules: a granule holding any
+                                non-text byte counts whole, so ciphertext spliced into
+                                text at 16-byte steps shows as ~0.5, not ~0.3) */
+    uint32_t interleaved_blocks; /* text blocks with random bytes spliced in (not counted
+                                    in random_blocks) */
 };
 
 /* Read a bounded sample of the open file fd (pread only; the file offset is
