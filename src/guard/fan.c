@@ -85,12 +85,22 @@ int fan_watch(struct fan *f, const char *path, char *err, size_t errsz)
         snprintf(err, errsz, "cannot watch %s: more than %d filesystems", path, FAN_FS_MAX);
         return MAMORI_EFULL;
     }
-    if (mark(f->content_fd, f->perm ? CONTENT_MASK : (FAN_MODIFY | FAN_CLOSE_WRITE), path) < 0) {
-        snprintf(err, errsz, "cannot watch the filesystem of %s: %s", path, strerror(errno));
-        return errno == EPERM ? MAMORI_EPERM : MAMORI_EIO;
-    }
+    /* open_by_handle_at needs a real (not O_PATH) fd on the filesystem, and
+     * it must be opened before the marks exist: once they do, our own open
+     * would wait for an answer only this thread can give. */
     struct fan_fs *fs = &f->fs[f->nfs];
-    fs->mount_fd = -1;
+    fs->mount_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fs->mount_fd < 0) {
+        snprintf(err, errsz, "cannot open %s: %s", path, strerror(errno));
+        return MAMORI_EIO;
+    }
+    if (mark(f->content_fd, f->perm ? CONTENT_MASK : (FAN_MODIFY | FAN_CLOSE_WRITE), path) < 0) {
+        int e = errno;
+        snprintf(err, errsz, "cannot watch the filesystem of %s: %s", path, strerror(e));
+        close(fs->mount_fd);
+        fs->mount_fd = -1;
+        return e == EPERM ? MAMORI_EPERM : MAMORI_EIO;
+    }
     if (f->name_fd >= 0 && mark(f->name_fd, NAME_MASK, path) < 0 &&
         mark(f->name_fd, FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO, path) < 0) {
         /* e.g. a filesystem without file handles: keep content events */
@@ -100,7 +110,6 @@ int fan_watch(struct fan *f, const char *path, char *err, size_t errsz)
     }
     fs->dev = st.st_dev;
     memcpy(fs->fsid, &sfs.f_fsid, sizeof fs->fsid);
-    fs->mount_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
     snprintf(fs->path, sizeof fs->path, "%s", path);
     f->nfs++;
     return 0;

@@ -26,7 +26,7 @@
 struct fan_fs {
     dev_t dev;
     int32_t fsid[2];
-    int mount_fd; /* an O_PATH fd on the filesystem, for open_by_handle_at */
+    int mount_fd; /* a directory fd on the filesystem, for open_by_handle_at */
     char path[PATH_MAX];
 };
 

@@ -117,8 +117,12 @@ static void drain_names(struct guard *g, char *buf)
             }
             struct fan_name_event ne;
             g->st.name_events++;
-            if (fan_decode_name(&g->fan, m, (size_t)m->event_len, &ne) == 0)
+            int rc = fan_decode_name(&g->fan, m, (size_t)m->event_len, &ne);
+            if (rc == 0)
                 ev_name(g, &ne);
+            else
+                log_debug("name event (mask %#llx, pid %d) not resolved: %s",
+                          (unsigned long long)m->mask, (int)m->pid, mamori_strerror(rc));
         }
         /* A content event may be waiting for an answer: serve it first. */
         drain_content(g, buf);

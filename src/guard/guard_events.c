@@ -140,7 +140,7 @@ static void evidence(struct guard *g, struct actor *a, enum indicator ind, const
         actor_add_file(a, path);
     if (is_damage(ind))
         a->damaged++;
-    if (!a->first_write_us && ind != IND_LINEAGE && ind != IND_DRIVER)
+    if (!a->first_write_us && ind != IND_LINEAGE && ind != IND_DRIVER && ind != IND_RANSOM_NOTE)
         a->first_write_us = wall_us();
     if (a->condemned) {
         a->indicators |= bit;
