@@ -254,7 +254,7 @@ int ev_open_perm(struct guard *g, pid_t pid, int fd)
     if (!ie->known || (!ie->writing && ((uint64_t)st.st_size != ie->size ||
                                         mtime_ns(&st) != ie->mtime_ns)))
         fingerprint(g, fd, &st, path, ie);
-    if (ie->size > 0 && score_is_intact_kind(ie->before)) {
+    if (score_is_original(ie->before, ie->before_type, ie->size)) {
         struct ring_ent r = {.path_hash = hash_str(path), .stem_hash = hash_stem(path),
                              .size = ie->size, .us = g->now};
         ring_push(a->reads, &a->nreads, &r);

@@ -9,6 +9,13 @@ bool score_is_intact_kind(enum content_kind k)
     return k == CK_TEXT || k == CK_STRUCTURED || k == CK_COMPRESSED;
 }
 
+bool score_is_original(enum content_kind k, const char *magic_type, uint64_t size)
+{
+    if (size == 0 || !score_is_intact_kind(k))
+        return false;
+    return k != CK_STRUCTURED || magic_type[0] != '\0' || size >= SCORE_ORIGINAL_MIN_UNTYPED;
+}
+
 bool score_is_cipher_kind(const struct content_verdict *v)
 {
     return v->kind == CK_RANDOM || v->kind == CK_ENCODED || v->decoded_random;

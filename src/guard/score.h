@@ -32,6 +32,14 @@ int score_overwrite(const struct file_before *b, const struct content_verdict *a
  * destruction we judge (text, structured, valid compressed). */
 bool score_is_intact_kind(enum content_kind k);
 
+/* True when a file read by an actor is worth remembering as an original that
+ * an encrypted copy may replace: text, valid compressed data, or structured
+ * binary with a known type or of at least SCORE_ORIGINAL_MIN_UNTYPED bytes
+ * (a few hundred bytes of untyped binary, such as a random seed file that a
+ * program rewrites, say nothing). */
+#define SCORE_ORIGINAL_MIN_UNTYPED (16u * 1024)
+bool score_is_original(enum content_kind k, const char *magic_type, uint64_t size);
+
 /* True when new content looks like ciphertext (random, encoded, or random
  * inside a valid container). */
 bool score_is_cipher_kind(const struct content_verdict *v);

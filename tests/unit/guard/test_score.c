@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "guard/score.h"
@@ -102,6 +103,17 @@ static void test_copy_matches(void **state)
     assert_false(score_copy_matches(&orig, &other));
 }
 
+static void test_originals(void **state)
+{
+    assert_true(score_is_original(CK_TEXT, "", 100));
+    assert_true(score_is_original(CK_COMPRESSED, "zip", 20000));
+    assert_true(score_is_original(CK_STRUCTURED, "sqlite", 8192));
+    assert_true(score_is_original(CK_STRUCTURED, "", 1u << 20)); /* a disk image */
+    assert_false(score_is_original(CK_STRUCTURED, "", 600));     /* gpg's random_seed */
+    assert_false(score_is_original(CK_RANDOM, "", 1u << 20));
+    assert_false(score_is_original(CK_TEXT, "", 0));
+}
+
 static void test_stem_hash(void **state)
 {
     assert_true(hash_stem("/a/b.docx.locked") == hash_str("/a/b.docx"));
@@ -129,6 +141,7 @@ int main(void)
         cmocka_unit_test(test_unknown_before_uses_the_name),
         cmocka_unit_test(test_renames),
         cmocka_unit_test(test_copy_matches),
+        cmocka_unit_test(test_originals),
         cmocka_unit_test(test_stem_hash),
         cmocka_unit_test(test_weights),
     };
