@@ -94,7 +94,10 @@ static void drain_content(struct guard *g, char *buf)
                 continue;
             if (m->mask & FAN_OPEN_PERM) {
                 g->st.perm_events++;
-                wd_answer(&g->wd, m->fd, ev_open_perm(g, m->pid, m->fd));
+                int verdict = ev_open_perm(g, m->pid, m->fd);
+                if (g->test_stall_ms)
+                    usleep(g->test_stall_ms * 1000u);
+                wd_answer(&g->wd, m->fd, verdict);
             }
             if (m->mask & (FAN_MODIFY | FAN_CLOSE_WRITE)) {
                 g->st.write_events++;
@@ -247,6 +250,10 @@ int guard_run(const struct guard_opts *o)
         goto out;
     proc_self_init(&g->self);
     g->now = now_us();
+    /* Fault injection for the watchdog test: stall before each answer. */
+    const char *stall = getenv("MAMORI_TEST_STALL_MS");
+    if (stall)
+        g->test_stall_ms = (unsigned)strtoul(stall, NULL, 10);
 
     sigset_t mask;
     sigemptyset(&mask);

@@ -32,6 +32,7 @@ struct guard {
     size_t ndecoys;
     char decoys[DECOY_MAX][PATH_MAX];
     uint64_t alert_counter;
+    unsigned test_stall_ms;      /* fault injection: MAMORI_TEST_STALL_MS */
     struct guard_stats st;
 };
 
