@@ -12,10 +12,11 @@
  *   3. text: pure printable ASCII is decided from the histogram alone, as is
  *      UTF-8 whose lead/continuation counts balance; only blocks with control
  *      bytes or unbalanced high bytes get the per-byte UTF-8 walk;
- *   4. the walk collects the histogram of non-text bytes. Ciphertext spliced
- *      into text (every other 16 bytes, ...) leaves non-text bytes spread
- *      uniformly over the 155 byte values that can be non-text; Latin-1
- *      accents, binary fields and zeros concentrate on a few values. */
+ *   4. bytes that UTF-8 text can never hold (40 values: stray controls, C0,
+ *      C1, F5..FF) are read off the histogram too: ciphertext spliced into
+ *      text (every other 16 bytes, ...) spreads them uniformly, binary
+ *      fields, zeros and Latin-1 letters concentrate them. Binary blocks stop
+ *      here; the rest get the per-byte walk, which counts non-text granules. */
 #include "guard/content_int.h"
 
 #include <math.h>
@@ -59,7 +60,7 @@ double content_chi2(const uint8_t *buf, size_t len)
 {
     if (!buf || len == 0)
         return 0.0;
-    uint32_t h[256]; /* four 32-bit sub-counters each: exact up to 16 GiB */
+    uint32_t h[256]; /* 32-bit counters: exact up to 4 GiB */
     cs_hist(buf, len, h);
     return cs_chi2_hist(h, len);
 }
@@ -72,9 +73,18 @@ static double serial_corr(const uint8_t *b, size_t len, const uint32_t h[256])
         s1 += (uint64_t)v * h[v];
         s2 += (uint64_t)v * v * h[v];
     }
-    for (size_t i = 0; i + 1 < len; i++)
-        s12 += (uint32_t)b[i] * b[i + 1];
-    s12 += (uint32_t)b[len - 1] * b[0];
+    /* four independent sums so the multiply-adds overlap */
+    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    size_t i = 0;
+    for (; i + 4 < len; i += 4) {
+        a0 += (uint32_t)b[i] * b[i + 1];
+        a1 += (uint32_t)b[i + 1] * b[i + 2];
+        a2 += (uint32_t)b[i + 2] * b[i + 3];
+        a3 += (uint32_t)b[i + 3] * b[i + 4];
+    }
+    for (; i + 1 < len; i++)
+        a0 += (uint32_t)b[i] * b[i + 1];
+    s12 = a0 + a1 + a2 + a3 + (uint32_t)b[len - 1] * b[0];
     double n = (double)len, m = (double)s1;
     double den = n * (double)s2 - m * m;
     if (den <= 0.0)
@@ -310,8 +320,14 @@ void cs_block_judge(const uint8_t *b, size_t len, enum cs_enc enc, struct cs_blo
         out->nontext_granules = 0;
         return;
     }
-    if (asc * 4u < len && high * 4u < len) {
-        out->cls = CS_STRUCT; /* mostly controls / zeros: binary */
+    /* Bytes that UTF-8 text never holds are visible in the histogram: many of
+     * them, not spread like random bytes -> binary, no per-byte walk needed. */
+    uint32_t imp = 0;
+    for (int v = 0; v < 256; v++)
+        if (impossible_byte((uint8_t)v))
+            imp += h[v];
+    if ((asc * 4u < len && high * 4u < len) || (imp * 100u > 3u * len && !impossible_uniform(h))) {
+        out->cls = CS_STRUCT;
         return;
     }
     classify_text_bytes(b, len, out);
