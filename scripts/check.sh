@@ -9,4 +9,5 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 make -j"$(nproc)" VARIANT=release tests
 make -j"$(nproc)" VARIANT=asan tests
+make -j"$(nproc)" fuzz
 exec tests/run.sh

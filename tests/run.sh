@@ -73,6 +73,28 @@ for v in $variants; do
   done
 done
 
+# Fuzz smoke: each libFuzzer target (make fuzz) runs for FUZZ_SECONDS on a
+# copy of its seed corpus; the seeds in tests/fuzz/corpus/ stay untouched.
+if [ -d build/fuzz/bin ] && [ -z "${ONLY:-}" -o "${ONLY:-}" = fuzz ]; then
+  for fz in build/fuzz/bin/fuzz_*; do
+    [ -x "$fz" ] || continue
+    name=${fz##*/fuzz_}
+    work=$(mktemp -d /tmp/mamori-fuzz.XXXXXX)
+    [ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$work/"
+    out=$(timeout 300 "$fz" -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 \
+          -artifact_prefix="$work/" "$work" 2>&1); rc=$?
+    if [ $rc -eq 0 ]; then
+      passed=$((passed + 1))
+      printf '%-60s %s\n' "fuzz/$name" "$(printf '%s\n' "$out" | grep -o 'Done [0-9]* runs' | tail -1)"
+    else
+      failed=$((failed + 1)); failures+=("fuzz/$name (exit $rc; crash input kept in $work)")
+      printf '%s\n' "$out" | tail -30
+      continue
+    fi
+    rm -rf "$work"
+  done
+fi
+
 if [ ${#failures[@]} -gt 0 ]; then
   echo; echo "failures:"; printf '  %s\n' "${failures[@]}"
 fi
