@@ -100,8 +100,10 @@ bool score_copy_matches(const struct ring_ent *orig, const struct ring_ent *copy
         return true; /* a.docx -> a.docx.locked */
     if (copy->stem_hash == orig->stem_hash && copy->path_hash != orig->path_hash)
         return true; /* a.docx -> a.locked */
-    /* Ciphertext is the original's size plus a small header/footer, or 4/3 of
-     * it when base64-encoded, or 2x when hex. */
+    /* Under another name, only the size can tell: ciphertext is the
+     * original's size plus a small header/footer, 4/3 of it in base64, 2x in
+     * hex. Small files (lock files, seeds, caches) are rewritten under new
+     * names all the time, so sizes say nothing below SCORE_COPY_MIN_SIZE. */
     uint64_t o = orig->size, c = copy->size;
-    return o > 0 && c + 64 >= o && c <= o * 2 + 8192;
+    return o >= SCORE_COPY_MIN_SIZE && c >= o && c <= o * 2 + 4096;
 }

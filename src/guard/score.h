@@ -54,6 +54,7 @@ int score_rename(const char *old_path, const char *new_path);
 
 /* Copy-then-delete: does a new random file (size, stem) stand for an original
  * (path/stem hash, size)? Same stem, or a plausible ciphertext size. */
+#define SCORE_COPY_MIN_SIZE 4096u
 bool score_copy_matches(const struct ring_ent *orig, const struct ring_ent *copy);
 
 #endif

@@ -101,6 +101,12 @@ static void test_copy_matches(void **state)
     assert_false(score_copy_matches(&orig, &other));
     other.size = 900000;
     assert_false(score_copy_matches(&orig, &other));
+    /* gpg: a 20-byte lock file read and deleted, then a new 600-byte random seed */
+    struct ring_ent lock = {.path_hash = hash_str("/h/pubring.kbx.lock"),
+                            .stem_hash = hash_stem("/h/pubring.kbx.lock"), .size = 20};
+    struct ring_ent seed = {.path_hash = hash_str("/h/random_seed"),
+                            .stem_hash = hash_stem("/h/random_seed"), .size = 600};
+    assert_false(score_copy_matches(&lock, &seed));
 }
 
 static void test_originals(void **state)
