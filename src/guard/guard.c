@@ -69,6 +69,21 @@ int guard_action_parse(const char *s, enum guard_action *out)
     return MAMORI_EINVAL;
 }
 
+/* An event that took long to judge delays every permission event behind
+ * it: say so (rate-limited), and keep the worst for the stopped line. */
+static void note_slow(struct guard *g, const struct fanotify_event_metadata *m, uint64_t us)
+{
+    if (us > g->st.max_event_us)
+        g->st.max_event_us = us;
+    if (us < 100000 || g->now - g->last_slow_log_us < 1000000)
+        return;
+    g->last_slow_log_us = g->now;
+    char path[PATH_MAX], esc[512];
+    (void)path; (void)esc;
+    log_warn("slow decision: %llu ms for event %#llx of pid %d",
+             (unsigned long long)(us / 1000), (unsigned long long)m->mask, (int)m->pid);
+}
+
 static void drain_content(struct guard *g, char *buf)
 {
     for (int turn = 0; turn < BATCHES_PER_TURN; turn++) {
@@ -92,6 +107,7 @@ static void drain_content(struct guard *g, char *buf)
             }
             if (m->fd < 0)
                 continue;
+            uint64_t t0 = now_us();
             if (m->mask & FAN_OPEN_PERM) {
                 g->st.perm_events++;
                 int verdict = ev_open_perm(g, m->pid, m->fd);
@@ -104,6 +120,7 @@ static void drain_content(struct guard *g, char *buf)
                 ev_write(g, m->mask, m->pid, m->fd);
             }
             close(m->fd);
+            note_slow(g, m, now_us() - t0);
         }
     }
 }
@@ -158,6 +175,7 @@ static void emit_stopped(struct guard *g)
     jw_uint(&w, "name_events", g->st.name_events);
     jw_uint(&w, "late_allowed", atomic_load(&g->wd.late_allowed));
     jw_uint(&w, "overflows", g->st.overflows);
+    jw_uint(&w, "max_event_us", g->st.max_event_us);
     jw_double(&w, "ts", (double)wall_us() / 1e6, 6);
     jw_obj_end(&w);
     long n = jw_finish(&w);

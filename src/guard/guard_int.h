@@ -18,6 +18,7 @@
 
 struct guard_stats {
     uint64_t perm_events, write_events, name_events, alerts, overflows, fingerprints;
+    uint64_t max_event_us; /* longest time one content event took to judge */
 };
 
 struct guard {
@@ -32,6 +33,7 @@ struct guard {
     size_t ndecoys;
     char decoys[DECOY_MAX][PATH_MAX];
     uint64_t alert_counter;
+    uint64_t last_slow_log_us;
     unsigned test_stall_ms;      /* fault injection: MAMORI_TEST_STALL_MS */
     struct guard_stats st;
 };

@@ -62,7 +62,8 @@ static void *wd_main(void *arg)
         size_t late = 0;
         pthread_mutex_lock(&w->mu);
         for (size_t i = 0; i < w->n;) {
-            if (now - w->pending[i].t_us >= deadline) {
+            /* t_us may be later than now: registered after we read the clock */
+            if (now > w->pending[i].t_us && now - w->pending[i].t_us >= deadline) {
                 fan_respond(w->content_fd, w->pending[i].fd, FAN_RESP_ALLOW);
                 w->pending[i].fd = -1;
                 remove_at(w, i);
