@@ -111,6 +111,7 @@ struct inode_ent {
     bool known;            /* before-fingerprint valid */
     bool writing;          /* modified since the last close */
     bool decoy;
+    bool muted;            /* FAN_MODIFY ignored until the next close */
     dev_t dev;
     ino_t ino;
     uint64_t last_us;

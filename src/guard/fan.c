@@ -145,6 +145,23 @@ int fan_respond(int content_fd, int event_fd, int verdict)
     return write(content_fd, &r, sizeof r) == (ssize_t)sizeof r ? 0 : MAMORI_EIO;
 }
 
+int fan_mute_modify(const struct fan *f, int event_fd)
+{
+    return fanotify_mark(f->content_fd,
+                         FAN_MARK_ADD | FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY,
+                         FAN_MODIFY, event_fd, NULL) == 0
+               ? 0
+               : MAMORI_EIO;
+}
+
+int fan_unmute_modify(const struct fan *f, int event_fd)
+{
+    return fanotify_mark(f->content_fd, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK, FAN_MODIFY,
+                         event_fd, NULL) == 0
+               ? 0
+               : MAMORI_EIO;
+}
+
 ssize_t fan_fd_path(int fd, char *buf, size_t cap)
 {
     char l[64];

@@ -63,6 +63,13 @@ struct fan_name_event {
  * the event cannot be resolved (e.g. its directory is already gone). */
 int fan_decode_name(const struct fan *f, const void *ev, size_t len, struct fan_name_event *out);
 
+/* Stop (mute) and restart (unmute) FAN_MODIFY events for the file behind an
+ * event fd, with an inode ignore mark that survives modification. The guard
+ * looks at a file being written once, at its first write, and again when it
+ * is closed: one event per writing session instead of one per write(2). */
+int fan_mute_modify(const struct fan *f, int event_fd);
+int fan_unmute_modify(const struct fan *f, int event_fd);
+
 /* Path of an event fd via /proc/self/fd; returns length or -1. */
 ssize_t fan_fd_path(int fd, char *buf, size_t cap);
 

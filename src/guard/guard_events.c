@@ -73,7 +73,10 @@ static struct gproc *learn(struct guard *g, pid_t pid)
     struct proc_info pi;
     if (proc_read(pid, &pi) < 0)
         return gp; /* gone: what we knew is all there is */
-    if (gp && gp->info.start_time == pi.start_time && !strcmp(gp->info.exe, pi.exe)) {
+    /* Same process: same start time, and the same executable or none
+     * readable any more (an exiting process has no exe link). */
+    if (gp && gp->info.start_time == pi.start_time &&
+        (!strcmp(gp->info.exe, pi.exe) || pi.exe[0] == '\0')) {
         gp->last_us = g->now;
         return gp;
     }
@@ -357,25 +360,38 @@ static void judge_after(struct guard *g, struct actor *a, struct inode_ent *ie, 
     }
 }
 
+/* One FAN_MODIFY per writing session is enough (see fan_mute_modify); the
+ * close brings the full judgement. */
+static void mute_until_close(struct guard *g, int fd, struct inode_ent *ie, bool closed)
+{
+    if (closed && ie->muted) {
+        fan_unmute_modify(&g->fan, fd);
+        ie->muted = false;
+    } else if (!closed && !ie->muted && fan_mute_modify(&g->fan, fd) == 0) {
+        ie->muted = true;
+    }
+}
+
 void ev_write(struct guard *g, uint64_t mask, pid_t pid, int fd)
 {
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return;
+    bool closed = (mask & FAN_CLOSE_WRITE) != 0;
+    struct inode_ent *ie = itab_slot(g->t, st.st_dev, st.st_ino, g->now);
+    ie->last_us = g->now;
+    mute_until_close(g, fd, ie, closed);
     char path[PATH_MAX];
     if (pid == g->self.self || fan_fd_path(fd, path, sizeof path) < 0 ||
         !guard_path_protected(g, path))
         return;
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-        return;
     struct gproc *gp = learn(g, pid);
     if (!gp || gp->untouchable || gp->trusted) {
-        struct inode_ent *ie = itab_find(g->t, st.st_dev, st.st_ino);
-        if (ie && !ie->decoy)
+        if (!ie->decoy)
             ie->known = false; /* changed by someone we do not judge */
         return;
     }
     struct actor *a = actor_for(g, gp, 0);
-    struct inode_ent *ie = itab_slot(g->t, st.st_dev, st.st_ino, g->now);
-    ie->last_us = g->now;
     ie->writer = actor_ref(g->t, a);
     if (ie->decoy) {
         evidence(g, a, IND_DECOY, path);
@@ -384,7 +400,6 @@ void ev_write(struct guard *g, uint64_t mask, pid_t pid, int fd)
     bool pre_existing = ie->known && ie->size > 0;
     if (pre_existing && !a->first_write_us && score_is_intact_kind(ie->before))
         a->first_write_us = wall_us();
-    bool closed = (mask & FAN_CLOSE_WRITE) != 0;
     if (closed) {
         judge_after(g, a, ie, fd, &st, path, true);
         ie->writing = false;
