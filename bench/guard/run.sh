@@ -145,7 +145,7 @@ ben=$T/benign.tsv # workload rep phase seconds rc alerts guard_cpu_s
 : >"$ben"
 
 benign_phase() { # REP on|off
-  local rep=$1 ph=$2 n w before c0 c1 t0 t1 rc alerts cpu pt0 pc0=0
+  local rep=$1 ph=$2 n w before c0 c1 rc alerts cpu secs pt0 pc0=0
   if [ "$ph" = on ]; then
     start_guard "$T/benign-$rep.log" --protect "$mnt" --action freeze || {
       log "benign: guard did not start: $LIB_ERR"; return; }
@@ -159,18 +159,18 @@ benign_phase() { # REP on|off
     timeout -k 5 "$WL_TIMEOUT" "$BENIGN" setup "$n" "$w" >"$T/$n.setup.log" 2>&1 || log "setup $n failed"
     sync
     c0=0; [ "$ph" = on ] && c0=$(guard_cpu_ticks)
-    t0=$(now)
-    timeout -k 5 "$WL_TIMEOUT" "$BENIGN" run "$n" "$w" >"$T/$n.run.log" 2>&1
+    run_watched "$WL_TIMEOUT" "$T/$n.run.log" "$BENIGN" run "$n" "$w"
     rc=$?
-    t1=$(now)
+    secs=${RW_SECS:--}
+    [ "$RW_FROZEN" = 1 ] && log "benign $n: frozen by the guard, killed"
     alerts=- cpu=-
     if [ "$ph" = on ]; then
       c1=$(guard_cpu_ticks)
       cpu=$(echo "scale=3; ($c1 - $c0) / $CLK_TCK" | bc)
       alerts=$(($(count_alerts "$GUARD_LOG") - before))
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$rep" "$ph" "$(echo "$t1 - $t0" | bc)" "$rc" "$alerts" "$cpu" >>"$ben"
-    log "benign $n rep $rep guard-$ph: $(echo "$t1 - $t0" | bc)s rc=$rc alerts=$alerts guard_cpu=${cpu}s"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$rep" "$ph" "$secs" "$rc" "$alerts" "$cpu" >>"$ben"
+    log "benign $n rep $rep guard-$ph: ${secs}s rc=$rc alerts=$alerts guard_cpu=${cpu}s"
     rm -rf "$w"
     sync
   done
@@ -224,7 +224,7 @@ benign_table() {
     ratios=$(for ((rep = 1; rep <= BENIGN_REPS; rep++)); do
       off=$(awk -F'\t' -v n="$n" -v r="$rep" '$1 == n && $2 == r && $3 == "off" { print $4 }' "$ben")
       on=$(awk -F'\t' -v n="$n" -v r="$rep" '$1 == n && $2 == r && $3 == "on" { print $4 }' "$ben")
-      [ -n "$off" ] && [ -n "$on" ] && echo "scale=4; $on / $off" | bc
+      [[ $off =~ ^[0-9.]+$ && $on =~ ^[0-9.]+$ ]] && echo "scale=4; $on / $off" | bc
     done)
     alerts=$(awk -F'\t' -v n="$n" '$1 == n && $3 == "on" { s += $6 } END { print s + 0 }' "$ben")
     failed=$(awk -F'\t' -v n="$n" '$1 == n && $5 != 0 { c++ } END { print c + 0 }' "$ben")

@@ -134,19 +134,10 @@ proc_field() {
 # proc_state PID: one letter (R S D T t Z X I ...); empty if the PID is gone.
 proc_state() { proc_field "$1" 3; }
 
-# lib_ps: "pid ppid pgid sid state" for every live process (one /proc pass,
-# no fork per process).
+# lib_ps: "pid ppid pgid sid state" for every live process (one /proc pass).
 lib_ps() {
-  local d s rest
-  local -a f
-  for d in /proc/[0-9]*; do
-    s=''
-    { read -r s <"$d/stat"; } 2>/dev/null
-    [ -n "$s" ] || continue
-    rest=${s##*) }
-    read -r -a f <<<"$rest"
-    echo "${d#/proc/} ${f[1]} ${f[2]} ${f[3]} ${f[0]}"
-  done
+  cat /proc/[0-9]*/stat 2>/dev/null |
+    awk '{ r = $0; sub(/^.*\) /, "", r); split(r, f, " "); print $1, f[2], f[3], f[4], f[1] }'
 }
 
 # session_pids SID: every live PID whose session id is SID.
@@ -348,6 +339,46 @@ wait_json() {
     [ $(($(date +%s%N) / 1000000)) -ge "$deadline" ] && return 1
     sleep 0.05
   done
+}
+
+# run_watched TIMEOUT OUT CMD...: run CMD (stdout+stderr to OUT) in its own
+# session under `timeout TIMEOUT`, and return its exit status. While the
+# guard runs, a CMD that the guard froze (a new line in GUARD_LOG and a
+# process of CMD's session stopped for 1 s) is killed at once instead of
+# waiting for the timeout: RW_FROZEN=1, status 137. RW_SECS is CMD's wall
+# time measured inside the session (empty if it was killed).
+# shellcheck disable=SC2034  # RW_* are results for the caller
+run_watched() {
+  local tmo=$1 out=$2; shift 2
+  local tf=$LIB_TMP/.rw.$BASHPID.$RANDOM pid base=0 size t0 t1 rc stopped=0
+  RW_FROZEN=0 RW_SECS=
+  [ -n "$GUARD_PID" ] && base=$(stat -c %s "$GUARD_LOG" 2>/dev/null || echo 0)
+  # shellcheck disable=SC2016  # expanded by the inner bash
+  lib_start_bg "$out" bash -c 't0=$EPOCHREALTIME; timeout -k 5 "$@"; rc=$?
+    echo "$t0 $EPOCHREALTIME" >"$0"; exit $rc' "$tf" "$tmo" "$@"
+  pid=$LIB_BG_PID
+  while kill -0 "$pid" 2>/dev/null && [ "$(proc_state "$pid")" != Z ]; do
+    sleep 0.2
+    [ -n "$GUARD_PID" ] || continue
+    size=$(stat -c %s "$GUARD_LOG" 2>/dev/null || echo 0)
+    if [ "$size" -gt "$base" ] &&
+      lib_ps | awk -v s="$pid" '$4 == s && $5 == "T" { f = 1 } END { exit !f }'; then
+      stopped=$((stopped + 1))
+      if [ "$stopped" -ge 5 ]; then
+        RW_FROZEN=1
+        kill_tree "$pid" >/dev/null 2>&1
+        break
+      fi
+    else
+      stopped=0
+    fi
+  done
+  wait "$pid" 2>/dev/null; rc=$?
+  if [ "$RW_FROZEN" = 1 ]; then rc=137; elif read -r t0 t1 <"$tf" 2>/dev/null; then
+    RW_SECS=$(echo "$t1 - $t0" | bc)
+  fi
+  rm -f "$tf"
+  return "$rc"
 }
 
 # ------------------------------------------------------------- cleanup --

@@ -6,7 +6,9 @@
 #   mamori guard --protect <mnt> --action freeze
 # and runs each workload under a timeout. Per workload: PASS iff it exits 0
 # within the timeout (a frozen workload times out) and the guard wrote no
-# alert while it ran. Then the guard must exit 0 on SIGTERM.
+# alert while it ran. A workload the guard froze is killed as soon as that is
+# seen (an alert plus a stopped process of the workload) and fails. Then the
+# guard must exit 0 on SIGTERM.
 #
 #   MAMORI=build/release/mamori tests/integration/test_benign.sh
 #   WORKLOADS="tar_gzip git_repo" WL_TIMEOUT=120 ... (subset / per-workload limit)
@@ -42,14 +44,15 @@ start_guard "$log" --protect "$mnt" --action freeze || { fail benign-guard-start
 for n in "${workloads[@]}"; do
   [ -n "${setup_ok[$n]:-}" ] || continue
   before=$(count_alerts "$log")
-  t0=$(now)
-  timeout -k 5 "$WL_TIMEOUT" "$BENIGN" run "$n" "$mnt/$n" >"$T/$n.run" 2>&1
+  run_watched "$WL_TIMEOUT" "$T/$n.run" "$BENIGN" run "$n" "$mnt/$n"
   rc=$?
-  secs=$(echo "$(now) - $t0" | bc)
+  secs=${RW_SECS:--}
   sleep 0.2 # let a late alert for this workload land in the log
   new=$(($(count_alerts "$log") - before))
   why=()
-  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+  if [ "$RW_FROZEN" = 1 ]; then
+    why+=("frozen by the guard (killed after 1 s stopped)")
+  elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
     why+=("did not finish within ${WL_TIMEOUT}s (frozen or hung)")
   elif [ "$rc" -ne 0 ]; then
     why+=("exited $rc: $(tail -c 300 "$T/$n.run" | tr '\n' ' ')")
