@@ -56,8 +56,11 @@ static void *wd_main(void *arg)
     uint64_t deadline = (uint64_t)w->deadline_ms * 1000u;
     unsigned tick = w->deadline_ms / 4 ? w->deadline_ms / 4 : 1;
     while (!atomic_load(&w->stop)) {
-        struct pollfd p = {.fd = w->content_fd, .events = POLLIN};
-        int r = poll(&p, 1, (int)tick);
+        /* Sleep a tick, never wake per event: under load the queue is always
+         * readable, and a watchdog woken by it would compete with the event
+         * thread for the CPU and the lock. */
+        struct timespec ts = {.tv_sec = tick / 1000, .tv_nsec = (long)(tick % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
         uint64_t now = now_us();
         size_t late = 0;
         pthread_mutex_lock(&w->mu);
@@ -79,7 +82,8 @@ static void *wd_main(void *arg)
                      late, w->deadline_ms);
         }
         uint64_t beat = atomic_load(&w->heartbeat_us);
-        if (r > 0 && now > beat && now - beat >= deadline) {
+        struct pollfd p = {.fd = w->content_fd, .events = POLLIN};
+        if (now > beat && now - beat >= deadline && poll(&p, 1, 0) > 0) {
             log_warn("watchdog: event thread unresponsive for %u ms; allowing queued accesses",
                      w->deadline_ms);
             rescue(w);
