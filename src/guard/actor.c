@@ -208,3 +208,31 @@ struct inode_ent *itab_slot(struct tables *t, dev_t dev, ino_t ino, uint64_t now
     victim->last_us = now_us;
     return victim;
 }
+
+void itab_set_path(struct tables *t, struct inode_ent *e, const char *path)
+{
+    e->path_hash = hash_str(path);
+    e->stem_hash = hash_stem(path);
+    uint32_t h = mix32(e->path_hash);
+    uint32_t idx = (uint32_t)(e - t->itab) + 1;
+    for (uint32_t i = 0; i < PROBE; i++) {
+        uint32_t *slot = &t->by_path[(h + i) & (INODE_MAX - 1)];
+        struct inode_ent *cur = *slot ? &t->itab[*slot - 1] : NULL;
+        /* free, stale (entry reused for another path), or ours */
+        if (!cur || !cur->used || cur->path_hash != e->path_hash || cur == e || i == PROBE - 1) {
+            *slot = idx;
+            return;
+        }
+    }
+}
+
+struct inode_ent *itab_by_path(struct tables *t, uint64_t path_hash)
+{
+    uint32_t h = mix32(path_hash);
+    for (uint32_t i = 0; i < PROBE; i++) {
+        uint32_t v = t->by_path[(h + i) & (INODE_MAX - 1)];
+        if (v && t->itab[v - 1].used && t->itab[v - 1].path_hash == path_hash)
+            return &t->itab[v - 1];
+    }
+    return NULL;
+}

@@ -112,6 +112,9 @@ struct inode_ent {
     bool writing;          /* modified since the last close */
     bool decoy;
     bool muted;            /* FAN_MODIFY ignored until the next close */
+    bool open_ignored;     /* FAN_OPEN_PERM ignored: fingerprint held */
+    uint64_t path_hash;    /* path when last seen, for deletions by name */
+    uint64_t stem_hash;
     dev_t dev;
     ino_t ino;
     uint64_t last_us;
@@ -127,6 +130,7 @@ struct tables {
     struct gproc ptab[GPROC_MAX];
     struct actor atab[ACTOR_MAX];
     struct inode_ent itab[INODE_MAX];
+    uint32_t by_path[INODE_MAX];   /* path hash -> itab index + 1 (validated on lookup) */
     uint64_t next_seq;
 };
 
@@ -152,5 +156,9 @@ void ring_push(struct ring_ent *ring, size_t *n, const struct ring_ent *e);
 
 struct inode_ent *itab_find(struct tables *t, dev_t dev, ino_t ino);
 struct inode_ent *itab_slot(struct tables *t, dev_t dev, ino_t ino, uint64_t now_us);
+/* Remembers the path of an entry, so that a deletion (which names a path,
+ * not an inode) finds what the guard knew of the file. */
+void itab_set_path(struct tables *t, struct inode_ent *e, const char *path);
+struct inode_ent *itab_by_path(struct tables *t, uint64_t path_hash);
 
 #endif

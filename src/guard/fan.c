@@ -145,21 +145,29 @@ int fan_respond(int content_fd, int event_fd, int verdict)
     return write(content_fd, &r, sizeof r) == (ssize_t)sizeof r ? 0 : MAMORI_EIO;
 }
 
-int fan_mute_modify(const struct fan *f, int event_fd)
+int fan_ignore(const struct fan *f, int event_fd, uint64_t mask)
 {
     return fanotify_mark(f->content_fd,
-                         FAN_MARK_ADD | FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY,
-                         FAN_MODIFY, event_fd, NULL) == 0
+                         FAN_MARK_ADD | FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY, mask,
+                         event_fd, NULL) == 0
                ? 0
                : MAMORI_EIO;
 }
 
-int fan_unmute_modify(const struct fan *f, int event_fd)
+int fan_unignore(const struct fan *f, int event_fd, uint64_t mask)
 {
-    return fanotify_mark(f->content_fd, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK, FAN_MODIFY,
-                         event_fd, NULL) == 0
+    return fanotify_mark(f->content_fd, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK, mask, event_fd,
+                         NULL) == 0
                ? 0
                : MAMORI_EIO;
+}
+
+void fan_flush_ignores(const struct fan *f)
+{
+    /* FLUSH without MOUNT/FILESYSTEM removes every inode mark of the group:
+     * the guard's inode marks are all ignore marks. */
+    if (f->nfs > 0)
+        fanotify_mark(f->content_fd, FAN_MARK_FLUSH, 0, AT_FDCWD, f->fs[0].path);
 }
 
 ssize_t fan_fd_path(int fd, char *buf, size_t cap)

@@ -63,12 +63,16 @@ struct fan_name_event {
  * the event cannot be resolved (e.g. its directory is already gone). */
 int fan_decode_name(const struct fan *f, const void *ev, size_t len, struct fan_name_event *out);
 
-/* Stop (mute) and restart (unmute) FAN_MODIFY events for the file behind an
- * event fd, with an inode ignore mark that survives modification. The guard
- * looks at a file being written once, at its first write, and again when it
- * is closed: one event per writing session instead of one per write(2). */
-int fan_mute_modify(const struct fan *f, int event_fd);
-int fan_unmute_modify(const struct fan *f, int event_fd);
+/* Ignore marks on the inode behind an event fd (they survive modification;
+ * mask is FAN_OPEN_PERM and/or FAN_MODIFY). The guard uses them to keep the
+ * hot path cheap in peace time: FAN_MODIFY is ignored from a file's first
+ * write until its close (one look per writing session, not one per
+ * write(2)), and FAN_OPEN_PERM is ignored for files whose fingerprint the
+ * guard already holds. fan_flush_ignores() drops them all at once, when an
+ * attack begins and every open must be seen again. */
+int fan_ignore(const struct fan *f, int event_fd, uint64_t mask);
+int fan_unignore(const struct fan *f, int event_fd, uint64_t mask);
+void fan_flush_ignores(const struct fan *f);
 
 /* Path of an event fd via /proc/self/fd; returns length or -1. */
 ssize_t fan_fd_path(int fd, char *buf, size_t cap);

@@ -21,7 +21,14 @@
  *     fingerprint; after the close the fingerprint becomes the new content.
  *  3. Nothing here opens a path on a protected filesystem: content is read
  *     through the event's fd (no events) and directories through O_PATH.
- *  4. Untouchable and allow-listed processes produce no evidence. */
+ *  4. Untouchable and allow-listed processes produce no evidence.
+ *  5. Peace and alarm. In peace, a file whose fingerprint the guard holds
+ *     gets an inode ignore mark for FAN_OPEN_PERM: reopening it costs no
+ *     round trip, and the fingerprint stays current because every close
+ *     after a write is judged (an allow-listed writer clears the mark). The
+ *     first condemnation raises the alarm for ALARM_US: all ignore marks
+ *     are flushed and none are added, so every open by anyone is gated
+ *     again (the lineage rule stops a repeated encryptor before it writes). */
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
@@ -38,6 +45,7 @@
 #define NOTE_MIN 64u
 #define NOTE_MAX (64u * 1024)
 #define NOTE_DIRS_DECISIVE 3u
+#define ALARM_US (600u * 1000000u) /* ten minutes of full gating after an alert */
 
 static void condemn(struct guard *g, struct actor *a);
 
@@ -191,6 +199,18 @@ static void consider_driver(struct guard *g, struct actor *a, bool oneshot)
         evidence(g, pa, IND_DRIVER, NULL);
 }
 
+static bool in_alarm(const struct guard *g) { return g->now < g->alarm_until_us; }
+
+static void raise_alarm(struct guard *g)
+{
+    if (!in_alarm(g)) {
+        fan_flush_ignores(&g->fan);
+        for (size_t i = 0; i < INODE_MAX; i++)
+            g->t->itab[i].muted = g->t->itab[i].open_ignored = false;
+    }
+    g->alarm_until_us = g->now + ALARM_US;
+}
+
 static void condemn(struct guard *g, struct actor *a)
 {
     a->condemned = true;
@@ -202,6 +222,7 @@ static void condemn(struct guard *g, struct actor *a)
         a->freeze_us = respond_actor(g, a, g->o->action == GUARD_KILL);
     alert_emit(g, a, NULL);
     g->st.alerts++;
+    raise_alarm(g); /* after the signals: flushing marks takes a while */
     bool oneshot = (a->indicators & (1u << IND_LINEAGE)) || proc_gone(a->root);
     consider_driver(g, a, oneshot);
 }
@@ -248,8 +269,13 @@ int ev_open_perm(struct guard *g, pid_t pid, int fd)
         return FAN_RESP_DENY;
     }
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+    if (fstat(fd, &st) < 0)
         return FAN_RESP_ALLOW;
+    if (!S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode) && !in_alarm(g))
+            fan_ignore(&g->fan, fd, FAN_OPEN_PERM); /* listing a directory harms nothing */
+        return FAN_RESP_ALLOW;
+    }
     struct inode_ent *ie = itab_slot(g->t, st.st_dev, st.st_ino, g->now);
     ie->last_us = g->now;
     if (ie->decoy)
@@ -257,11 +283,14 @@ int ev_open_perm(struct guard *g, pid_t pid, int fd)
     if (!ie->known || (!ie->writing && ((uint64_t)st.st_size != ie->size ||
                                         mtime_ns(&st) != ie->mtime_ns)))
         fingerprint(g, fd, &st, path, ie);
+    itab_set_path(g->t, ie, path);
     if (score_is_original(ie->before, ie->before_type, ie->size)) {
-        struct ring_ent r = {.path_hash = hash_str(path), .stem_hash = hash_stem(path),
+        struct ring_ent r = {.path_hash = ie->path_hash, .stem_hash = ie->stem_hash,
                              .size = ie->size, .us = g->now};
         ring_push(a->reads, &a->nreads, &r);
     }
+    if (!in_alarm(g) && !ie->open_ignored && fan_ignore(&g->fan, fd, FAN_OPEN_PERM) == 0)
+        ie->open_ignored = true;
     return FAN_RESP_ALLOW;
 }
 
@@ -352,6 +381,7 @@ static void judge_after(struct guard *g, struct actor *a, struct inode_ent *ie, 
             new_text_file(g, a, path);
     }
     if (closed) {
+        itab_set_path(g->t, ie, path);
         ie->known = true;
         ie->before = v.kind;
         memcpy(ie->before_type, v.magic_type, sizeof ie->before_type);
@@ -360,14 +390,14 @@ static void judge_after(struct guard *g, struct actor *a, struct inode_ent *ie, 
     }
 }
 
-/* One FAN_MODIFY per writing session is enough (see fan_mute_modify); the
+/* One FAN_MODIFY per writing session is enough (see fan_ignore); the
  * close brings the full judgement. */
 static void mute_until_close(struct guard *g, int fd, struct inode_ent *ie, bool closed)
 {
     if (closed && ie->muted) {
-        fan_unmute_modify(&g->fan, fd);
+        fan_unignore(&g->fan, fd, FAN_MODIFY);
         ie->muted = false;
-    } else if (!closed && !ie->muted && fan_mute_modify(&g->fan, fd) == 0) {
+    } else if (!closed && !ie->muted && fan_ignore(&g->fan, fd, FAN_MODIFY) == 0) {
         ie->muted = true;
     }
 }
@@ -388,7 +418,9 @@ void ev_write(struct guard *g, uint64_t mask, pid_t pid, int fd)
     struct gproc *gp = learn(g, pid);
     if (!gp || gp->untouchable || gp->trusted) {
         if (!ie->decoy)
-            ie->known = false; /* changed by someone we do not judge */
+            ie->known = false; /* changed by someone we do not judge: */
+        if (ie->open_ignored && fan_unignore(&g->fan, fd, FAN_OPEN_PERM) == 0)
+            ie->open_ignored = false; /* fingerprint it again at its next open */
         return;
     }
     struct actor *a = actor_for(g, gp, 0);
@@ -438,9 +470,19 @@ void ev_name(struct guard *g, const struct fan_name_event *ne)
     }
     if (!(ne->mask & FAN_DELETE))
         return;
-    const struct ring_ent *orig = ring_find(a->reads, a->nreads, hash_str(ne->path));
-    if (!orig)
-        return;
+    /* The original: read by this actor, or at least known to the guard
+     * (its open may not have been seen: see design note 5). */
+    uint64_t ph = hash_str(ne->path);
+    const struct ring_ent *orig = ring_find(a->reads, a->nreads, ph);
+    struct ring_ent known;
+    if (!orig) {
+        struct inode_ent *ie = itab_by_path(g->t, ph);
+        if (!ie || !ie->known || !score_is_original(ie->before, ie->before_type, ie->size))
+            return;
+        known = (struct ring_ent){.path_hash = ph, .stem_hash = ie->stem_hash, .size = ie->size,
+                                  .us = g->now};
+        orig = &known;
+    }
     size_t m = a->nnewrand < ACTOR_RING ? a->nnewrand : ACTOR_RING;
     for (size_t i = 0; i < m; i++) {
         if (a->newrand[i].path_hash && score_copy_matches(orig, &a->newrand[i])) {

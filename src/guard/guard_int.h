@@ -34,6 +34,7 @@ struct guard {
     char decoys[DECOY_MAX][PATH_MAX];
     uint64_t alert_counter;
     uint64_t last_slow_log_us;
+    uint64_t alarm_until_us;     /* after a condemnation: see every open again */
     unsigned test_stall_ms;      /* fault injection: MAMORI_TEST_STALL_MS */
     struct guard_stats st;
 };
