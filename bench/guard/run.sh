@@ -77,9 +77,9 @@ det=$T/detection.tsv # mode run alerted damage freeze_ms decision_ms all_stopped
 
 # all_stopped PIDS...: every alert pid in state T and every live sim process in the alert.
 all_stopped() {
-  local p i ok
+  local p ok end=$(($(date +%s%N) / 1000000 + 2000))
   local -a live
-  for ((i = 0; i < 40; i++)); do
+  while [ $(($(date +%s%N) / 1000000)) -lt "$end" ]; do
     ok=1
     for p in "$@"; do [ "$(proc_state "$p")" = T ] || ok=0; done
     mapfile -t live < <(lib_ps | awk -v s="$SIM_PID" '$4 == s && $5 != "Z" { print $1 }')

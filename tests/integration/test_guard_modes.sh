@@ -92,28 +92,33 @@ check_not_innocent() {
 check_frozen() {
   local -a pids=("$@") bad=() missing=() live
   local p s i
-  for ((i = 0; i < 40; i++)); do
+  local end=$(($(date +%s%N) / 1000000 + 2000))
+  while :; do
     bad=(); missing=()
     for p in "${pids[@]}"; do
       s=$(proc_state "$p") || s=gone
       [ "$s" = T ] || bad+=("$p:$s")
     done
     mapfile -t live < <(live_session "$SIM_PID")
-    for p in "${live[@]}"; do
-      in_list "$p" "${pids[@]}" || missing+=("$p:$(proc_state "$p"):$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-60)")
-    done
+    for p in "${live[@]}"; do in_list "$p" "${pids[@]}" || missing+=("$p"); done
     [ ${#bad[@]} -eq 0 ] && [ ${#missing[@]} -eq 0 ] && return 0
+    [ $(($(date +%s%N) / 1000000)) -ge "$end" ] && break
     sleep 0.05
   done
   [ ${#bad[@]} -eq 0 ] || errs+=("alert pids not stopped (pid:state): ${bad[*]}")
+  for i in "${!missing[@]}"; do
+    p=${missing[$i]}
+    missing[i]="$p:$(proc_state "$p"):$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-60)"
+  done
   [ ${#missing[@]} -eq 0 ] || errs+=("sim processes not in the alert: ${missing[*]}")
 }
 
 # check_killed PIDS...: every alert pid and every sim process gone (<= 3 s).
 check_killed() {
   local -a pids=("$@") left=() live
-  local p s i
-  for ((i = 0; i < 60; i++)); do
+  local p s
+  local end=$(($(date +%s%N) / 1000000 + 3000))
+  while :; do
     left=()
     for p in "${pids[@]}"; do
       s=$(proc_state "$p") || continue
@@ -122,6 +127,7 @@ check_killed() {
     mapfile -t live < <(live_session "$SIM_PID")
     for p in "${live[@]}"; do in_list "$p:" "${left[@]/%:*/:}" || left+=("$p:$(proc_state "$p")"); done
     [ ${#left[@]} -eq 0 ] && return 0
+    [ $(($(date +%s%N) / 1000000)) -ge "$end" ] && break
     sleep 0.05
   done
   errs+=("processes still alive after kill (pid:state): ${left[*]}")
