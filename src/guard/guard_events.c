@@ -255,9 +255,15 @@ static int64_t mtime_ns(const struct stat *st)
 int ev_open_perm(struct guard *g, pid_t pid, int fd)
 {
     char path[PATH_MAX];
-    if (pid == g->self.self || fan_fd_path(fd, path, sizeof path) < 0 ||
-        !guard_path_protected(g, path))
+    if (pid == g->self.self || fan_fd_path(fd, path, sizeof path) < 0)
         return FAN_RESP_ALLOW;
+    if (!guard_path_protected(g, path)) {
+        /* Same filesystem, outside the protected paths (say /usr when /home
+         * is protected on /): let its later opens pass in the kernel. */
+        if (!in_alarm(g))
+            fan_ignore(&g->fan, fd, FAN_OPEN_PERM);
+        return FAN_RESP_ALLOW;
+    }
     struct gproc *gp = learn(g, pid);
     if (!gp || gp->untouchable || gp->trusted)
         return FAN_RESP_ALLOW;
