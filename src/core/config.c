@@ -154,61 +154,54 @@ static int load_guard(struct cerr *e, const struct ynode *m, struct config_guard
     return 0;
 }
 
+/* Applies a parsed document; name is the file name used in messages. */
+static int config_apply(struct mamori_config *c, const char *name, const struct ytree *t,
+                        char *err, size_t errsz)
+{
+    struct cerr e = {.file = name, .buf = err, .sz = errsz};
+    const struct ynode *root = t->root;
+    if (!root)
+        return 0;
+    if (root->type != YN_MAP)
+        return fail(&e, root, "%s", "the configuration must be a mapping of sections");
+    int rc = 0;
+    for (const struct ynode *k = root->first; k && k->next && rc == 0; k = k->next->next) {
+        if (ynode_is(k, "guard")) {
+            rc = load_guard(&e, k->next, &c->guard);
+        } else if (ynode_is(k, "log_level")) {
+            static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
+            rc = get_string(&e, k->next, "log_level", c->log_level, sizeof c->log_level);
+            if (rc == 0)
+                rc = one_of(&e, k->next, "log_level (error, warn, info or debug)", c->log_level,
+                            levels);
+        } else {
+            rc = fail(&e, k, "unknown section '%s'", k->str ? k->str : "?");
+        }
+    }
+    return rc;
+}
+
 int config_parse(struct mamori_config *c, const char *name, const char *text, size_t len,
                  char *err, size_t errsz)
 {
     struct ytree t;
     char inner[512];
-    int rc = ytree_parse(&t, text, len, inner, sizeof inner);
-    if (rc < 0) {
+    if (ytree_parse(&t, text, len, inner, sizeof inner) < 0) {
         snprintf(err, errsz, "%s:%s", name, inner);
         return MAMORI_ECONFIG;
     }
-    struct cerr e = {.file = name, .buf = err, .sz = errsz};
-    const struct ynode *root = t.root;
-    if (root && root->type != YN_MAP) {
-        rc = fail(&e, root, "%s", "the configuration must be a mapping of sections");
-    } else if (root) {
-        for (const struct ynode *k = root->first; k && k->next && rc == 0; k = k->next->next) {
-            if (ynode_is(k, "guard")) {
-                rc = load_guard(&e, k->next, &c->guard);
-            } else if (ynode_is(k, "log_level")) {
-                static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
-                rc = get_string(&e, k->next, "log_level", c->log_level, sizeof c->log_level);
-                if (rc == 0)
-                    rc = one_of(&e, k->next, "log_level (error, warn, info or debug)",
-                                c->log_level, levels);
-            } else {
-                rc = fail(&e, k, "unknown section '%s'", k->str ? k->str : "?");
-            }
-        }
-    }
+    int rc = config_apply(c, name, &t, err, errsz);
     ytree_free(&t);
     return rc;
 }
 
 int config_load(struct mamori_config *c, const char *path, char *err, size_t errsz)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
-        return MAMORI_ENOENT;
-    }
-    char *buf = malloc(YTREE_MAX_BYTES + 1);
-    if (!buf) {
-        fclose(f);
-        return MAMORI_ENOMEM;
-    }
-    size_t n = fread(buf, 1, YTREE_MAX_BYTES + 1, f);
-    bool bad = ferror(f);
-    fclose(f);
-    int rc;
-    if (bad) {
-        snprintf(err, errsz, "%s: read error", path);
-        rc = MAMORI_EIO;
-    } else {
-        rc = config_parse(c, path, buf, n, err, errsz);
-    }
-    free(buf);
+    struct ytree t;
+    int rc = ytree_load_file(&t, path, err, errsz);
+    if (rc < 0)
+        return rc == MAMORI_EINVAL || rc == MAMORI_ERANGE ? MAMORI_ECONFIG : rc;
+    rc = config_apply(c, path, &t, err, errsz);
+    ytree_free(&t);
     return rc;
 }

@@ -203,7 +203,7 @@ int ytree_load_file(struct ytree *t, const char *path, char *err, size_t errsz)
     memset(t, 0, sizeof *t);
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
         return MAMORI_ENOENT;
     }
     char *buf = malloc(YTREE_MAX_BYTES + 1);

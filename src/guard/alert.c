@@ -112,3 +112,21 @@ void alert_ready(struct guard *g)
     jw_double(&w, "ts", (double)wall_us() / 1e6, 6);
     finish(g, &w);
 }
+
+void alert_stopped(struct guard *g)
+{
+    char buf[1024];
+    struct jw w;
+    jw_init(&w, buf, sizeof buf - 1);
+    jw_obj_begin(&w);
+    jw_str(&w, "event", "stopped");
+    jw_uint(&w, "alerts", g->st.alerts);
+    jw_uint(&w, "permission_events", g->st.perm_events);
+    jw_uint(&w, "write_events", g->st.write_events);
+    jw_uint(&w, "name_events", g->st.name_events);
+    jw_uint(&w, "late_allowed", atomic_load(&g->wd.late_allowed));
+    jw_uint(&w, "overflows", g->st.overflows);
+    jw_uint(&w, "max_event_us", g->st.max_event_us);
+    jw_double(&w, "ts", (double)wall_us() / 1e6, 6);
+    finish(g, &w);
+}

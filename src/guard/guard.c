@@ -162,29 +162,6 @@ static void raise_priority(void)
         log_info("running at normal priority (%s)", strerror(errno));
 }
 
-static void emit_stopped(struct guard *g)
-{
-    char buf[1024];
-    struct jw w;
-    jw_init(&w, buf, sizeof buf - 1);
-    jw_obj_begin(&w);
-    jw_str(&w, "event", "stopped");
-    jw_uint(&w, "alerts", g->st.alerts);
-    jw_uint(&w, "permission_events", g->st.perm_events);
-    jw_uint(&w, "write_events", g->st.write_events);
-    jw_uint(&w, "name_events", g->st.name_events);
-    jw_uint(&w, "late_allowed", atomic_load(&g->wd.late_allowed));
-    jw_uint(&w, "overflows", g->st.overflows);
-    jw_uint(&w, "max_event_us", g->st.max_event_us);
-    jw_double(&w, "ts", (double)wall_us() / 1e6, 6);
-    jw_obj_end(&w);
-    long n = jw_finish(&w);
-    if (n > 0) {
-        buf[n] = '\n';
-        alert_line(g, buf, (size_t)n + 1);
-    }
-}
-
 static int setup(struct guard *g, char *err, size_t errsz)
 {
     int rc = fan_open(&g->fan);
@@ -295,7 +272,7 @@ int guard_run(const struct guard_opts *o)
     fan_close(&g->fan);
     decoy_remove(g);
     if (rc == 0)
-        emit_stopped(g);
+        alert_stopped(g);
     if (sigfd >= 0)
         close(sigfd);
 out:

@@ -56,6 +56,7 @@ bool respond_may_act(struct guard *g, pid_t pid);
 /* alert.c */
 void alert_emit(struct guard *g, struct actor *a, const char *reason);
 void alert_ready(struct guard *g);
+void alert_stopped(struct guard *g);
 void alert_line(struct guard *g, const char *line, size_t len);
 
 /* decoy.c */
