@@ -101,6 +101,11 @@ struct actor {
     struct ring_ent newrand[ACTOR_RING]; size_t nnewrand;
     struct ring_ent deleted[ACTOR_RING]; size_t ndeleted;
     struct note_ent notes[ACTOR_NOTES_MAX];
+    /* The write gate: the one existing file this actor opened for writing
+     * and that has not been judged yet (see guard_events.c, note 6). */
+    dev_t gate_dev;
+    ino_t gate_ino;
+    uint64_t gate_until_us;
     uint32_t ext_renames;
     uint64_t last_ext_hash;
     uint32_t same_ext_renames;

@@ -127,6 +127,8 @@ void alert_stopped(struct guard *g)
     jw_uint(&w, "late_allowed", atomic_load(&g->wd.late_allowed));
     jw_uint(&w, "overflows", g->st.overflows);
     jw_uint(&w, "max_event_us", g->st.max_event_us);
+    jw_uint(&w, "held_opens", g->st.held);
+    jw_uint(&w, "denied_opens", g->st.denied);
     jw_double(&w, "ts", (double)wall_us() / 1e6, 6);
     finish(g, &w);
 }

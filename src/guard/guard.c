@@ -111,6 +111,8 @@ static void drain_content(struct guard *g, char *buf)
             if (m->mask & FAN_OPEN_PERM) {
                 g->st.perm_events++;
                 int verdict = ev_open_perm(g, m->pid, m->fd);
+                if (verdict == GUARD_HOLD)
+                    continue; /* answered by held_review; the fd stays open */
                 if (g->test_stall_ms)
                     usleep(g->test_stall_ms * 1000u);
                 wd_answer(&g->wd, m->fd, verdict);
@@ -122,6 +124,8 @@ static void drain_content(struct guard *g, char *buf)
             close(m->fd);
             note_slow(g, m, now_us() - t0);
         }
+        if (g->nheld)
+            held_review(g, false);
     }
 }
 
@@ -203,8 +207,12 @@ static void loop(struct guard *g, int sigfd, char *buf)
     }
     for (;;) {
         struct epoll_event out[4];
-        int n = epoll_wait(ep, out, 4, LOOP_TICK_MS);
+        int n = epoll_wait(ep, out, 4, g->nheld ? 1 : LOOP_TICK_MS);
         wd_beat(&g->wd, now_us());
+        if (g->nheld) {
+            g->now = now_us();
+            held_review(g, false);
+        }
         if (n < 0 && errno != EINTR) {
             log_error("epoll_wait: %s", strerror(errno));
             break;
@@ -223,6 +231,8 @@ static void loop(struct guard *g, int sigfd, char *buf)
         if (stop)
             break;
     }
+    g->now = now_us();
+    held_review(g, true);
     close(ep);
 }
 

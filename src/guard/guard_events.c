@@ -28,7 +28,15 @@
  *     after a write is judged (an allow-listed writer clears the mark). The
  *     first condemnation raises the alarm for ALARM_US: all ignore marks
  *     are flushed and none are added, so every open by anyone is gated
- *     again (the lineage rule stops a repeated encryptor before it writes). */
+ *     again (the lineage rule stops a repeated encryptor before it writes).
+ *  6. The write gate. An actor may have one existing file open for writing
+ *     that has not been judged yet (no write seen, at most GATE_WINDOW_US).
+ *     Its next open *for writing* (read from /proc/PID/task/TID/syscall
+ *     while it waits) of another existing, non-empty file is held until the
+ *     first file's first write has been judged, or GATE_HOLD_US. Eight
+ *     threads that open eight files at once are thus judged on the first
+ *     file before the other seven are touched; readers are never held, and
+ *     new files (where nothing can be destroyed) never are. */
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
@@ -46,6 +54,8 @@
 #define NOTE_MAX (64u * 1024)
 #define NOTE_DIRS_DECISIVE 3u
 #define ALARM_US (600u * 1000000u) /* ten minutes of full gating after an alert */
+#define GATE_WINDOW_US 50000u      /* a write-open is "unjudged" for at most 50 ms */
+#define GATE_HOLD_US 30000u        /* a held open waits at most 30 ms */
 
 static void condemn(struct guard *g, struct actor *a);
 
@@ -295,9 +305,52 @@ int ev_open_perm(struct guard *g, pid_t pid, int fd)
                              .size = ie->size, .us = g->now};
         ring_push(a->reads, &a->nreads, &r);
     }
+    if (ie->size > 0 && proc_opening_for_write(pid) == 1) {
+        bool same = a->gate_dev == st.st_dev && a->gate_ino == st.st_ino;
+        if (a->gate_until_us > g->now && !same && g->nheld < HELD_MAX) {
+            g->held[g->nheld++] = (struct held_open){.fd = fd, .pid = pid,
+                                                     .actor = actor_ref(g->t, a),
+                                                     .dev = st.st_dev, .ino = st.st_ino,
+                                                     .deadline_us = g->now + GATE_HOLD_US};
+            g->st.held++;
+            return GUARD_HOLD;
+        }
+        a->gate_dev = st.st_dev;
+        a->gate_ino = st.st_ino;
+        a->gate_until_us = g->now + GATE_WINDOW_US;
+    }
     if (!in_alarm(g) && !ie->open_ignored && fan_ignore(&g->fan, fd, FAN_OPEN_PERM) == 0)
         ie->open_ignored = true;
     return FAN_RESP_ALLOW;
+}
+
+void held_review(struct guard *g, bool all)
+{
+    for (size_t i = 0; i < g->nheld;) {
+        struct held_open *h = &g->held[i];
+        struct actor *a = actor_get(g->t, h->actor);
+        int verdict = -1;
+        if (!a) {
+            verdict = FAN_RESP_ALLOW;
+        } else if (a->condemned && g->o->action != GUARD_ALERT) {
+            respond_pid(g, a, h->pid);
+            verdict = FAN_RESP_DENY;
+            g->st.denied++;
+        } else if (all || g->now >= h->deadline_us || a->gate_until_us <= g->now) {
+            /* released: this file becomes the actor's unjudged write */
+            verdict = FAN_RESP_ALLOW;
+            a->gate_dev = h->dev;
+            a->gate_ino = h->ino;
+            a->gate_until_us = g->now + GATE_WINDOW_US;
+        }
+        if (verdict < 0) {
+            i++;
+            continue;
+        }
+        wd_answer(&g->wd, h->fd, verdict);
+        close(h->fd);
+        g->held[i] = g->held[--g->nheld];
+    }
 }
 
 static const struct ring_ent *ring_find(const struct ring_ent *ring, size_t n, uint64_t path_hash)
@@ -438,6 +491,8 @@ void ev_write(struct guard *g, uint64_t mask, pid_t pid, int fd)
     bool pre_existing = ie->known && ie->size > 0;
     if (pre_existing && !a->first_write_us && score_is_intact_kind(ie->before))
         a->first_write_us = wall_us();
+    if (a->gate_dev == st.st_dev && a->gate_ino == st.st_ino)
+        a->gate_until_us = 0; /* its first write is judged below: the gate opens */
     if (closed) {
         judge_after(g, a, ie, fd, &st, path, true);
         ie->writing = false;

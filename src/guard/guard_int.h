@@ -16,9 +16,22 @@
 #define DECOY_MAX (GUARD_PROTECT_MAX * 2)
 #define GUARD_LINE_MAX (64u * 1024) /* bound of one JSON line */
 
+#define HELD_MAX 256              /* opens held by the write gate at once */
+#define GUARD_HOLD 2              /* ev_open_perm: answer later (held) */
+
+struct held_open {
+    int fd;
+    pid_t pid;
+    uint32_t actor;
+    dev_t dev;
+    ino_t ino;
+    uint64_t deadline_us;
+};
+
 struct guard_stats {
     uint64_t perm_events, write_events, name_events, alerts, overflows, fingerprints;
     uint64_t max_event_us; /* longest time one content event took to judge */
+    uint64_t held, denied;
 };
 
 struct guard {
@@ -33,6 +46,8 @@ struct guard {
     size_t ndecoys;
     char decoys[DECOY_MAX][PATH_MAX];
     uint64_t alert_counter;
+    size_t nheld;
+    struct held_open held[HELD_MAX];
     uint64_t last_slow_log_us;
     uint64_t alarm_until_us;     /* after a condemnation: see every open again */
     unsigned test_stall_ms;      /* fault injection: MAMORI_TEST_STALL_MS */
@@ -40,7 +55,12 @@ struct guard {
 };
 
 /* guard_events.c */
+/* FAN_RESP_ALLOW, FAN_RESP_DENY, or GUARD_HOLD: the event is kept in
+ * g->held (fd still open) and answered by held_review(). */
 int ev_open_perm(struct guard *g, pid_t pid, int fd);
+/* Answers held opens whose gate opened, whose actor was condemned, or whose
+ * time is up; with all=true answers every one (allow unless condemned). */
+void held_review(struct guard *g, bool all);
 void ev_write(struct guard *g, uint64_t mask, pid_t pid, int fd);
 void ev_name(struct guard *g, const struct fan_name_event *ne);
 bool guard_path_protected(const struct guard *g, const char *path);

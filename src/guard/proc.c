@@ -172,6 +172,48 @@ bool proc_is_interpreter(const char *exe)
     return false;
 }
 
+/* One /proc/.../syscall line: "NR ARG1 ARG2 ARG3 ...". */
+static int open_call_writes(const char *line)
+{
+    enum { NR_OPEN = 2, NR_CREAT = 85, NR_OPENAT = 257, NR_OPENAT2 = 437 };
+    char *end;
+    long nr = strtol(line, &end, 10);
+    unsigned long long arg[3] = {0};
+    for (int i = 0; i < 3 && *end == ' '; i++)
+        arg[i] = strtoull(end + 1, &end, 16);
+    switch (nr) {
+    case NR_OPEN: return (arg[1] & O_ACCMODE) != O_RDONLY || (arg[1] & O_TRUNC) != 0;
+    case NR_OPENAT: return (arg[2] & O_ACCMODE) != O_RDONLY || (arg[2] & O_TRUNC) != 0;
+    case NR_CREAT:
+    case NR_OPENAT2: return 1;
+    default: return -1;
+    }
+}
+
+int proc_opening_for_write(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int verdict = -1;
+    struct dirent *de;
+    while ((de = readdir(d)) && verdict != 1) {
+        if (de->d_name[0] == '.')
+            continue;
+        char spath[320], line[256];
+        snprintf(spath, sizeof spath, "/proc/%d/task/%s/syscall", (int)pid, de->d_name);
+        if (read_small(spath, line, sizeof line) <= 0)
+            continue;
+        int w = open_call_writes(line);
+        if (w > verdict)
+            verdict = w;
+    }
+    closedir(d);
+    return verdict;
+}
+
 size_t proc_children(pid_t pid, pid_t *out, size_t max)
 {
     char path[64];

@@ -59,6 +59,13 @@ bool proc_is_ancestor_or_self(const struct proc_self *s, pid_t pid);
  * are identical too (a subshell), never for being the same interpreter. */
 bool proc_is_interpreter(const char *exe);
 
+/* Whether a thread of pid, blocked in open(2)/openat(2) (as it is while
+ * the guard holds its FAN_OPEN_PERM event), asks for write access: read from
+ * /proc/PID/task/TID/syscall. 1 write, 0 read-only, -1 unknown (no thread
+ * in an open call, or /proc unreadable). openat2's flags live in user
+ * memory: counted as write, the cautious answer. */
+int proc_opening_for_write(pid_t pid);
+
 /* Children of pid (all its threads), up to max; returns the count. */
 size_t proc_children(pid_t pid, pid_t *out, size_t max);
 
