@@ -50,8 +50,8 @@ log() { echo "# $*" >&2; }
 
 # ---------------------------------------------------------- statistics --
 
-# stat KIND < numbers: median | max | p95 (nearest rank) | min; "-" if none.
-stat() {
+# stat_of KIND < numbers: median | max | p95 (nearest rank) | min; "-" if none.
+stat_of() {
   sort -g | awk -v k="$1" '
     $1 != "" && $1 != "-" { v[n++] = $1 }
     END {
@@ -209,9 +209,9 @@ detection_table() {
     s=$(col "$det" 1 "$m" 7 | grep -c yes)
     g=$(col "$det" 1 "$m" 8 | grep -c yes)
     printf '| %s | %s/%s | %s | %s | %s | %s | %s | %s | %s/%s | %s/%s |\n' "$m" "$a" "$n" \
-      "$(col "$det" 1 "$m" 4 | stat median)" "$(col "$det" 1 "$m" 4 | stat max)" \
-      "$(col "$det" 1 "$m" 5 | stat median)" "$(col "$det" 1 "$m" 5 | stat p95)" \
-      "$(col "$det" 1 "$m" 6 | stat median)" "$(col "$det" 1 "$m" 6 | stat p95)" \
+      "$(col "$det" 1 "$m" 4 | stat_of median)" "$(col "$det" 1 "$m" 4 | stat_of max)" \
+      "$(col "$det" 1 "$m" 5 | stat_of median)" "$(col "$det" 1 "$m" 5 | stat_of p95)" \
+      "$(col "$det" 1 "$m" 6 | stat_of median)" "$(col "$det" 1 "$m" 6 | stat_of p95)" \
       "$s" "$a" "$g" "$n"
   done
 }
@@ -229,11 +229,11 @@ benign_table() {
     alerts=$(awk -F'\t' -v n="$n" '$1 == n && $3 == "on" { s += $6 } END { print s + 0 }' "$ben")
     failed=$(awk -F'\t' -v n="$n" '$1 == n && $5 != 0 { c++ } END { print c + 0 }' "$ben")
     printf '| %s | %s | %s | %s | %s..%s | %s | %s | %s |\n' "$n" \
-      "$(awk -F'\t' -v n="$n" '$1 == n && $3 == "off" { print $4 }' "$ben" | stat median)" \
-      "$(awk -F'\t' -v n="$n" '$1 == n && $3 == "on" { print $4 }' "$ben" | stat median)" \
-      "$(stat median <<<"$ratios")" "$(stat min <<<"$ratios")" "$(stat max <<<"$ratios")" \
+      "$(awk -F'\t' -v n="$n" '$1 == n && $3 == "off" { print $4 }' "$ben" | stat_of median)" \
+      "$(awk -F'\t' -v n="$n" '$1 == n && $3 == "on" { print $4 }' "$ben" | stat_of median)" \
+      "$(stat_of median <<<"$ratios")" "$(stat_of min <<<"$ratios")" "$(stat_of max <<<"$ratios")" \
       "$alerts" "$failed" \
-      "$(awk -F'\t' -v n="$n" '$1 == n && $3 == "on" { print $7 }' "$ben" | stat median)"
+      "$(awk -F'\t' -v n="$n" '$1 == n && $3 == "on" { print $7 }' "$ben" | stat_of median)"
   done
 }
 
