@@ -416,7 +416,11 @@ static void judge_after(struct guard *g, struct actor *a, struct inode_ent *ie, 
     struct file_before b = {.known = ie->known, .kind = ie->before, .size = ie->size};
     struct content_sample *s = g->smp;
     struct content_verdict v;
-    if (closed) {
+    /* An existing file gets the full sample. A new file destroyed nothing:
+     * its head says whether it is ciphertext (an encrypted copy) or a note,
+     * and copying a tree of thousands of files must stay cheap. */
+    bool full = closed && b.known && b.size > 0;
+    if (full) {
         if (content_read_sample(fd, s) < 0)
             return;
     } else {

@@ -250,17 +250,23 @@ static int drive_workers(struct run *run)
 
 /* ---- shell loop: /bin/sh runs one `mamori sim encrypt-one` per file ---- */
 
+/* The file list arrives on the loop's standard input (an unlinked temp
+ * file), so nothing is left behind in /tmp when the run is killed. */
 static const char SHELL_LOOP[] =
     "rc=0; while IFS= read -r f; do "
-    "\"$1\" sim encrypt-one --dir \"$2\" -- \"$f\" || rc=1; "
+    "\"$1\" sim encrypt-one --dir \"$2\" -- \"$f\" </dev/null || rc=1; "
     "[ \"$4\" = 0 ] || sleep \"$4\"; "
-    "done < \"$3\"; exit $rc";
+    "done; exit $rc";
 
-static int write_list(struct run *run, char *tmpl)
+/* Writes the list into an unlinked temp file; returns its fd (at offset 0)
+ * or a negative code. */
+static int write_list(struct run *run)
 {
+    char tmpl[] = "/tmp/mamori-sim-list.XXXXXX";
     int fd = mkstemp(tmpl);
     if (fd < 0)
         return MAMORI_EIO;
+    unlink(tmpl);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < run->files.n; i++) {
         char line[SIM_PATH_MAX * 2];
@@ -268,9 +274,13 @@ static int write_list(struct run *run, char *tmpl)
         rc = n < 0 || (size_t)n >= sizeof line ? MAMORI_ERANGE
                                                 : sim_write_all(fd, line, (size_t)n);
     }
-    if (close(fd) < 0)
+    if (rc == 0 && lseek(fd, 0, SEEK_SET) != 0)
         rc = MAMORI_EIO;
-    return rc;
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    return fd;
 }
 
 static int drive_shell_loop(struct run *run)
@@ -284,8 +294,8 @@ static int drive_shell_loop(struct run *run)
             return MAMORI_EIO;
         self[n] = '\0';
     }
-    char list[] = "/tmp/mamori-sim-list.XXXXXX";
-    int rc = write_list(run, list);
+    int listfd = write_list(run);
+    int rc = listfd < 0 ? listfd : 0;
     char delay[32];
     snprintf(delay, sizeof delay, "%ld.%03ld", run->delay_ms / 1000, run->delay_ms % 1000);
     if (run->delay_ms <= 0)
@@ -294,7 +304,9 @@ static int drive_shell_loop(struct run *run)
     if (rc == 0 && pid < 0)
         rc = MAMORI_EIO;
     if (pid == 0) {
-        execl("/bin/sh", "sh", "-c", SHELL_LOOP, "mamori-sim-loop", self, run->sb->root, list,
+        if (dup2(listfd, STDIN_FILENO) < 0)
+            _exit(127);
+        execl("/bin/sh", "sh", "-c", SHELL_LOOP, "mamori-sim-loop", self, run->sb->root, "-",
               delay, (char *)NULL);
         _exit(127);
     }
@@ -308,8 +320,8 @@ static int drive_shell_loop(struct run *run)
         if (st != 0)
             run->r->failed = 1;
     }
-    if (list[sizeof list - 2] != 'X')
-        unlink(list);
+    if (listfd >= 0)
+        close(listfd);
     return rc;
 }
 
