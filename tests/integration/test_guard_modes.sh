@@ -8,9 +8,13 @@
 #   - an alert with action "freeze", non-empty files and indicators,
 #     decision_ts >= first_write_ts;
 #   - every live process of the simulator's session (the encryptor, its
-#     threads/children/workers, the shell loop driving it) is in the alert;
-#   - every pid in the alert is stopped (state T) - polled for up to 2 s,
-#     since SIGSTOP delivery is asynchronous;
+#     threads/children/workers) is in the alert, except a parent that only
+#     started the job and now waits for a stopped child (an innocent
+#     ancestor, which the guard must not touch); the session then makes no
+#     further progress (sim verify unchanged over 1 s);
+#   - every live pid in the alert is stopped (state T), at least one is -
+#     polled for up to 2 s, since SIGSTOP delivery is asynchronous; a pid
+#     that had exited before the freeze (a one-file child) may be a zombie;
 #   - no pid outside the simulator's session is in the alert (not this test
 #     shell, not the guard, not PID 1);
 #   - after the sim is killed: `sim verify` damaged+missing <= 3;
@@ -87,24 +91,58 @@ check_not_innocent() {
   done
 }
 
-# check_frozen PIDS...: every alert pid stopped and every live sim process
-# in the alert (poll up to 2 s).
+# is_ancestor_of_any P PIDS...: is P the parent (grandparent, ...) of one of PIDS?
+is_ancestor_of_any() {
+  local a=$1 p q n; shift
+  for p in "$@"; do
+    q=$p
+    for ((n = 0; n < 16; n++)); do
+      q=$(proc_field "$q" 4) || break
+      [ "$q" = "$a" ] && return 0
+      [ "$q" -le 1 ] && break
+    done
+  done
+  return 1
+}
+
+# verify_count DIR: damaged+missing+extra now.
+verify_count() {
+  timeout 60 "$MAMORI" sim verify --dir "$1" 2>/dev/null |
+    jq -r 'fromjson? // . | select(.event=="sim-verify") | .damaged + .missing + .extra' 2>/dev/null | head -n 1
+}
+
+# check_frozen DIR PIDS...: every live alert pid stopped (at least one), and
+# every live sim process in the alert or a waiting ancestor of one, with no
+# further progress (poll up to 2 s).
 check_frozen() {
-  local -a pids=("$@") bad=() missing=() live
-  local p s i
+  local dir=$1; shift
+  local -a pids=("$@") bad=() missing=() waiting=() live
+  local p s i nstopped v1 v2
   local end=$(($(date +%s%N) / 1000000 + 2000))
   while :; do
-    bad=(); missing=()
+    bad=(); missing=(); waiting=(); nstopped=0
     for p in "${pids[@]}"; do
       s=$(proc_state "$p") || s=gone
-      [ "$s" = T ] || bad+=("$p:$s")
+      case $s in
+        T | t) nstopped=$((nstopped + 1)) ;;
+        Z | gone) ;; # exited before the freeze: nothing left to stop
+        *) bad+=("$p:$s") ;;
+      esac
     done
+    [ "$nstopped" -gt 0 ] || bad+=("none-stopped")
     mapfile -t live < <(live_session "$SIM_PID")
-    for p in "${live[@]}"; do in_list "$p" "${pids[@]}" || missing+=("$p"); done
-    [ ${#bad[@]} -eq 0 ] && [ ${#missing[@]} -eq 0 ] && return 0
+    for p in "${live[@]}"; do
+      in_list "$p" "${pids[@]}" && continue
+      if is_ancestor_of_any "$p" "${pids[@]}"; then waiting+=("$p"); else missing+=("$p"); fi
+    done
+    [ ${#bad[@]} -eq 0 ] && [ ${#missing[@]} -eq 0 ] && break
     [ $(($(date +%s%N) / 1000000)) -ge "$end" ] && break
     sleep 0.05
   done
+  if [ ${#waiting[@]} -gt 0 ] && [ ${#bad[@]} -eq 0 ]; then
+    v1=$(verify_count "$dir"); sleep 1; v2=$(verify_count "$dir")
+    [ "$v1" = "$v2" ] || errs+=("the job went on after the freeze ($v1 -> $v2 files changed; waiting ancestors ${waiting[*]})")
+  fi
   [ ${#bad[@]} -eq 0 ] || errs+=("alert pids not stopped (pid:state): ${bad[*]}")
   for i in "${!missing[@]}"; do
     p=${missing[$i]}
@@ -162,7 +200,7 @@ run_case() {
   if alert=$(wait_alert "$log" "$tmo"); then
     mapfile -t pids < <(jq -r '.pids[]? | tostring' <<<"$alert")
     case $action in
-      freeze) check_frozen "${pids[@]}" ;;
+      freeze) check_frozen "$dir" "${pids[@]}" ;;
       kill) check_killed "${pids[@]}" ;;
       alert)
         local p s
@@ -201,4 +239,9 @@ done
 run_case "kill[full]" kill "$ALERT_TIMEOUT" --mode full
 run_case "kill[workers]" kill "$ALERT_TIMEOUT" --mode workers --workers 6
 run_case "alert-only[full]" alert "$ALERT_TIMEOUT" --mode full --delay-ms 50 --max-files 40
+# With kill, a shell loop keeps starting encryptors: the second is stopped at
+# its first open (same program again) and the loop itself is the driver.
+run_case "kill[shell-loop]" kill "$ALERT_TIMEOUT" --mode shell-loop
+if grep -q '"starts-encryptors"' "$T/kill[shell-loop].guard.log"; then pass "driver[shell-loop]"
+else fail "driver[shell-loop]" "the shell loop was not judged a driver: $(grep -c '"event":"alert"' "$T/kill[shell-loop].guard.log") alert(s)"; fi
 lib_summary
