@@ -21,7 +21,8 @@
 #endif
 
 #define CONTENT_MASK (FAN_OPEN_PERM | FAN_MODIFY | FAN_CLOSE_WRITE)
-#define NAME_MASK (FAN_CREATE | FAN_DELETE | FAN_RENAME)
+/* Creations are not needed: a new file is judged when it is closed. */
+#define NAME_MASK (FAN_DELETE | FAN_RENAME)
 
 int fan_open(struct fan *f)
 {
@@ -102,7 +103,7 @@ int fan_watch(struct fan *f, const char *path, char *err, size_t errsz)
         return e == EPERM ? MAMORI_EPERM : MAMORI_EIO;
     }
     if (f->name_fd >= 0 && mark(f->name_fd, NAME_MASK, path) < 0 &&
-        mark(f->name_fd, FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO, path) < 0) {
+        mark(f->name_fd, FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO, path) < 0) {
         /* e.g. a filesystem without file handles: keep content events */
         size_t l = strlen(f->degraded);
         snprintf(f->degraded + l, sizeof f->degraded - l, "%sno name events on %s (%s)",

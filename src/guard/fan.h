@@ -8,7 +8,7 @@
  *                  events itself, so reading file content never feeds back.
  *                  Permission and notification events share one queue, in
  *                  the order they happened.
- *   name group     FID mode (FAN_REPORT_DFID_NAME): FAN_CREATE, FAN_DELETE,
+ *   name group     FID mode (FAN_REPORT_DFID_NAME): FAN_DELETE and
  *                  FAN_RENAME with directory handles and names.
  * fan_read_names() turns a name-group event into paths (directory handles are
  * opened O_PATH, which generates no permission events). */

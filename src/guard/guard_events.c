@@ -47,7 +47,8 @@
 #include "guard/score.h"
 
 #define PEEK_INTERVAL_US 5000u   /* at most one mid-write look per file per 5 ms */
-#define PEEK_BYTES (16u * 1024)
+#define PEEK_BYTES (16u * 1024)     /* head read while an existing file is written */
+#define NEW_FILE_BYTES (4u * 1024)  /* head read of a new file at close */
 #define PROC_REVALIDATE_US 1000000u
 #define LINEAGE_DEPTH 16
 #define NOTE_MIN 64u
@@ -417,16 +418,17 @@ static void judge_after(struct guard *g, struct actor *a, struct inode_ent *ie, 
     struct content_sample *s = g->smp;
     struct content_verdict v;
     /* An existing file gets the full sample. A new file destroyed nothing:
-     * its head says whether it is ciphertext (an encrypted copy) or a note,
+     * its first 4 KiB say whether it is ciphertext (an encrypted copy) or a note,
      * and copying a tree of thousands of files must stay cheap. */
     bool full = closed && b.known && b.size > 0;
     if (full) {
         if (content_read_sample(fd, s) < 0)
             return;
     } else {
+        size_t cap = closed ? NEW_FILE_BYTES : PEEK_BYTES;
         s->file_size = (uint64_t)st->st_size;
         s->nblocks = 0;
-        size_t want = st->st_size < PEEK_BYTES ? (size_t)st->st_size : PEEK_BYTES;
+        size_t want = (uint64_t)st->st_size < cap ? (size_t)st->st_size : cap;
         ssize_t n = want ? pread(fd, s->head, want, 0) : 0;
         s->head_len = n > 0 ? (size_t)n : 0;
     }

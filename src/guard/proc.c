@@ -192,7 +192,14 @@ static int open_call_writes(const char *line)
 
 int proc_opening_for_write(pid_t pid)
 {
-    char path[64];
+    char path[64], line[256];
+    /* Most openers are single-threaded: the main thread is the one waiting. */
+    snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+    if (read_small(path, line, sizeof line) > 0) {
+        int w = open_call_writes(line);
+        if (w >= 0)
+            return w;
+    }
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
     DIR *d = opendir(path);
     if (!d)
@@ -202,7 +209,7 @@ int proc_opening_for_write(pid_t pid)
     while ((de = readdir(d)) && verdict != 1) {
         if (de->d_name[0] == '.')
             continue;
-        char spath[320], line[256];
+        char spath[320];
         snprintf(spath, sizeof spath, "/proc/%d/task/%s/syscall", (int)pid, de->d_name);
         if (read_small(spath, line, sizeof line) <= 0)
             continue;

@@ -140,6 +140,49 @@ lib_ps() {
     awk '{ r = $0; sub(/^.*\) /, "", r); split(r, f, " "); print $1, f[2], f[3], f[4], f[1] }'
 }
 
+# is_ancestor_of_any P PIDS...: is P the parent (grandparent, ...) of one of PIDS?
+is_ancestor_of_any() {
+  local a=$1 p q n; shift
+  for p in "$@"; do
+    q=$p
+    for ((n = 0; n < 16; n++)); do
+      q=$(proc_field "$q" 4) || break
+      [ "$q" = "$a" ] && return 0
+      [ "$q" -le 1 ] && break
+    done
+  done
+  return 1
+}
+
+# contained SID PIDS...: is the job of session SID stopped by an alert that
+# named PIDS? Every live alert pid is stopped (state T) and at least one is;
+# an alert pid that had exited before the freeze may be a zombie or gone;
+# every other live process of the session is an ancestor of an alert pid
+# (a parent that only started the job and waits for it, which the guard
+# must not touch). Sets CONTAINED_WHY; returns 0 when contained.
+contained() {
+  local sid=$1; shift
+  local p s nstopped=0 l
+  local -a bad=() others=()
+  for p in "$@"; do
+    s=$(proc_state "$p") || s=gone
+    case $s in
+      T | t) nstopped=$((nstopped + 1)) ;;
+      Z | gone) ;;
+      *) bad+=("$p:$s") ;;
+    esac
+  done
+  while read -r l; do
+    [[ " $* " == *" $l "* ]] && continue
+    is_ancestor_of_any "$l" "$@" || others+=("$l:$(proc_state "$l")")
+  done < <(lib_ps | awk -v s="$sid" '$4 == s && $5 != "Z" { print $1 }')
+  CONTAINED_WHY=
+  [ "$nstopped" -gt 0 ] || CONTAINED_WHY="no alert pid is stopped; "
+  [ ${#bad[@]} -eq 0 ] || CONTAINED_WHY+="alert pids not stopped (pid:state): ${bad[*]}; "
+  [ ${#others[@]} -eq 0 ] || CONTAINED_WHY+="sim processes neither in the alert nor waiting for it: ${others[*]}; "
+  [ -z "$CONTAINED_WHY" ]
+}
+
 # session_pids SID: every live PID whose session id is SID.
 session_pids() {
   lib_ps | awk -v s="$1" '$4 == s { print $1 }'

@@ -91,64 +91,26 @@ check_not_innocent() {
   done
 }
 
-# is_ancestor_of_any P PIDS...: is P the parent (grandparent, ...) of one of PIDS?
-is_ancestor_of_any() {
-  local a=$1 p q n; shift
-  for p in "$@"; do
-    q=$p
-    for ((n = 0; n < 16; n++)); do
-      q=$(proc_field "$q" 4) || break
-      [ "$q" = "$a" ] && return 0
-      [ "$q" -le 1 ] && break
-    done
-  done
-  return 1
-}
-
 # verify_count DIR: damaged+missing+extra now.
 verify_count() {
   timeout 60 "$MAMORI" sim verify --dir "$1" 2>/dev/null |
     jq -r 'fromjson? // . | select(.event=="sim-verify") | .damaged + .missing + .extra' 2>/dev/null | head -n 1
 }
 
-# check_frozen DIR PIDS...: every live alert pid stopped (at least one), and
-# every live sim process in the alert or a waiting ancestor of one, with no
-# further progress (poll up to 2 s).
+# check_frozen DIR PIDS...: the job is contained (see contained() in lib.sh,
+# polled up to 2 s as SIGSTOP delivery is asynchronous), and makes no further
+# progress when a waiting ancestor is left running.
 check_frozen() {
   local dir=$1; shift
-  local -a pids=("$@") bad=() missing=() waiting=() live
-  local p s i nstopped v1 v2
-  local end=$(($(date +%s%N) / 1000000 + 2000))
-  while :; do
-    bad=(); missing=(); waiting=(); nstopped=0
-    for p in "${pids[@]}"; do
-      s=$(proc_state "$p") || s=gone
-      case $s in
-        T | t) nstopped=$((nstopped + 1)) ;;
-        Z | gone) ;; # exited before the freeze: nothing left to stop
-        *) bad+=("$p:$s") ;;
-      esac
-    done
-    [ "$nstopped" -gt 0 ] || bad+=("none-stopped")
-    mapfile -t live < <(live_session "$SIM_PID")
-    for p in "${live[@]}"; do
-      in_list "$p" "${pids[@]}" && continue
-      if is_ancestor_of_any "$p" "${pids[@]}"; then waiting+=("$p"); else missing+=("$p"); fi
-    done
-    [ ${#bad[@]} -eq 0 ] && [ ${#missing[@]} -eq 0 ] && break
-    [ $(($(date +%s%N) / 1000000)) -ge "$end" ] && break
+  local end=$(($(date +%s%N) / 1000000 + 2000)) v1 v2
+  until contained "$SIM_PID" "$@"; do
+    if [ $(($(date +%s%N) / 1000000)) -ge "$end" ]; then
+      errs+=("$CONTAINED_WHY"); return
+    fi
     sleep 0.05
   done
-  if [ ${#waiting[@]} -gt 0 ] && [ ${#bad[@]} -eq 0 ]; then
-    v1=$(verify_count "$dir"); sleep 1; v2=$(verify_count "$dir")
-    [ "$v1" = "$v2" ] || errs+=("the job went on after the freeze ($v1 -> $v2 files changed; waiting ancestors ${waiting[*]})")
-  fi
-  [ ${#bad[@]} -eq 0 ] || errs+=("alert pids not stopped (pid:state): ${bad[*]}")
-  for i in "${!missing[@]}"; do
-    p=${missing[$i]}
-    missing[i]="$p:$(proc_state "$p"):$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-60)"
-  done
-  [ ${#missing[@]} -eq 0 ] || errs+=("sim processes not in the alert: ${missing[*]}")
+  v1=$(verify_count "$dir"); sleep 1; v2=$(verify_count "$dir")
+  [ "$v1" = "$v2" ] || errs+=("the job went on after the freeze ($v1 -> $v2 files changed)")
 }
 
 # check_killed PIDS...: every alert pid and every sim process gone (<= 3 s).
