@@ -9,7 +9,7 @@
 #   1. detection: every sim mode x RUNS: new corpus, guard --action freeze,
 #      sim in its own session; files damaged before the freeze (sim verify:
 #      damaged+missing), freeze_ts-first_write_ts, decision_ts-first_write_ts,
-#      whether every sim process was stopped.
+#      whether the sim's job was contained (contained() in lib.sh).
 #   2. idle cost: guard running 10 s with nothing to do (CPU, VmHWM).
 #   3. benign overhead: every workload of benign.sh, guard off and on
 #      alternately (ABBA order over BENIGN_REPS repetitions); wall-time ratio
@@ -75,16 +75,13 @@ mnt=$(MKFS_OPTS="-E lazy_itable_init=0,lazy_journal_init=0" mk_ext4 "$IMAGE_MB")
 det=$T/detection.tsv # mode run alerted damage freeze_ms decision_ms all_stopped guard_ok
 : >"$det"
 
-# all_stopped PIDS...: every alert pid in state T and every live sim process in the alert.
+# all_stopped PIDS...: the sim's job is contained by the alert (contained()
+# in lib.sh: live alert pids stopped, the rest only waiting ancestors);
+# polled up to 2 s since SIGSTOP delivery is asynchronous.
 all_stopped() {
-  local p ok end=$(($(date +%s%N) / 1000000 + 2000))
-  local -a live
+  local end=$(($(date +%s%N) / 1000000 + 2000))
   while [ $(($(date +%s%N) / 1000000)) -lt "$end" ]; do
-    ok=1
-    for p in "$@"; do [ "$(proc_state "$p")" = T ] || ok=0; done
-    mapfile -t live < <(lib_ps | awk -v s="$SIM_PID" '$4 == s && $5 != "Z" { print $1 }')
-    for p in "${live[@]}"; do [[ " $* " == *" $p "* ]] || ok=0; done
-    [ "$ok" = 1 ] && { echo yes; return; }
+    contained "$SIM_PID" "$@" && { echo yes; return; }
     sleep 0.05
   done
   echo no
