@@ -182,26 +182,42 @@ ssize_t fan_fd_path(int fd, char *buf, size_t cap)
     return n;
 }
 
-/* One info record: header, fsid, file handle, then (for DFID_NAME) a name. */
-static int resolve_dfid_name(const struct fan *f, const struct fanotify_event_info_fid *fid,
-                             const char *rec_end, char *out, size_t outsz)
+/* Name events have variable length and are not 8-byte aligned in the read
+ * buffer: every structure is copied out with memcpy before it is read. */
+
+/* One info record (rec .. rec_end): header, fsid, file handle, then a
+ * NUL-terminated name. */
+static int resolve_dfid_name(const struct fan *f, const char *rec, const char *rec_end,
+                             char *out, size_t outsz)
 {
-    const struct file_handle *fh = (const struct file_handle *)fid->handle;
-    const char *hend = (const char *)fh->f_handle + fh->handle_bytes;
-    if ((const char *)fh + sizeof *fh > rec_end || hend > rec_end)
+    const size_t fsid_off = sizeof(struct fanotify_event_info_header);
+    const size_t fh_off = fsid_off + sizeof(__kernel_fsid_t);
+    struct file_handle fh_hdr;
+    if (rec + fh_off + sizeof fh_hdr > rec_end)
+        return MAMORI_EINVAL;
+    int32_t fsid[2];
+    memcpy(fsid, rec + fsid_off, sizeof fsid);
+    memcpy(&fh_hdr, rec + fh_off, sizeof fh_hdr);
+    const char *handle_bytes = rec + fh_off + sizeof fh_hdr;
+    if (fh_hdr.handle_bytes > MAX_HANDLE_SZ || handle_bytes + fh_hdr.handle_bytes > rec_end)
         return MAMORI_EINVAL;
     const struct fan_fs *fs = NULL;
     for (size_t i = 0; i < f->nfs; i++)
-        if (!memcmp(f->fs[i].fsid, &fid->fsid, sizeof f->fs[i].fsid))
+        if (!memcmp(f->fs[i].fsid, fsid, sizeof fsid))
             fs = &f->fs[i];
     if (!fs || fs->mount_fd < 0)
         return MAMORI_ENOENT;
     /* The name follows the handle, NUL-terminated inside the record. */
-    const char *name = hend;
-    size_t maxname = (size_t)(rec_end - name);
-    if (memchr(name, '\0', maxname) == NULL)
+    const char *name = handle_bytes + fh_hdr.handle_bytes;
+    if (memchr(name, '\0', (size_t)(rec_end - name)) == NULL)
         return MAMORI_EINVAL;
-    int dfd = open_by_handle_at(fs->mount_fd, (struct file_handle *)fh, O_PATH | O_CLOEXEC);
+    union {
+        struct file_handle fh;
+        char raw[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+    } h;
+    h.fh = fh_hdr;
+    memcpy(h.fh.f_handle, handle_bytes, fh_hdr.handle_bytes);
+    int dfd = open_by_handle_at(fs->mount_fd, &h.fh, O_PATH | O_CLOEXEC);
     if (dfd < 0)
         return MAMORI_ENOENT;
     char dir[PATH_MAX];
@@ -216,26 +232,29 @@ static int resolve_dfid_name(const struct fan *f, const struct fanotify_event_in
 
 int fan_decode_name(const struct fan *f, const void *ev, size_t len, struct fan_name_event *out)
 {
-    const struct fanotify_event_metadata *m = ev;
-    out->mask = m->mask;
-    out->pid = m->pid;
+    struct fanotify_event_metadata m;
     out->path[0] = out->old_path[0] = '\0';
-    const char *p = (const char *)(m + 1);
-    const char *end = (const char *)m + (m->event_len < len ? m->event_len : len);
+    if (len < sizeof m)
+        return MAMORI_EINVAL;
+    memcpy(&m, ev, sizeof m);
+    out->mask = m.mask;
+    out->pid = m.pid;
+    const char *p = (const char *)ev + m.metadata_len;
+    const char *end = (const char *)ev + (m.event_len < len ? m.event_len : len);
     int rc = MAMORI_ENOENT;
     while (p + sizeof(struct fanotify_event_info_header) <= end) {
-        const struct fanotify_event_info_header *h = (const void *)p;
-        if (h->len < sizeof *h || p + h->len > end)
+        struct fanotify_event_info_header h;
+        memcpy(&h, p, sizeof h);
+        if (h.len < sizeof h || p + h.len > end)
             return MAMORI_EINVAL;
-        const char *rec_end = p + h->len;
-        const struct fanotify_event_info_fid *fid = (const void *)p;
-        switch (h->info_type) {
+        const char *rec_end = p + h.len;
+        switch (h.info_type) {
         case FAN_EVENT_INFO_TYPE_DFID_NAME:
         case FAN_EVENT_INFO_TYPE_NEW_DFID_NAME:
-            rc = resolve_dfid_name(f, fid, rec_end, out->path, sizeof out->path);
+            rc = resolve_dfid_name(f, p, rec_end, out->path, sizeof out->path);
             break;
         case FAN_EVENT_INFO_TYPE_OLD_DFID_NAME:
-            resolve_dfid_name(f, fid, rec_end, out->old_path, sizeof out->old_path);
+            resolve_dfid_name(f, p, rec_end, out->old_path, sizeof out->old_path);
             break;
         default:
             break;

@@ -138,20 +138,27 @@ static void drain_names(struct guard *g, char *buf)
         if (len <= 0)
             return;
         g->now = now_us();
-        const struct fanotify_event_metadata *m;
-        for (m = (const void *)buf; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
-            if (m->mask & FAN_Q_OVERFLOW) {
+        /* Name events carry names: their lengths are not multiples of 8, so
+         * each header is copied out rather than read in place. */
+        for (ssize_t off = 0; off + (ssize_t)FAN_EVENT_METADATA_LEN <= len;) {
+            struct fanotify_event_metadata m;
+            memcpy(&m, buf + off, sizeof m);
+            if (m.event_len < FAN_EVENT_METADATA_LEN || off + (ssize_t)m.event_len > len)
+                break;
+            const char *ev = buf + off;
+            off += m.event_len;
+            if (m.mask & FAN_Q_OVERFLOW) {
                 g->st.overflows++;
                 continue;
             }
             struct fan_name_event ne;
             g->st.name_events++;
-            int rc = fan_decode_name(&g->fan, m, (size_t)m->event_len, &ne);
+            int rc = fan_decode_name(&g->fan, ev, m.event_len, &ne);
             if (rc == 0)
                 ev_name(g, &ne);
             else
                 log_debug("name event (mask %#llx, pid %d) not resolved: %s",
-                          (unsigned long long)m->mask, (int)m->pid, mamori_strerror(rc));
+                          (unsigned long long)m.mask, (int)m.pid, mamori_strerror(rc));
         }
         /* A content event may be waiting for an answer: serve it first. */
         drain_content(g, buf);

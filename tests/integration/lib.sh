@@ -157,9 +157,10 @@ is_ancestor_of_any() {
 # contained SID PIDS...: is the job of session SID stopped by an alert that
 # named PIDS? Every live alert pid is stopped (state T) and at least one is;
 # an alert pid that had exited before the freeze may be a zombie or gone;
-# every other live process of the session is an ancestor of an alert pid
-# (a parent that only started the job and waits for it, which the guard
-# must not touch). Sets CONTAINED_WHY; returns 0 when contained.
+# every other live process of the session is stopped too (it joined the
+# actor after the alert line) or is an ancestor of an alert pid (a parent
+# that only started the job and waits for it, which the guard must not
+# touch). Sets CONTAINED_WHY; returns 0 when contained.
 contained() {
   local sid=$1; shift
   local p s nstopped=0 l
@@ -174,6 +175,9 @@ contained() {
   done
   while read -r l; do
     [[ " $* " == *" $l "* ]] && continue
+    # stopped after the alert line (a worker denied at its next open joins
+    # the actor then) is stopped all the same
+    [ "$(proc_state "$l")" = T ] && continue
     is_ancestor_of_any "$l" "$@" || others+=("$l:$(proc_state "$l")")
   done < <(lib_ps | awk -v s="$sid" '$4 == s && $5 != "Z" { print $1 }')
   CONTAINED_WHY=
