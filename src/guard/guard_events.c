@@ -55,8 +55,8 @@
 #define NOTE_MAX (64u * 1024)
 #define NOTE_DIRS_DECISIVE 3u
 #define ALARM_US (600u * 1000000u) /* ten minutes of full gating after an alert */
-#define GATE_WINDOW_US 50000u      /* a write-open is "unjudged" for at most 50 ms */
-#define GATE_HOLD_US 30000u        /* a held open waits at most 30 ms */
+#define GATE_WINDOW_US 200000u     /* a write-open is "unjudged" for at most 200 ms */
+#define GATE_HOLD_US 100000u       /* a held open waits at most 100 ms (a cold first read) */
 
 static void condemn(struct guard *g, struct actor *a);
 
