@@ -104,6 +104,8 @@ detect_run() { # MODE RUN
   if alert=$(wait_alert "$glog" "$tmo"); then
     alerted=yes
     mapfile -t pids < <(jq -r '.pids[]? | tostring' <<<"$alert")
+    # every alert so far: a one-file child may have exited before the first
+    mapfile -t pids < <(jq -r 'select(.event=="alert") | .pids[] | tostring' "$glog" 2>/dev/null)
     stopped=$(all_stopped "${pids[@]}")
     fz=$(jq '((.freeze_ts - .first_write_ts) * 1000) // "-"' <<<"$alert" 2>/dev/null || echo -)
     dc=$(jq '((.decision_ts - .first_write_ts) * 1000) // "-"' <<<"$alert" 2>/dev/null || echo -)

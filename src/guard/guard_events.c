@@ -234,7 +234,11 @@ static void condemn(struct guard *g, struct actor *a)
     alert_emit(g, a, NULL);
     g->st.alerts++;
     raise_alarm(g); /* after the signals: flushing marks takes a while */
-    bool oneshot = (a->indicators & (1u << IND_LINEAGE)) || proc_gone(a->root);
+    /* One-shot: the condemned program's life is over (it exited, or we just
+     * killed it - a SIGKILL not yet delivered must count too); if its parent
+     * starts it again, that is a loop. */
+    bool oneshot = (a->indicators & (1u << IND_LINEAGE)) || g->o->action == GUARD_KILL ||
+                   proc_gone(a->root);
     consider_driver(g, a, oneshot);
 }
 

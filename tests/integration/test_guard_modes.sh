@@ -97,13 +97,17 @@ verify_count() {
     jq -r 'fromjson? // . | select(.event=="sim-verify") | .damaged + .missing + .extra' 2>/dev/null | head -n 1
 }
 
-# check_frozen DIR PIDS...: the job is contained (see contained() in lib.sh,
+# check_frozen DIR LOG: the job is contained by the alerts in LOG (see contained() in lib.sh,
 # polled up to 2 s as SIGSTOP delivery is asynchronous), and makes no further
 # progress when a waiting ancestor is left running.
 check_frozen() {
-  local dir=$1; shift
+  local dir=$1 log=$2
   local end=$(($(date +%s%N) / 1000000 + 2000)) v1 v2
-  until contained "$SIM_PID" "$@"; do
+  local -a all
+  # A one-file child may have exited before the first alert; the next one,
+  # stopped at its first open, is named by a later alert: judge them together.
+  until mapfile -t all < <(jq -r 'select(.event=="alert") | .pids[] | tostring' "$log" 2>/dev/null) &&
+    contained "$SIM_PID" "${all[@]}"; do
     if [ $(($(date +%s%N) / 1000000)) -ge "$end" ]; then
       errs+=("$CONTAINED_WHY"); return
     fi
@@ -162,7 +166,7 @@ run_case() {
   if alert=$(wait_alert "$log" "$tmo"); then
     mapfile -t pids < <(jq -r '.pids[]? | tostring' <<<"$alert")
     case $action in
-      freeze) check_frozen "$dir" "${pids[@]}" ;;
+      freeze) check_frozen "$dir" "$log" ;;
       kill) check_killed "${pids[@]}" ;;
       alert)
         local p s
