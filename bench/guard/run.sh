@@ -103,7 +103,6 @@ detect_run() { # MODE RUN
   run_sim_bg "$T/sim-$m-$r.out" ransomware --dir "$dir" --mode "$m"
   if alert=$(wait_alert "$glog" "$tmo"); then
     alerted=yes
-    mapfile -t pids < <(jq -r '.pids[]? | tostring' <<<"$alert")
     # every alert so far: a one-file child may have exited before the first
     mapfile -t pids < <(jq -r 'select(.event=="alert") | .pids[] | tostring' "$glog" 2>/dev/null)
     stopped=$(all_stopped "${pids[@]}")
