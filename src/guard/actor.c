@@ -122,7 +122,6 @@ struct actor *actor_new(struct tables *t, struct gproc *gp, uint64_t now_us)
     }
     memset(victim, 0, sizeof *victim);
     victim->used = true;
-    victim->seq = ++t->next_seq;
     victim->root = gp->info.pid;
     victim->parent = gp->info.ppid;
     victim->exe_hash = gp->exe_hash;

@@ -82,7 +82,6 @@ struct note_ent {
 struct actor {
     bool used;
     bool condemned;
-    uint64_t seq;          /* alert id source */
     pid_t root;
     pid_t parent;
     uint64_t exe_hash;
@@ -107,8 +106,6 @@ struct actor {
     ino_t gate_ino;
     uint64_t gate_until_us;
     uint32_t ext_renames;
-    uint64_t last_ext_hash;
-    uint32_t same_ext_renames;
 };
 
 struct inode_ent {
@@ -128,7 +125,6 @@ struct inode_ent {
     enum content_kind before;
     char before_type[12];
     uint64_t last_peek_us;
-    uint32_t writer;       /* actor index + 1 of the last writer */
 };
 
 struct tables {
@@ -136,7 +132,6 @@ struct tables {
     struct actor atab[ACTOR_MAX];
     struct inode_ent itab[INODE_MAX];
     uint32_t by_path[INODE_MAX];   /* path hash -> itab index + 1 (validated on lookup) */
-    uint64_t next_seq;
 };
 
 uint64_t hash_bytes(const void *p, size_t n);

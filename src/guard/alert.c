@@ -47,7 +47,7 @@ static void user_name(uid_t uid, char *out, size_t cap)
         snprintf(out, cap, "%u", (unsigned)uid);
 }
 
-void alert_emit(struct guard *g, struct actor *a, const char *reason)
+void alert_emit(struct guard *g, struct actor *a)
 {
     struct jw w;
     jw_init(&w, g->linebuf, GUARD_LINE_MAX - 1); /* room for the newline */
@@ -82,8 +82,6 @@ void alert_emit(struct guard *g, struct actor *a, const char *reason)
     jw_double(&w, "decision_ts", (double)a->decision_us / 1e6, 6);
     if (a->freeze_us)
         jw_double(&w, "freeze_ts", (double)a->freeze_us / 1e6, 6);
-    if (reason)
-        jw_str(&w, "reason", reason);
     finish(g, &w);
     char exe[256];
     log_warn("ALERT %s: %s (pid %d) %s; %u file(s) damaged; action %s", id,

@@ -78,8 +78,6 @@ static void note_slow(struct guard *g, const struct fanotify_event_metadata *m, 
     if (us < 100000 || g->now - g->last_slow_log_us < 1000000)
         return;
     g->last_slow_log_us = g->now;
-    char path[PATH_MAX], esc[512];
-    (void)path; (void)esc;
     log_warn("slow decision: %llu ms for event %#llx of pid %d",
              (unsigned long long)(us / 1000), (unsigned long long)m->mask, (int)m->pid);
 }

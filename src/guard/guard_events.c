@@ -231,7 +231,7 @@ static void condemn(struct guard *g, struct actor *a)
     a->freeze_us = 0;
     if (g->o->action != GUARD_ALERT)
         a->freeze_us = respond_actor(g, a, g->o->action == GUARD_KILL);
-    alert_emit(g, a, NULL);
+    alert_emit(g, a);
     g->st.alerts++;
     raise_alarm(g); /* after the signals: flushing marks takes a while */
     /* One-shot: the condemned program's life is over (it exited, or we just
@@ -240,6 +240,11 @@ static void condemn(struct guard *g, struct actor *a)
     bool oneshot = (a->indicators & (1u << IND_LINEAGE)) || g->o->action == GUARD_KILL ||
                    proc_gone(a->root);
     consider_driver(g, a, oneshot);
+}
+
+static int64_t mtime_ns(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
 /* Fingerprint of the file behind fd as it is now (head only: cheap). */
@@ -258,13 +263,7 @@ static void fingerprint(struct guard *g, int fd, const struct stat *st, const ch
     ie->before = v.kind;
     memcpy(ie->before_type, v.magic_type, sizeof ie->before_type);
     ie->size = (uint64_t)st->st_size;
-    ie->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-    g->st.fingerprints++;
-}
-
-static int64_t mtime_ns(const struct stat *st)
-{
-    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    ie->mtime_ns = mtime_ns(st);
 }
 
 int ev_open_perm(struct guard *g, pid_t pid, int fd)
@@ -493,7 +492,6 @@ void ev_write(struct guard *g, uint64_t mask, pid_t pid, int fd)
         return;
     }
     struct actor *a = actor_for(g, gp, 0);
-    ie->writer = actor_ref(g->t, a);
     if (ie->decoy) {
         evidence(g, a, IND_DECOY, path);
         return;

@@ -29,7 +29,7 @@ struct held_open {
 };
 
 struct guard_stats {
-    uint64_t perm_events, write_events, name_events, alerts, overflows, fingerprints;
+    uint64_t perm_events, write_events, name_events, alerts, overflows;
     uint64_t max_event_us; /* longest time one content event took to judge */
     uint64_t held, denied;
 };
@@ -71,10 +71,9 @@ bool guard_path_protected(const struct guard *g, const char *path);
 uint64_t respond_actor(struct guard *g, struct actor *a, bool kill_too);
 /* Stops one more process joining a condemned actor. */
 void respond_pid(struct guard *g, struct actor *a, pid_t pid);
-bool respond_may_act(struct guard *g, pid_t pid);
 
 /* alert.c */
-void alert_emit(struct guard *g, struct actor *a, const char *reason);
+void alert_emit(struct guard *g, struct actor *a);
 void alert_ready(struct guard *g);
 void alert_stopped(struct guard *g);
 void alert_line(struct guard *g, const char *line, size_t len);

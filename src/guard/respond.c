@@ -17,7 +17,7 @@
 #define DESCENDANT_PASSES 4
 #define CHILDREN_MAX 512
 
-bool respond_may_act(struct guard *g, pid_t pid)
+static bool respond_may_act(struct guard *g, pid_t pid)
 {
     if (pid <= 1 || proc_is_ancestor_or_self(&g->self, pid))
         return false;

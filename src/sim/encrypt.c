@@ -173,7 +173,9 @@ static void mode_regions(enum sim_mode m, uint64_t *period, uint64_t *span)
     }
 }
 
-static int do_inplace(int dirfd, const char *rel, enum sim_mode m, const struct sim_key *k)
+/* The file rel of the sandbox opened read-write (no symlinks followed);
+ * the fd, or MAMORI_ENOENT / MAMORI_EIO. */
+static int open_rw(int dirfd, const char *rel)
 {
     int pfd;
     const char *leaf;
@@ -181,6 +183,14 @@ static int do_inplace(int dirfd, const char *rel, enum sim_mode m, const struct 
     if (fd < 0)
         return errno == ENOENT ? MAMORI_ENOENT : MAMORI_EIO;
     close(pfd);
+    return fd;
+}
+
+static int do_inplace(int dirfd, const char *rel, enum sim_mode m, const struct sim_key *k)
+{
+    int fd = open_rw(dirfd, rel);
+    if (fd < 0)
+        return fd;
     EVP_CIPHER_CTX *c = cipher_begin(k);
     uint64_t period, span;
     mode_regions(m, &period, &span);
@@ -287,12 +297,9 @@ static size_t encode(enum sim_mode m, const unsigned char *in, size_t n, unsigne
 
 static int do_text(int dirfd, const char *rel, enum sim_mode m, const struct sim_key *k)
 {
-    int pfd;
-    const char *leaf;
-    int fd = open_in(dirfd, rel, O_RDWR, &pfd, &leaf);
+    int fd = open_rw(dirfd, rel);
     if (fd < 0)
-        return errno == ENOENT ? MAMORI_ENOENT : MAMORI_EIO;
-    close(pfd);
+        return fd;
     struct stat st;
     int rc = fstat(fd, &st) < 0 ? MAMORI_EIO : 0;
     if (rc == 0 && (uint64_t)st.st_size > ENC_TEXT_MAX)
@@ -326,12 +333,9 @@ static int do_text(int dirfd, const char *rel, enum sim_mode m, const struct sim
 
 static int do_mmap(int dirfd, const char *rel, const struct sim_key *k)
 {
-    int pfd;
-    const char *leaf;
-    int fd = open_in(dirfd, rel, O_RDWR, &pfd, &leaf);
+    int fd = open_rw(dirfd, rel);
     if (fd < 0)
-        return errno == ENOENT ? MAMORI_ENOENT : MAMORI_EIO;
-    close(pfd);
+        return fd;
     struct stat st;
     int rc = fstat(fd, &st) < 0 ? MAMORI_EIO : 0;
     if (rc == 0 && st.st_size > 0) {

@@ -122,11 +122,12 @@ void sim_buf_u32be(struct sim_buf *b, uint32_t v)
     sim_buf_put(b, x, 4);
 }
 
-int sim_write_all(int fd, const void *buf, size_t n)
+/* Writes all n bytes, at off, or at the file offset when off < 0. */
+static int write_loop(int fd, const void *buf, size_t n, off_t off)
 {
     const unsigned char *p = buf;
     while (n) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = off < 0 ? write(fd, p, n) : pwrite(fd, p, n, off);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -134,25 +135,17 @@ int sim_write_all(int fd, const void *buf, size_t n)
         }
         p += w;
         n -= (size_t)w;
+        if (off >= 0)
+            off += w;
     }
     return 0;
 }
 
+int sim_write_all(int fd, const void *buf, size_t n) { return write_loop(fd, buf, n, -1); }
+
 int sim_pwrite_all(int fd, const void *buf, size_t n, off_t off)
 {
-    const unsigned char *p = buf;
-    while (n) {
-        ssize_t w = pwrite(fd, p, n, off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return MAMORI_EIO;
-        }
-        p += w;
-        n -= (size_t)w;
-        off += w;
-    }
-    return 0;
+    return off < 0 ? MAMORI_EIO : write_loop(fd, buf, n, off);
 }
 
 void sim_sleep_ms(long ms)
