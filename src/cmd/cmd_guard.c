@@ -23,7 +23,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: mamori guard [--config FILE] [--protect DIR ...] [--action alert|freeze|kill]\n"
             "                    [--log FILE] [--allow-exe PATH ...] [--no-decoys]\n"
-            "                    [--watchdog-ms N] [--log-level LEVEL]\n\n"
+            "                    [--watchdog-ms N] [--no-vault] [--log-level LEVEL]\n\n"
             "Watches the filesystems of the protected directories with fanotify, judges\n"
             "every process that writes there, and stops a process that encrypts files.\n"
             "Runs in the foreground; writes one JSON line per event to the log (default\n"
@@ -37,6 +37,8 @@ static void usage(FILE *out)
             "  -l, --log FILE        append JSON lines to FILE ('-' = standard output)\n"
             "  -A, --allow-exe PATH  never act on this executable (repeatable)\n"
             "      --no-decoys       do not place decoy files\n"
+            "      --no-vault        keep no pre-images (files damaged before the stop\n"
+            "                        cannot be restored; see mamori restore)\n"
             "      --watchdog-ms N   allow a file access whose decision takes longer (default 500)\n"
             "      --log-level L     error, warn, info or debug (diagnostics on stderr)\n"
             "  -h, --help            this help\n\n"
@@ -71,6 +73,14 @@ static int to_opts(const struct config_guard *c, struct guard_opts *o, char *err
     return 0;
 }
 
+static void vault_opts(const struct config_vault *v, struct guard_opts *o)
+{
+    o->vault = v->enabled;
+    o->vault_cap_percent = v->cap_percent;
+    o->vault_file_max = (uint64_t)v->file_max_mib << 20;
+    o->vault_keep_us = (uint64_t)v->keep_minutes * 60u * 1000000u;
+}
+
 int cmd_guard_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -78,11 +88,12 @@ int cmd_guard_main(int argc, char **argv)
         {"action", required_argument, NULL, 'a'},    {"log", required_argument, NULL, 'l'},
         {"allow-exe", required_argument, NULL, 'A'}, {"no-decoys", no_argument, NULL, 'D'},
         {"watchdog-ms", required_argument, NULL, 'W'}, {"log-level", required_argument, NULL, 'L'},
+        {"no-vault", no_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     const char *config_path = NULL, *action = NULL, *logpath = NULL, *level = NULL;
     const char *protect[CONFIG_LIST_MAX], *allow[CONFIG_LIST_MAX];
     size_t nprotect = 0, nallow = 0;
-    bool no_decoys = false;
+    bool no_decoys = false, no_vault = false;
     long watchdog = -1;
     int c;
     while ((c = getopt_long(argc, argv, "c:p:a:l:A:h", longopts, NULL)) != -1) {
@@ -105,6 +116,7 @@ int cmd_guard_main(int argc, char **argv)
             allow[nallow++] = optarg;
             break;
         case 'D': no_decoys = true; break;
+        case 'N': no_vault = true; break;
         case 'W': {
             char *end;
             watchdog = strtol(optarg, &end, 10);
@@ -165,6 +177,9 @@ int cmd_guard_main(int argc, char **argv)
         fprintf(stderr, "mamori guard: %s\n", err);
         goto out;
     }
+    vault_opts(&cfg->vault, o);
+    if (no_vault)
+        o->vault = false;
     if (geteuid() != 0) {
         fprintf(stderr, "mamori guard: must run as root (fanotify needs CAP_SYS_ADMIN)\n");
         status = EXIT_FAIL;

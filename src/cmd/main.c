@@ -15,6 +15,7 @@ struct command {
 
 static const struct command commands[] = {
     {"guard", cmd_guard_main, "file guard in the foreground: detect and stop encryption"},
+    {"restore", cmd_restore_main, "put back the files an attacker damaged, from the vault"},
     {"sim", cmd_sim_main, "safe simulator of ransomware behaviour inside a sandbox directory"},
 };
 

@@ -26,6 +26,10 @@ void config_defaults(struct mamori_config *c)
     g->decoys = true;
     g->watchdog_ms = 500;
     g->threshold = 100;
+    c->vault.enabled = true;
+    c->vault.cap_percent = 2;
+    c->vault.file_max_mib = 64;
+    c->vault.keep_minutes = 24 * 60;
 }
 
 struct cerr {
@@ -154,6 +158,34 @@ static int load_guard(struct cerr *e, const struct ynode *m, struct config_guard
     return 0;
 }
 
+static int load_vault(struct cerr *e, const struct ynode *m, struct config_vault *vc)
+{
+    if (m->type != YN_MAP)
+        return fail(e, m, "'%s' must be a mapping", "vault");
+    for (const struct ynode *k = m->first; k && k->next; k = k->next->next) {
+        const struct ynode *v = k->next;
+        long x = 0;
+        int rc;
+        if (ynode_is(k, "enabled")) {
+            rc = get_bool(e, v, "enabled", &vc->enabled);
+        } else if (ynode_is(k, "cap_percent")) {
+            rc = get_long(e, v, "cap_percent", 1, 50, &x);
+            vc->cap_percent = (unsigned)x;
+        } else if (ynode_is(k, "file_max_mib")) {
+            rc = get_long(e, v, "file_max_mib", 1, 65536, &x);
+            vc->file_max_mib = (unsigned)x;
+        } else if (ynode_is(k, "keep_minutes")) {
+            rc = get_long(e, v, "keep_minutes", 1, 525600, &x);
+            vc->keep_minutes = (unsigned)x;
+        } else {
+            rc = fail(e, k, "unknown key '%s' in section vault", k->str ? k->str : "?");
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* Applies a parsed document; name is the file name used in messages. */
 static int config_apply(struct mamori_config *c, const char *name, const struct ytree *t,
                         char *err, size_t errsz)
@@ -168,6 +200,8 @@ static int config_apply(struct mamori_config *c, const char *name, const struct 
     for (const struct ynode *k = root->first; k && k->next && rc == 0; k = k->next->next) {
         if (ynode_is(k, "guard")) {
             rc = load_guard(&e, k->next, &c->guard);
+        } else if (ynode_is(k, "vault")) {
+            rc = load_vault(&e, k->next, &c->vault);
         } else if (ynode_is(k, "log_level")) {
             static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
             rc = get_string(&e, k->next, "log_level", c->log_level, sizeof c->log_level);

@@ -27,9 +27,17 @@ struct config_guard {
     char allow_exe[CONFIG_LIST_MAX][256];
 };
 
+struct config_vault {
+    bool enabled;
+    unsigned cap_percent;     /* 1 .. 50: of each protected filesystem's size */
+    unsigned file_max_mib;    /* 1 .. 65536: larger files are not saved whole */
+    unsigned keep_minutes;    /* 1 .. 525600: pre-images of never-condemned actors */
+};
+
 struct mamori_config {
     char log_level[16];       /* error | warn | info | debug */
     struct config_guard guard;
+    struct config_vault vault;
 };
 
 void config_defaults(struct mamori_config *c);

@@ -2,6 +2,7 @@
 #include "guard/actor.h"
 
 #include <string.h>
+#include <unistd.h>
 
 static const char *const ind_names[IND_COUNT] = {
     [IND_STRUCTURED_TO_RANDOM] = "structured-to-random",
@@ -200,6 +201,8 @@ struct inode_ent *itab_slot(struct tables *t, dev_t dev, ino_t ino, uint64_t now
     }
     if (!victim)
         victim = &t->itab[h & (INODE_MAX - 1)];
+    if (victim->hold)
+        close(victim->hold - 1);
     memset(victim, 0, sizeof *victim);
     victim->used = true;
     victim->dev = dev;

@@ -24,6 +24,7 @@
 
 #include "guard/content.h"
 #include "guard/proc.h"
+#include "vault/vault.h"
 
 #define GPROC_MAX 4096u  /* power of two */
 #define ACTOR_MAX 512u
@@ -64,6 +65,7 @@ struct gproc {
     uint64_t last_us;
     uint16_t oneshot_condemned; /* children condemned after they had already exited */
     uint64_t oneshot_exe_hash;
+    char oneshot_incident[VAULT_ID_MAX]; /* incident of those children */
 };
 
 struct ring_ent {
@@ -106,6 +108,14 @@ struct actor {
     ino_t gate_ino;
     uint64_t gate_until_us;
     uint32_t ext_renames;
+    /* The vault (guard_vault.c): key across agent restarts, alert id, the
+     * incident (first alert of a chain of related actors), vaults that
+     * know the actor (bit per filesystem), pre-images kept. */
+    char vkey[VAULT_KEY_MAX];
+    char alert_id[VAULT_ID_MAX];
+    char incident[VAULT_ID_MAX];
+    uint32_t vault_seen;
+    uint32_t preimages;
 };
 
 struct inode_ent {
@@ -125,6 +135,10 @@ struct inode_ent {
     enum content_kind before;
     char before_type[12];
     uint64_t last_peek_us;
+    int hold;              /* held fd + 1 (guard_vault.c), 0 none */
+    uint32_t vault_actor;  /* actor ref whose pre-image of this content is saved */
+    int64_t vault_mtime_ns;
+    uint64_t vault_size;
 };
 
 struct tables {

@@ -51,9 +51,8 @@ void alert_emit(struct guard *g, struct actor *a)
 {
     struct jw w;
     jw_init(&w, g->linebuf, GUARD_LINE_MAX - 1); /* room for the newline */
-    char id[64], user[64];
-    snprintf(id, sizeof id, "%llx-%llu", (unsigned long long)(a->decision_us / 1000000u),
-             (unsigned long long)++g->alert_counter);
+    char user[64];
+    const char *id = a->alert_id;
     user_name(a->uid, user, sizeof user);
     jw_obj_begin(&w);
     jw_str(&w, "event", "alert");
@@ -82,6 +81,13 @@ void alert_emit(struct guard *g, struct actor *a)
     jw_double(&w, "decision_ts", (double)a->decision_us / 1e6, 6);
     if (a->freeze_us)
         jw_double(&w, "freeze_ts", (double)a->freeze_us / 1e6, 6);
+    jw_str(&w, "incident", a->incident);
+    jw_uint(&w, "preimages", a->preimages);
+    if (g->gv) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "mamori restore --alert %s", id);
+        jw_str(&w, "restore", cmd);
+    }
     finish(g, &w);
     char exe[256];
     log_warn("ALERT %s: %s (pid %d) %s; %u file(s) damaged; action %s", id,
@@ -106,6 +112,7 @@ void alert_ready(struct guard *g)
     jw_int(&w, "filesystems", (int64_t)g->fan.nfs);
     jw_bool(&w, "permission_events", g->fan.perm);
     jw_int(&w, "decoys", (int64_t)g->ndecoys);
+    jw_int(&w, "vaults", g->gv ? (int64_t)g->gv->n : 0);
     jw_str(&w, "degraded", g->fan.degraded);
     jw_double(&w, "ts", (double)wall_us() / 1e6, 6);
     finish(g, &w);
@@ -127,6 +134,19 @@ void alert_stopped(struct guard *g)
     jw_uint(&w, "max_event_us", g->st.max_event_us);
     jw_uint(&w, "held_opens", g->st.held);
     jw_uint(&w, "denied_opens", g->st.denied);
+    if (g->gv) {
+        struct vault_stats vs;
+        gv_stats(g, &vs);
+        jw_uint(&w, "vault_saved", vs.saved);
+        jw_uint(&w, "vault_saved_bytes", vs.saved_bytes);
+        jw_uint(&w, "vault_created", vs.created);
+        jw_uint(&w, "vault_renamed", vs.renamed);
+        jw_uint(&w, "vault_full", vs.full);
+        jw_uint(&w, "vault_too_big", vs.too_big);
+        jw_uint(&w, "vault_errors", vs.errors);
+        jw_uint(&w, "vault_evicted", vs.evicted);
+        jw_uint(&w, "vault_expired", vs.expired);
+    }
     jw_double(&w, "ts", (double)wall_us() / 1e6, 6);
     finish(g, &w);
 }

@@ -46,6 +46,10 @@ void guard_opts_default(struct guard_opts *o)
     o->decoys = true;
     o->watchdog_ms = 500;
     o->threshold = 100;
+    o->vault = true;
+    o->vault_cap_percent = 2;
+    o->vault_file_max = 64u << 20;
+    o->vault_keep_us = 24ull * 3600 * 1000000;
 }
 
 const char *guard_action_name(enum guard_action a)
@@ -171,6 +175,19 @@ static void raise_priority(void)
         log_info("running at normal priority (%s)", strerror(errno));
 }
 
+/* Held fds (guard_vault.c) need more than the usual 1024. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < HOLD_MAX + WD_MAX + HELD_MAX + 64)
+        log_warn("open file limit %llu is low: fewer deleted files can be kept for the vault",
+                 (unsigned long long)rl.rlim_cur);
+}
+
 static int setup(struct guard *g, char *err, size_t errsz)
 {
     int rc = fan_open(&g->fan);
@@ -185,6 +202,14 @@ static int setup(struct guard *g, char *err, size_t errsz)
     }
     if (g->fan.degraded[0])
         log_warn("degraded: %s", g->fan.degraded);
+    /* Our own files first, while no mark can make us wait on ourselves. */
+    rc = gv_open(g);
+    if (rc < 0) {
+        snprintf(err, errsz, "out of memory for the vault");
+        return rc;
+    }
+    if (g->gv)
+        raise_nofile();
     if (g->o->decoys)
         decoy_place(g);
     for (size_t i = 0; i < g->o->nprotect; i++) {
@@ -192,6 +217,7 @@ static int setup(struct guard *g, char *err, size_t errsz)
         if (rc < 0)
             return rc;
     }
+    gv_mark(g);
     rc = wd_start(&g->wd, g->fan.content_fd, g->o->watchdog_ms);
     if (rc < 0)
         snprintf(err, errsz, "cannot start the watchdog thread");
@@ -233,6 +259,8 @@ static void loop(struct guard *g, int sigfd, char *buf)
         }
         drain_content(g, buf);
         drain_names(g, buf);
+        g->now = now_us();
+        gv_tick(g);
         if (stop)
             break;
     }
@@ -288,6 +316,7 @@ int guard_run(const struct guard_opts *o)
     decoy_remove(g);
     if (rc == 0)
         alert_stopped(g);
+    gv_close(g);
     if (sigfd >= 0)
         close(sigfd);
 out:

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "guard/proc.h"
 
@@ -28,6 +29,10 @@ struct guard_opts {
     bool decoys;              /* place decoy files in each protected path */
     unsigned watchdog_ms;     /* a permission decision later than this is allowed */
     int threshold;            /* score that condemns an actor */
+    bool vault;               /* keep pre-images (src/vault, guard_vault.c) */
+    unsigned vault_cap_percent;
+    uint64_t vault_file_max;  /* bytes */
+    uint64_t vault_keep_us;
 };
 
 void guard_opts_default(struct guard_opts *o);

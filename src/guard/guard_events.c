@@ -37,6 +37,7 @@
  *     threads that open eight files at once are thus judged on the first
  *     file before the other seven are touched; readers are never held, and
  *     new files (where nothing can be destroyed) never are. */
+#include <stdio.h>
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
@@ -109,7 +110,7 @@ static struct gproc *learn(struct guard *g, pid_t pid)
     gp->last_us = g->now;
     gp->exe_hash = hash_str(pi.exe);
     gp->untouchable = proc_is_untouchable(&g->self, &pi);
-    gp->trusted = pi.exe[0] && exe_allowed(g, pi.exe);
+    gp->trusted = pi.exe[0] && (exe_allowed(g, pi.exe) || gv_is_restore(g, &pi));
     return gp;
 }
 
@@ -142,10 +143,13 @@ static struct actor *actor_for(struct guard *g, struct gproc *gp, int depth)
         return a;
     }
     a = actor_new(g->t, gp, g->now);
+    gv_actor_key(g, a, &gp->info);
     /* Lineage: the parent already started this program once and it was
      * condemned after doing its damage and exiting (one process per file). */
-    if (pp && pp->oneshot_condemned > 0 && pp->oneshot_exe_hash == gp->exe_hash)
+    if (pp && pp->oneshot_condemned > 0 && pp->oneshot_exe_hash == gp->exe_hash) {
+        memcpy(a->incident, pp->oneshot_incident, sizeof a->incident);
         evidence(g, a, IND_LINEAGE, NULL);
+    }
     return a;
 }
 
@@ -201,13 +205,18 @@ static void consider_driver(struct guard *g, struct actor *a, bool oneshot)
         pp->oneshot_condemned = 0;
     pp->oneshot_exe_hash = a->exe_hash;
     pp->oneshot_condemned++;
+    if (!pp->oneshot_incident[0] || pp->oneshot_condemned == 1)
+        memcpy(pp->oneshot_incident, a->incident, sizeof pp->oneshot_incident);
     if (pp->oneshot_condemned < 2 || pp->untouchable || pp->trusted)
         return;
     if (pp->info.sid == pp->info.pid) /* session leader: a login shell; children are */
         return;                       /* stopped one by one by the lineage rule instead */
     struct actor *pa = actor_for(g, pp, 0);
-    if (pa != a && !pa->condemned)
+    if (pa != a && !pa->condemned) {
+        if (!pa->incident[0])
+            memcpy(pa->incident, a->incident, sizeof pa->incident);
         evidence(g, pa, IND_DRIVER, NULL);
+    }
 }
 
 static bool in_alarm(const struct guard *g) { return g->now < g->alarm_until_us; }
@@ -216,6 +225,7 @@ static void raise_alarm(struct guard *g)
 {
     if (!in_alarm(g)) {
         fan_flush_ignores(&g->fan);
+        gv_mark(g); /* the flush took the vault's ignore marks too */
         for (size_t i = 0; i < INODE_MAX; i++)
             g->t->itab[i].muted = g->t->itab[i].open_ignored = false;
     }
@@ -231,8 +241,14 @@ static void condemn(struct guard *g, struct actor *a)
     a->freeze_us = 0;
     if (g->o->action != GUARD_ALERT)
         a->freeze_us = respond_actor(g, a, g->o->action == GUARD_KILL);
+    snprintf(a->alert_id, sizeof a->alert_id, "%llx-%llu",
+             (unsigned long long)(a->decision_us / 1000000u),
+             (unsigned long long)++g->alert_counter);
+    if (!a->incident[0])
+        memcpy(a->incident, a->alert_id, sizeof a->incident);
     alert_emit(g, a);
     g->st.alerts++;
+    gv_alert(g, a);
     raise_alarm(g); /* after the signals: flushing marks takes a while */
     /* One-shot: the condemned program's life is over (it exited, or we just
      * killed it - a SIGKILL not yet delivered must count too); if its parent
@@ -282,12 +298,13 @@ int ev_open_perm(struct guard *g, pid_t pid, int fd)
     if (!gp || gp->untouchable || gp->trusted)
         return FAN_RESP_ALLOW;
     struct actor *a = actor_for(g, gp, 0);
-    if (a->condemned) {
-        if (g->o->action == GUARD_ALERT)
-            return FAN_RESP_ALLOW;
+    if (a->condemned && g->o->action != GUARD_ALERT) {
         respond_pid(g, a, pid);
+        if (g->gv)
+            gv_denied(g, a, fd, path);
         return FAN_RESP_DENY;
     }
+    /* alert-only: a condemned actor goes on, and its pre-images are kept */
     struct stat st;
     if (fstat(fd, &st) < 0)
         return FAN_RESP_ALLOW;
@@ -309,7 +326,10 @@ int ev_open_perm(struct guard *g, pid_t pid, int fd)
                              .size = ie->size, .us = g->now};
         ring_push(a->reads, &a->nreads, &r);
     }
-    if (ie->size > 0 && proc_opening_for_write(pid) == 1) {
+    int wmode = ie->size > 0 || g->gv ? proc_opening_for_write(pid) : 0;
+    if (g->gv)
+        gv_open_file(g, a, fd, &st, path, ie, wmode);
+    if (ie->size > 0 && wmode == PROC_OPEN_WRITE) {
         bool same = a->gate_dev == st.st_dev && a->gate_ino == st.st_ino;
         if (a->gate_until_us > g->now && !same && g->nheld < HELD_MAX) {
             g->held[g->nheld++] = (struct held_open){.fd = fd, .pid = pid,
@@ -323,7 +343,10 @@ int ev_open_perm(struct guard *g, pid_t pid, int fd)
         a->gate_ino = st.st_ino;
         a->gate_until_us = g->now + GATE_WINDOW_US;
     }
-    if (!in_alarm(g) && !ie->open_ignored && fan_ignore(&g->fan, fd, FAN_OPEN_PERM) == 0)
+    /* With the vault, every open of a protected file is seen: a later
+     * open for writing needs its pre-image first. */
+    if (!in_alarm(g) && !g->gv && !ie->open_ignored &&
+        fan_ignore(&g->fan, fd, FAN_OPEN_PERM) == 0)
         ie->open_ignored = true;
     return FAN_RESP_ALLOW;
 }
@@ -533,12 +556,16 @@ void ev_name(struct guard *g, const struct fan_name_event *ne)
         }
     }
     if (is_rename) {
+        if (g->gv)
+            gv_rename(g, a, ne->old_path, ne->path);
         if (score_rename(ne->old_path, ne->path) >= 0)
             evidence(g, a, IND_EXTENSION_RENAME, ne->path);
         return;
     }
     if (!(ne->mask & FAN_DELETE))
         return;
+    if (g->gv)
+        gv_delete(g, a, ne->path);
     /* The original: read by this actor, or at least known to the guard
      * (its open may not have been seen: see design note 5). */
     uint64_t ph = hash_str(ne->path);

@@ -5,6 +5,7 @@
 #define MAMORI_GUARD_GUARD_INT_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "guard/actor.h"
 #include "guard/content.h"
@@ -17,6 +18,7 @@
 #define GUARD_LINE_MAX (64u * 1024) /* bound of one JSON line */
 
 #define HELD_MAX 256              /* opens held by the write gate at once */
+#define HOLD_MAX 8192u            /* fds kept so deleted files stay readable */
 #define GUARD_HOLD 2              /* ev_open_perm: answer later (held) */
 
 struct held_open {
@@ -26,6 +28,28 @@ struct held_open {
     dev_t dev;
     ino_t ino;
     uint64_t deadline_us;
+};
+
+struct hold_ref {
+    struct inode_ent *ie;
+    dev_t dev;
+    ino_t ino;
+};
+
+struct gvault_fs {
+    dev_t dev;
+    bool ok;
+    struct vault v;
+};
+
+/* guard_vault.c's state: one vault per protected filesystem, held fds. */
+struct gvault {
+    size_t n;
+    struct gvault_fs fs[FAN_FS_MAX];
+    char boot[9];
+    uint64_t last_expire_us, last_full_log_us;
+    size_t hold_next;
+    struct hold_ref holds[HOLD_MAX]; /* ring: the oldest hold is closed first */
 };
 
 struct guard_stats {
@@ -40,6 +64,7 @@ struct guard {
     struct proc_self self;
     struct watchdog wd;
     struct tables *t;            /* heap: large bounded tables */
+    struct gvault *gv;           /* heap; NULL when the vault is off */
     struct content_sample *smp;  /* scratch sample (heap) */
     char *linebuf;               /* one alert line (heap, GUARD_LINE_MAX) */
     uint64_t now;                /* monotonic µs at the current event batch */
@@ -77,6 +102,23 @@ void alert_emit(struct guard *g, struct actor *a);
 void alert_ready(struct guard *g);
 void alert_stopped(struct guard *g);
 void alert_line(struct guard *g, const char *line, size_t len);
+
+/* guard_vault.c */
+int gv_open(struct guard *g);     /* before the filesystems are marked */
+void gv_mark(struct guard *g);    /* after; again after every flush of ignore marks */
+void gv_close(struct guard *g);
+void gv_stats(const struct guard *g, struct vault_stats *out);
+void gv_actor_key(struct guard *g, struct actor *a, const struct proc_info *root);
+/* wmode: proc_opening_for_write() of the opener */
+void gv_open_file(struct guard *g, struct actor *a, int fd, const struct stat *st,
+                  const char *path, struct inode_ent *ie, int wmode);
+/* A condemned actor's open was denied: the file O_CREAT made stays behind. */
+void gv_denied(struct guard *g, struct actor *a, int fd, const char *path);
+void gv_delete(struct guard *g, struct actor *a, const char *path);
+void gv_rename(struct guard *g, struct actor *a, const char *from, const char *to);
+void gv_alert(struct guard *g, struct actor *a);
+void gv_tick(struct guard *g);
+bool gv_is_restore(const struct guard *g, const struct proc_info *pi);
 
 /* decoy.c */
 void decoy_place(struct guard *g);

@@ -172,6 +172,16 @@ bool proc_is_interpreter(const char *exe)
     return false;
 }
 
+/* O_WRONLY|O_APPEND cannot change a byte that is already there. */
+static int mode_of(unsigned long long flags)
+{
+    if ((flags & O_ACCMODE) == O_RDONLY && !(flags & O_TRUNC))
+        return PROC_OPEN_READ;
+    if ((flags & O_ACCMODE) == O_WRONLY && (flags & O_APPEND) && !(flags & O_TRUNC))
+        return PROC_OPEN_APPEND;
+    return PROC_OPEN_WRITE;
+}
+
 /* One /proc/.../syscall line: "NR ARG1 ARG2 ARG3 ...". */
 static int open_call_writes(const char *line)
 {
@@ -182,10 +192,10 @@ static int open_call_writes(const char *line)
     for (int i = 0; i < 3 && *end == ' '; i++)
         arg[i] = strtoull(end + 1, &end, 16);
     switch (nr) {
-    case NR_OPEN: return (arg[1] & O_ACCMODE) != O_RDONLY || (arg[1] & O_TRUNC) != 0;
-    case NR_OPENAT: return (arg[2] & O_ACCMODE) != O_RDONLY || (arg[2] & O_TRUNC) != 0;
+    case NR_OPEN: return mode_of(arg[1]);
+    case NR_OPENAT: return mode_of(arg[2]);
     case NR_CREAT:
-    case NR_OPENAT2: return 1;
+    case NR_OPENAT2: return PROC_OPEN_WRITE;
     default: return -1;
     }
 }
@@ -206,15 +216,17 @@ int proc_opening_for_write(pid_t pid)
         return -1;
     int verdict = -1;
     struct dirent *de;
-    while ((de = readdir(d)) && verdict != 1) {
+    while ((de = readdir(d)) && verdict != PROC_OPEN_WRITE) {
         if (de->d_name[0] == '.')
             continue;
         char spath[320];
         snprintf(spath, sizeof spath, "/proc/%d/task/%s/syscall", (int)pid, de->d_name);
         if (read_small(spath, line, sizeof line) <= 0)
             continue;
+        /* the most dangerous open among the threads: write, append, read */
         int w = open_call_writes(line);
-        if (w > verdict)
+        if (w == PROC_OPEN_WRITE || (w == PROC_OPEN_APPEND && verdict != PROC_OPEN_WRITE) ||
+            (w == PROC_OPEN_READ && verdict < 0))
             verdict = w;
     }
     closedir(d);

@@ -61,9 +61,12 @@ bool proc_is_interpreter(const char *exe);
 
 /* Whether a thread of pid, blocked in open(2)/openat(2) (as it is while
  * the guard holds its FAN_OPEN_PERM event), asks for write access: read from
- * /proc/PID/task/TID/syscall. 1 write, 0 read-only, -1 unknown (no thread
- * in an open call, or /proc unreadable). openat2's flags live in user
- * memory: counted as write, the cautious answer. */
+ * /proc/PID/task/TID/syscall. PROC_OPEN_WRITE (includes O_TRUNC on a
+ * read-only open), PROC_OPEN_APPEND (O_WRONLY|O_APPEND: existing bytes stay),
+ * PROC_OPEN_READ, or -1 unknown (no thread in an open call, or /proc
+ * unreadable). openat2's flags live in user memory: counted as write, the
+ * cautious answer. */
+enum { PROC_OPEN_READ = 0, PROC_OPEN_WRITE = 1, PROC_OPEN_APPEND = 2 };
 int proc_opening_for_write(pid_t pid);
 
 /* Children of pid (all its threads), up to max; returns the count. */

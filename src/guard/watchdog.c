@@ -146,3 +146,22 @@ void wd_answer(struct watchdog *w, int fd, int verdict)
 }
 
 void wd_beat(struct watchdog *w, uint64_t t) { atomic_store(&w->heartbeat_us, t); }
+
+void wd_extend(struct watchdog *w, int fd, uint64_t t)
+{
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < w->n; i++)
+        if (w->pending[i].fd == fd)
+            w->pending[i].t_us = t;
+    pthread_mutex_unlock(&w->mu);
+}
+
+bool wd_is_pending(struct watchdog *w, int fd)
+{
+    bool found = false;
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < w->n && !found; i++)
+        found = w->pending[i].fd == fd;
+    pthread_mutex_unlock(&w->mu);
+    return found;
+}

@@ -43,6 +43,11 @@ int wd_track(struct watchdog *w, int fd, uint64_t now_us);
 /* Answers fd unless the watchdog already did; removes it. */
 void wd_answer(struct watchdog *w, int fd, int verdict);
 void wd_beat(struct watchdog *w, uint64_t now_us);
+/* The event thread is still working on fd (copying a pre-image while the
+ * opener waits): its deadline starts again from now. */
+void wd_extend(struct watchdog *w, int fd, uint64_t now_us);
+/* Whether fd is still unanswered (the watchdog has not allowed it). */
+bool wd_is_pending(struct watchdog *w, int fd);
 
 uint64_t now_us(void);      /* CLOCK_MONOTONIC, microseconds */
 uint64_t wall_us(void);     /* CLOCK_REALTIME, microseconds */

@@ -52,12 +52,19 @@ static int probe_open(int flags)
 
 static void test_open_for_write_seen(void **state)
 {
-    assert_int_equal(probe_open(O_WRONLY), 1);
+    assert_int_equal(probe_open(O_WRONLY), PROC_OPEN_WRITE);
 }
 
 static void test_open_for_read_seen(void **state)
 {
-    assert_int_equal(probe_open(O_RDONLY), 0);
+    assert_int_equal(probe_open(O_RDONLY), PROC_OPEN_READ);
+}
+
+static void test_open_for_append_seen(void **state)
+{
+    /* appending cannot change existing bytes; truncating can */
+    assert_int_equal(probe_open(O_WRONLY | O_APPEND), PROC_OPEN_APPEND);
+    assert_int_equal(probe_open(O_WRONLY | O_APPEND | O_TRUNC), PROC_OPEN_WRITE);
 }
 
 static void test_not_in_open(void **state)
@@ -108,6 +115,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_for_write_seen), cmocka_unit_test(test_open_for_read_seen),
+        cmocka_unit_test(test_open_for_append_seen),
         cmocka_unit_test(test_not_in_open),         cmocka_unit_test(test_read_self_and_rules),
         cmocka_unit_test(test_interpreters),
     };

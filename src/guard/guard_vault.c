@@ -1,0 +1,383 @@
+/* guard_vault.c - the guard's side of the pre-image vault (src/vault).
+ *
+ * Events enter from guard_events.c; undo-log entries leave into the vault
+ * of the event's filesystem:
+ *   an open for writing of an existing file   SAVE (whole copy, while the
+ *                                             opener waits in FAN_OPEN_PERM)
+ *   an open for writing of a file born now    CREATE
+ *   a delete or a rename over a file          SAVE from a held fd (below)
+ *   a rename                                  RENAME
+ *   a condemnation                            the alert and its incident
+ * Only actors that are neither untouchable nor allow-listed are recorded;
+ * the guard's own I/O and `mamori restore` never are.
+ *
+ * Held fds. fanotify has no permission event before unlink or rename, so a
+ * file deleted by an encryptor that first read it (copy-then-delete) is kept
+ * alive another way: the fd the kernel passed with the open event is kept
+ * (dup), up to HOLD_MAX of them, oldest closed first. When the name is
+ * deleted or replaced, the inode is still readable through that fd and is
+ * copied into the vault. The copy happens after the deletion, so a pre-image
+ * taken this way is lost if the agent dies in the few milliseconds between.
+ *
+ * The vault directory itself is kept out of the guard's sight by an ignore
+ * mark (FAN_MARK_IGNORE with FAN_EVENT_ON_CHILD, Linux 6.0): without it the
+ * event thread would wait on its own permission events. No such mark, no
+ * vault on that filesystem (said in the ready line's "degraded"). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "guard/guard_int.h"
+
+#ifndef FAN_MARK_IGNORE
+#define FAN_MARK_IGNORE 0x00000400
+#endif
+
+#define EXPIRE_EVERY_US 10000000u /* expiry pass every 10 s, bounded work */
+#define EXPIRE_BATCH 256u
+#define BORN_NOW_NS 2000000000LL  /* an empty file born this recently was just created */
+#define FULL_LOG_EVERY_US 60000000u
+
+static struct gvault_fs *vault_of(struct guard *g, dev_t dev)
+{
+    struct gvault *gv = g->gv;
+    for (size_t i = 0; gv && i < gv->n; i++)
+        if (gv->fs[i].ok && gv->fs[i].dev == dev)
+            return &gv->fs[i];
+    return NULL;
+}
+
+static void read_boot_id(char *out, size_t cap)
+{
+    char buf[64] = "";
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+    if (f) {
+        if (!fgets(buf, sizeof buf, f))
+            buf[0] = '\0';
+        fclose(f);
+    }
+    size_t n = 0;
+    for (const char *p = buf; *p && n + 1 < cap && n < 8; p++)
+        if (*p != '-' && *p != '\n')
+            out[n++] = *p;
+    out[n] = '\0';
+}
+
+int gv_open(struct guard *g)
+{
+    if (!g->o->vault)
+        return 0;
+    struct gvault *gv = calloc(1, sizeof *gv);
+    if (!gv)
+        return MAMORI_ENOMEM;
+    g->gv = gv;
+    read_boot_id(gv->boot, sizeof gv->boot);
+    for (size_t i = 0; i < g->o->nprotect && gv->n < FAN_FS_MAX; i++) {
+        char dir[PATH_MAX], err[PATH_MAX + 256];
+        if (vault_dir_for(g->o->protect[i], dir, sizeof dir) < 0)
+            continue;
+        bool dup = false;
+        for (size_t j = 0; j < gv->n; j++)
+            dup |= !strcmp(gv->fs[j].v.dir, dir);
+        if (dup)
+            continue;
+        struct statvfs sv;
+        struct gvault_fs *f = &gv->fs[gv->n];
+        if (statvfs(g->o->protect[i], &sv) < 0)
+            continue;
+        struct vault_limits lim = {
+            .cap_bytes = (uint64_t)sv.f_blocks * sv.f_frsize / 100u * g->o->vault_cap_percent,
+            .file_max = g->o->vault_file_max,
+            .keep_us = g->o->vault_keep_us,
+        };
+        if (vault_open(&f->v, dir, &lim, true, err, sizeof err) < 0) {
+            log_error("no pre-images on the filesystem of %s: %s", g->o->protect[i], err);
+            continue;
+        }
+        f->dev = f->v.dev;
+        f->ok = true;
+        gv->n++;
+        log_info("vault %s: cap %llu MiB, %llu MiB in use", dir,
+                 (unsigned long long)(lim.cap_bytes >> 20),
+                 (unsigned long long)(f->v.used_bytes >> 20));
+    }
+    return 0;
+}
+
+/* Keeps the vault directories out of sight; again after every flush of the
+ * ignore marks (raise_alarm). */
+void gv_mark(struct guard *g)
+{
+    struct gvault *gv = g->gv;
+    for (size_t i = 0; gv && i < gv->n; i++) {
+        struct gvault_fs *f = &gv->fs[i];
+        if (!f->ok)
+            continue;
+        unsigned flags = FAN_MARK_ADD | FAN_MARK_IGNORE | FAN_MARK_IGNORED_SURV_MODIFY;
+        uint64_t content = FAN_OPEN_PERM | FAN_MODIFY | FAN_CLOSE_WRITE | FAN_EVENT_ON_CHILD |
+                           FAN_ONDIR;
+        if (fanotify_mark(g->fan.content_fd, flags, content, AT_FDCWD, f->v.dir) < 0 ||
+            (g->fan.name_fd >= 0 &&
+             fanotify_mark(g->fan.name_fd, flags, FAN_DELETE | FAN_RENAME | FAN_ONDIR, AT_FDCWD,
+                           f->v.dir) < 0)) {
+            log_error("vault %s: cannot hide it from the guard (%s): no pre-images on this "
+                      "filesystem (needs Linux 6.0)", f->v.dir, strerror(errno));
+            snprintf(g->fan.degraded + strlen(g->fan.degraded),
+                     sizeof g->fan.degraded - strlen(g->fan.degraded), "%sno vault on %s",
+                     g->fan.degraded[0] ? "; " : "", f->v.dir);
+            f->ok = false;
+        }
+    }
+}
+
+void gv_close(struct guard *g)
+{
+    struct gvault *gv = g->gv;
+    if (!gv)
+        return;
+    for (size_t i = 0; i < INODE_MAX; i++) {
+        struct inode_ent *e = &g->t->itab[i];
+        if (e->hold) {
+            close(e->hold - 1);
+            e->hold = 0;
+        }
+    }
+    for (size_t i = 0; i < gv->n; i++)
+        if (gv->fs[i].v.db)
+            vault_close(&gv->fs[i].v);
+    free(gv);
+    g->gv = NULL;
+}
+
+void gv_stats(const struct guard *g, struct vault_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; g->gv && i < g->gv->n; i++) {
+        const struct vault_stats *s = &g->gv->fs[i].v.st;
+        out->saved += s->saved;
+        out->created += s->created;
+        out->renamed += s->renamed;
+        out->saved_bytes += s->saved_bytes;
+        out->full += s->full;
+        out->too_big += s->too_big;
+        out->errors += s->errors;
+        out->evicted += s->evicted;
+        out->expired += s->expired;
+    }
+}
+
+void gv_actor_key(struct guard *g, struct actor *a, const struct proc_info *root)
+{
+    snprintf(a->vkey, sizeof a->vkey, "%s-%d-%llu", g->gv ? g->gv->boot : "",
+             (int)root->pid, (unsigned long long)root->start_time);
+}
+
+/* The actor's row, once per vault. */
+static bool ensure_actor(struct guard *g, struct gvault_fs *f, struct actor *a)
+{
+    unsigned bit = 1u << (unsigned)(f - g->gv->fs);
+    if (a->vault_seen & bit)
+        return true;
+    if (vault_actor(&f->v, a->vkey, a->exe, a->cmdline, a->uid, wall_us()) < 0)
+        return false;
+    a->vault_seen |= bit;
+    return true;
+}
+
+struct progress {
+    struct guard *g;
+    int fd;
+};
+
+static void on_progress(void *ctx)
+{
+    struct progress *p = ctx;
+    uint64_t t = now_us();
+    wd_beat(&p->g->wd, t);
+    if (p->fd >= 0)
+        wd_extend(&p->g->wd, p->fd, t);
+}
+
+static void saved(struct guard *g, struct gvault_fs *f, struct actor *a, int rc, const char *path)
+{
+    if (rc == VAULT_SAVED) {
+        a->preimages++;
+        return;
+    }
+    if (g->now - g->gv->last_full_log_us < FULL_LOG_EVERY_US)
+        return;
+    g->gv->last_full_log_us = g->now;
+    if (rc == VAULT_FULL)
+        log_warn("vault %s is full (cap %llu MiB): %s has no pre-image", f->v.dir,
+                 (unsigned long long)(f->v.lim.cap_bytes >> 20), path);
+    else if (rc == VAULT_TOO_BIG)
+        log_warn("%s is larger than vault.file_max_mib: no pre-image", path);
+}
+
+static void hold(struct guard *g, struct inode_ent *ie, int fd)
+{
+    struct gvault *gv = g->gv;
+    if (ie->hold)
+        return;
+    struct hold_ref *slot = &gv->holds[gv->hold_next];
+    if (slot->ie && slot->ie->hold && slot->ie->dev == slot->dev && slot->ie->ino == slot->ino) {
+        close(slot->ie->hold - 1);
+        slot->ie->hold = 0;
+    }
+    int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (d < 0)
+        return;
+    ie->hold = d + 1;
+    *slot = (struct hold_ref){.ie = ie, .dev = ie->dev, .ino = ie->ino};
+    gv->hold_next = (gv->hold_next + 1) % HOLD_MAX;
+}
+
+/* An empty file born just now was created by this open (O_CREAT makes the
+ * file before the permission check): a CREATE, so restore removes it. */
+static bool note_if_new(struct guard *g, struct gvault_fs *f, struct actor *a, int fd,
+                        const struct stat *st, const char *path)
+{
+    struct statx sx;
+    int64_t born;
+    if (st->st_size != 0)
+        return false;
+    if (statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &sx) == 0 && (sx.stx_mask & STATX_BTIME))
+        born = (int64_t)sx.stx_btime.tv_sec * 1000000000 + sx.stx_btime.tv_nsec;
+    else
+        born = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+    if ((int64_t)(wall_us() * 1000) - born >= BORN_NOW_NS)
+        return false;
+    vault_note_create(&f->v, a->vkey, path, st, wall_us());
+    return true;
+}
+
+void gv_denied(struct guard *g, struct actor *a, int fd, const char *path)
+{
+    struct stat st;
+    struct gvault_fs *f;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (f = vault_of(g, st.st_dev)) &&
+        ensure_actor(g, f, a))
+        note_if_new(g, f, a, fd, &st, path);
+}
+
+void gv_open_file(struct guard *g, struct actor *a, int fd, const struct stat *st,
+                  const char *path, struct inode_ent *ie, int wmode)
+{
+    struct gvault_fs *f = vault_of(g, st->st_dev);
+    if (!f || !ensure_actor(g, f, a))
+        return;
+    if (st->st_size > 0)
+        hold(g, ie, fd);
+    if (wmode == PROC_OPEN_READ || wmode == PROC_OPEN_APPEND)
+        return; /* nothing already there can change (unknown counts as write) */
+    int64_t mt = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    uint32_t ref = actor_ref(g->t, a);
+    if (ie->vault_actor == ref && ie->vault_mtime_ns == mt && ie->vault_size == (uint64_t)st->st_size)
+        return; /* this actor's copy of this very content is in the vault */
+    ie->vault_actor = ref;
+    ie->vault_mtime_ns = mt;
+    ie->vault_size = (uint64_t)st->st_size;
+    if (note_if_new(g, f, a, fd, st, path))
+        return;
+    struct progress p = {.g = g, .fd = fd};
+    bool late = !wd_is_pending(&g->wd, fd);
+    int rc = vault_save(&f->v, a->vkey, fd, st, path, wall_us(), late, on_progress, &p);
+    saved(g, f, a, rc, path);
+}
+
+/* A name that pointed to a file we hold is gone (deleted, or replaced by a
+ * rename): if the inode is now unlinked, save it from the held fd. */
+static void save_unlinked(struct guard *g, struct gvault_fs *f, struct actor *a, const char *path)
+{
+    struct inode_ent *ie = itab_by_path(g->t, hash_str(path));
+    struct stat st;
+    if (!ie || !ie->hold || fstat(ie->hold - 1, &st) < 0 || st.st_nlink > 0)
+        return;
+    if (ie->vault_actor == actor_ref(g->t, a) && ie->vault_size == (uint64_t)st.st_size &&
+        ie->vault_mtime_ns == (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec) {
+        /* saved at this actor's open for writing; only the name changed */
+    } else {
+        struct progress p = {.g = g, .fd = -1};
+        int rc = vault_save(&f->v, a->vkey, ie->hold - 1, &st, path, wall_us(), false, on_progress, &p);
+        saved(g, f, a, rc, path);
+    }
+    close(ie->hold - 1);
+    ie->hold = 0;
+}
+
+static struct gvault_fs *vault_of_path(struct guard *g, const char *path)
+{
+    /* name events carry paths: the filesystem is the one of the nearest
+     * existing parent (the entry itself may be gone) */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    struct stat st;
+    for (char *s; (s = strrchr(dir, '/'));) {
+        if (s == dir)
+            s[1] = '\0';
+        else
+            *s = '\0';
+        if (stat(dir, &st) == 0)
+            return vault_of(g, st.st_dev);
+        if (s == dir)
+            break;
+    }
+    return NULL;
+}
+
+void gv_delete(struct guard *g, struct actor *a, const char *path)
+{
+    struct gvault_fs *f = vault_of_path(g, path);
+    if (f && ensure_actor(g, f, a))
+        save_unlinked(g, f, a, path);
+}
+
+void gv_rename(struct guard *g, struct actor *a, const char *from, const char *to)
+{
+    struct gvault_fs *f = vault_of_path(g, to);
+    if (!f || !ensure_actor(g, f, a))
+        return;
+    save_unlinked(g, f, a, to); /* a file replaced by the rename */
+    struct stat st;
+    vault_note_rename(&f->v, a->vkey, from, to, lstat(to, &st) == 0 ? &st : NULL, wall_us());
+    /* the inode keeps its fingerprint and held fd under its new name */
+    struct inode_ent *ie = itab_by_path(g->t, hash_str(from));
+    if (ie)
+        itab_set_path(g->t, ie, to);
+}
+
+void gv_alert(struct guard *g, struct actor *a)
+{
+    struct gvault *gv = g->gv;
+    for (size_t i = 0; gv && i < gv->n; i++)
+        if (gv->fs[i].ok && ensure_actor(g, &gv->fs[i], a))
+            vault_alert(&gv->fs[i].v, a->alert_id, a->incident, a->vkey, a->decision_us,
+                        a->freeze_us);
+}
+
+void gv_tick(struct guard *g)
+{
+    struct gvault *gv = g->gv;
+    if (!gv || g->now - gv->last_expire_us < EXPIRE_EVERY_US)
+        return;
+    gv->last_expire_us = g->now;
+    for (size_t i = 0; i < gv->n; i++)
+        if (gv->fs[i].ok)
+            vault_expire(&gv->fs[i].v, wall_us(), EXPIRE_BATCH);
+}
+
+bool gv_is_restore(const struct guard *g, const struct proc_info *pi)
+{
+    /* `mamori restore` writes files back: it is not an attacker */
+    const char *arg1 = strchr(pi->cmdline, ' ');
+    return g->gv && pi->exe[0] && !strcmp(pi->exe, g->self.exe) && arg1 &&
+           !strncmp(arg1 + 1, "restore", 7) && (arg1[8] == ' ' || arg1[8] == '\0');
+}

@@ -1,0 +1,110 @@
+/* vault.h - the pre-image vault of one filesystem: what is needed to undo
+ * what an actor did to files.
+ *
+ * The guard records, per actor and in the order it happened, an undo log:
+ *   SAVE    the bytes and metadata of a file as they were before the actor
+ *           overwrote, truncated, deleted or replaced it (a blob file)
+ *   CREATE  a file the actor created (an encrypted copy, a ransom note)
+ *   RENAME  a rename the actor made
+ * `mamori restore` (restore.c) replays it backwards.
+ *
+ * On disk, one directory per filesystem (root-only, 0700, flat so that one
+ * fanotify ignore mark on it keeps it out of the guard's sight):
+ *   index.db     SQLite in WAL mode: actors, ops, alerts (schema in vault.c)
+ *   <N>          blob N: the saved bytes of one SAVE op
+ * A blob is complete and closed before its op row is committed, so a row that
+ * exists always names a whole blob; a blob without a row (the agent was
+ * killed between the two) is deleted at the next open. Commits survive the
+ * death of the process (WAL, synchronous=NORMAL), not a power cut.
+ *
+ * Bounds: the blobs together stay under cap_bytes. To make room the oldest
+ * pre-images of actors that were never condemned go first; pre-images of a
+ * condemned actor are never dropped. Ops of actors never condemned expire
+ * after keep_us.
+ *
+ * Not thread-safe: one owner (the guard's event thread, or a restore). */
+#ifndef MAMORI_VAULT_VAULT_H
+#define MAMORI_VAULT_VAULT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#define VAULT_DIR_NAME ".mamori-vault"
+#define VAULT_KEY_MAX 48     /* actor key "bootid-pid-starttime" */
+#define VAULT_ID_MAX 48      /* alert / incident id */
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+struct vault_limits {
+    uint64_t cap_bytes;      /* all blobs together */
+    uint64_t file_max;       /* larger files are not saved whole */
+    uint64_t keep_us;        /* ops of never-condemned actors expire after this */
+};
+
+struct vault_stats {
+    uint64_t saved, created, renamed;  /* ops recorded by this process */
+    uint64_t saved_bytes;
+    uint64_t full, too_big, errors;    /* saves that could not be made */
+    uint64_t evicted, expired;         /* ops dropped for room / by age */
+};
+
+struct vault {
+    struct sqlite3 *db;
+    int dir_fd;
+    dev_t dev;
+    char dir[PATH_MAX];
+    struct vault_limits lim;
+    uint64_t used_bytes;     /* sum of blob sizes in the index */
+    uint64_t next_blob;
+    struct sqlite3_stmt *st_op, *st_actor, *st_alert, *st_state;
+    struct vault_stats st;
+};
+
+/* Called between copied chunks of a long save (the guard extends its
+ * watchdog deadline for the waiting opener); may be NULL. */
+typedef void (*vault_progress_fn)(void *ctx);
+
+/* Opens (creating when needed) the vault in dir; dir's parent must exist.
+ * create=false opens an existing vault only (restore). err gets a sentence
+ * naming the path and the reason. Returns 0 or a negative MAMORI_E* code. */
+int vault_open(struct vault *v, const char *dir, const struct vault_limits *lim, bool create,
+               char *err, size_t errsz);
+void vault_close(struct vault *v);
+
+/* Records the actor (once per process and vault is enough; repeats update
+ * it). key identifies the actor across restarts of the agent. */
+int vault_actor(struct vault *v, const char *key, const char *exe, const char *cmdline,
+                uid_t uid, uint64_t wall_us);
+
+enum vault_save_rc { VAULT_SAVED = 0, VAULT_TOO_BIG = 1, VAULT_FULL = 2 };
+
+/* SAVE: copies the file behind src (st = its fstat) into a new blob, then
+ * records it under path. late = the opener may already have written (the
+ * permission was answered before the copy). Returns enum vault_save_rc, or
+ * a negative MAMORI_E* code. */
+int vault_save(struct vault *v, const char *key, int src, const struct stat *st,
+               const char *path, uint64_t wall_us, bool late, vault_progress_fn cb, void *ctx);
+/* CREATE and RENAME ops. */
+int vault_note_create(struct vault *v, const char *key, const char *path, const struct stat *st,
+                      uint64_t wall_us);
+/* st: the file now at `to` (its inode ties the rename to the file's SAVE
+ * ops; NULL when it is gone already). */
+int vault_note_rename(struct vault *v, const char *key, const char *from, const char *to,
+                      const struct stat *st, uint64_t wall_us);
+/* The actor was condemned: alert id, the incident it belongs to (the first
+ * alert of a chain of related actors), times in wall µs (freeze 0 when the
+ * actor was not stopped). Its ops are kept from then on. */
+int vault_alert(struct vault *v, const char *alert_id, const char *incident, const char *key,
+                uint64_t decision_us, uint64_t freeze_us);
+/* Drops at most max_ops expired ops (and their blobs); returns how many. */
+int vault_expire(struct vault *v, uint64_t wall_now_us, unsigned max_ops);
+
+/* Directory of the vault for the filesystem holding path: the filesystem's
+ * mount root + "/" VAULT_DIR_NAME. Returns 0 or a negative MAMORI_E* code. */
+int vault_dir_for(const char *path, char *out, size_t cap);
+
+#endif
