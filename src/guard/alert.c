@@ -139,6 +139,7 @@ void alert_stopped(struct guard *g)
         gv_stats(g, &vs);
         jw_uint(&w, "vault_saved", vs.saved);
         jw_uint(&w, "vault_saved_bytes", vs.saved_bytes);
+        jw_uint(&w, "vault_cloned", vs.cloned);
         jw_uint(&w, "vault_created", vs.created);
         jw_uint(&w, "vault_renamed", vs.renamed);
         jw_uint(&w, "vault_full", vs.full);

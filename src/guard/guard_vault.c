@@ -166,6 +166,7 @@ void gv_stats(const struct guard *g, struct vault_stats *out)
         out->created += s->created;
         out->renamed += s->renamed;
         out->saved_bytes += s->saved_bytes;
+        out->cloned += s->cloned;
         out->full += s->full;
         out->too_big += s->too_big;
         out->errors += s->errors;

@@ -8,11 +8,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <stddef.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -369,10 +371,6 @@ int vault_save(struct vault *v, const char *key, int src, const struct stat *st,
                uint64_t wall_us, bool late, vault_progress_fn cb, void *ctx)
 {
     uint64_t size = (uint64_t)st->st_size;
-    if (size > v->lim.file_max) {
-        v->st.too_big++;
-        return VAULT_TOO_BIG;
-    }
     if (v->used_bytes + size > v->lim.cap_bytes && !make_room(v, size)) {
         v->st.full++;
         return VAULT_FULL;
@@ -386,8 +384,22 @@ int vault_save(struct vault *v, const char *key, int src, const struct stat *st,
         v->st.errors++;
         return MAMORI_EIO;
     }
-    /* the file may grow while we copy: never past the cap of one file */
-    int64_t got = copy_all(src, dst, v->lim.file_max, cb, ctx);
+    /* A reflink (xfs, btrfs) shares the blocks: instant whatever the size,
+     * and the filesystem copies a block only when the original is written.
+     * Otherwise a copy, which may take a while: not past file_max. */
+    int64_t got;
+    struct stat bst;
+    if (size > 0 && ioctl(dst, FICLONE, src) == 0 && fstat(dst, &bst) == 0) {
+        got = bst.st_size;
+        v->st.cloned++;
+    } else if (size > v->lim.file_max) {
+        close(dst);
+        unlinkat(v->dir_fd, name, 0);
+        v->st.too_big++;
+        return VAULT_TOO_BIG;
+    } else {
+        got = copy_all(src, dst, v->lim.file_max, cb, ctx);
+    }
     int cerr = close(dst);
     if (got < 0 || cerr < 0) {
         log_error("vault %s: cannot save %s: %s", v->dir, path, strerror(errno));

@@ -11,7 +11,10 @@
  * On disk, one directory per filesystem (root-only, 0700, flat so that one
  * fanotify ignore mark on it keeps it out of the guard's sight):
  *   index.db     SQLite in WAL mode: actors, ops, alerts (schema in vault.c)
- *   <N>          blob N: the saved bytes of one SAVE op
+ *   <N>          blob N: the saved bytes of one SAVE op: a reflink of the
+ *                file where the filesystem can (xfs, btrfs: instant, shares
+ *                blocks until the original is overwritten), else a copy
+ *                (ext4, tmpfs: at most file_max bytes)
  * A blob is complete and closed before its op row is committed, so a row that
  * exists always names a whole blob; a blob without a row (the agent was
  * killed between the two) is deleted at the next open. Commits survive the
@@ -48,6 +51,7 @@ struct vault_limits {
 struct vault_stats {
     uint64_t saved, created, renamed;  /* ops recorded by this process */
     uint64_t saved_bytes;
+    uint64_t cloned;                   /* saves made by reflink (FICLONE) */
     uint64_t full, too_big, errors;    /* saves that could not be made */
     uint64_t evicted, expired;         /* ops dropped for room / by age */
 };
@@ -82,7 +86,7 @@ int vault_actor(struct vault *v, const char *key, const char *exe, const char *c
 
 enum vault_save_rc { VAULT_SAVED = 0, VAULT_TOO_BIG = 1, VAULT_FULL = 2 };
 
-/* SAVE: copies the file behind src (st = its fstat) into a new blob, then
+/* SAVE: reflinks or copies the file behind src (st = its fstat) into a new blob, then
  * records it under path. late = the opener may already have written (the
  * permission was answered before the copy). Returns enum vault_save_rc, or
  * a negative MAMORI_E* code. */

@@ -19,6 +19,8 @@
 #   - cap pressure: a benign program rewriting files on a small filesystem
 #     never makes the vault exceed its cap (old pre-images are dropped), and
 #     an attack after it is still restored completely;
+#   - on xfs the pre-images are reflinks: the same modes, and a 96 MiB file
+#     (above vault.file_max_mib) overwritten by dd comes back whole;
 #   - --dry-run changes nothing; --list names the alert; bad usage exits 2.
 #
 #   MAMORI=build/release/mamori tests/integration/test_restore.sh
@@ -115,6 +117,51 @@ tmpfs=$(mk_tmpfs 512) || { fail restore-setup "mk_tmpfs: $LIB_ERR"; lib_summary;
 for m in full copy-delete rename-encrypt mmap; do
   mode_case tmpfs "$tmpfs" "$m"
 done
+
+# ------------------------------------------------------------------ xfs --
+# mk_xfs SIZE_MB: a loop-mounted xfs (reflinks: the vault clones instead of copying).
+mk_xfs() {
+  local d dev
+  d=$(lib_mktemp_dir xfs) || return 1
+  truncate -s "${1}M" "$d/image" && mkfs.xfs -q -m reflink=1 "$d/image" >&2 || { LIB_ERR="mkfs.xfs failed"; return 1; }
+  mkdir "$d/mnt" || return 1
+  dev=$(losetup -f --show "$d/image") || { LIB_ERR="losetup failed"; return 1; }
+  printf '%s\t%s\n' "$d/mnt" "$dev" >>"$LIB_TMP/.mounts"
+  mount -t xfs "$dev" "$d/mnt" || { LIB_ERR="mount xfs failed"; return 1; }
+  echo "$d/mnt"
+}
+
+# A file larger than vault.file_max_mib (64) overwritten in place by dd:
+# on xfs the pre-image is a reflink, so it comes back whatever its size.
+bigfile_case() {
+  local mnt=$1 log=$T/big.log out=$T/big.out big sum alert cloned
+  errs=()
+  mkdir -p "$mnt/big"
+  big=$mnt/big/archive.txt
+  yes "mamori big file line: quarterly ledger, do not lose" | head -c $((96 << 20)) >"$big"
+  sum=$(sha256sum <"$big")
+  start_guard "$log" --protect "$mnt" --action freeze || { fail xfs-bigfile "$LIB_ERR"; return; }
+  lib_start_bg "$T/big.dd" dd if=/dev/urandom of="$big" bs=1M count=32 conv=notrunc
+  alert=$(wait_alert "$log" "$ALERT_TIMEOUT") || errs+=("no alert for dd overwriting a big file")
+  kill_tree "$LIB_BG_PID"
+  [ "$(sha256sum <"$big")" != "$sum" ] || errs+=("dd did not damage the file (test broken)")
+  restore_incidents "$log" "$mnt/.mamori-vault" "$out" || errs+=("restore failed: $(tail -c 300 "$out")")
+  [ "$(sha256sum <"$big")" = "$sum" ] || errs+=("the 96 MiB file is not back: $(head -c 300 "$out")")
+  stop_guard big || errs+=("guard exit")
+  cloned=$(jq -r 'select(.event=="stopped") | .vault_cloned' "$log")
+  [ "${cloned:-0}" -ge 1 ] || errs+=("no pre-image was a reflink (vault_cloned=${cloned:-none})")
+  if [ ${#errs[@]} -eq 0 ]; then pass xfs-bigfile; else local IFS=';'; fail xfs-bigfile "${errs[*]}"; fi
+  rm -f "$big"
+}
+
+# 6 GiB (sparse): its 2% cap holds the 96 MiB file, counted at its full size
+if xfs=$(mk_xfs 6144); then
+  mode_case xfs "$xfs" full
+  mode_case xfs "$xfs" copy-delete
+  bigfile_case "$xfs"
+else
+  fail restore-setup "mk_xfs: $LIB_ERR"
+fi
 
 # -------------------------------------------------------------- restart --
 restart_case() {

@@ -44,7 +44,10 @@ static void test_overlay(void **state)
                    "  decoys: false\n"
                    "  watchdog_ms: 250\n"
                    "  allow_exe:\n"
-                   "    - /usr/bin/rsync\n",
+                   "    - /usr/bin/rsync\n"
+                   "vault:\n"
+                   "  cap_percent: 5\n"
+                   "  keep_minutes: 30\n",
                    err, sizeof err);
     assert_int_equal(rc, 0);
     assert_string_equal(c->log_level, "debug");
@@ -56,6 +59,10 @@ static void test_overlay(void **state)
     assert_int_equal(c->guard.nallow, 1);
     assert_string_equal(c->guard.allow_exe[0], "/usr/bin/rsync");
     assert_int_equal(c->guard.threshold, 100); /* untouched default */
+    assert_true(c->vault.enabled);
+    assert_int_equal(c->vault.cap_percent, 5);
+    assert_int_equal(c->vault.keep_minutes, 30);
+    assert_int_equal(c->vault.file_max_mib, 64); /* untouched default */
     free(c);
 }
 
@@ -78,6 +85,10 @@ static void test_rejections(void **state)
         {"guard:\n  action: [a\n", "test.yaml:3:1:"},
         {"- a\n- b\n", "test.yaml:1:1: the configuration must be a mapping"},
         {"a: &x 1\nb: *x\n", "test.yaml:"},
+        {"vault:\n  cap_percent: 90\n", "test.yaml:2:16: 'cap_percent' must be between 1 and 50"},
+        {"vault:\n  enabled: 1\n", "test.yaml:2:12: 'enabled' must be true or false"},
+        {"vault:\n  capacity: 2\n", "test.yaml:2:3: unknown key 'capacity' in section vault"},
+        {"vault: [1]\n", "test.yaml:1:8: 'vault' must be a mapping"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct mamori_config *c = malloc(sizeof *c);
