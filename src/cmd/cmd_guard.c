@@ -79,6 +79,9 @@ static void vault_opts(const struct config_vault *v, struct guard_opts *o)
     o->vault_cap_percent = v->cap_percent;
     o->vault_file_max = (uint64_t)v->file_max_mib << 20;
     o->vault_keep_us = (uint64_t)v->keep_minutes * 60u * 1000000u;
+    o->nvault_trusted = 0;
+    for (size_t i = 0; i < v->ntrusted && i < GUARD_ALLOW_MAX; i++)
+        snprintf(o->vault_trusted[o->nvault_trusted++], PROC_EXE_MAX, "%s", v->trusted_exe[i]);
 }
 
 int cmd_guard_main(int argc, char **argv)

@@ -30,6 +30,8 @@ void config_defaults(struct mamori_config *c)
     c->vault.cap_percent = 2;
     c->vault.file_max_mib = 64;
     c->vault.keep_minutes = 24 * 60;
+    c->vault.ntrusted = 1;
+    snprintf(c->vault.trusted_exe[0], sizeof c->vault.trusted_exe[0], "/usr/bin/dpkg");
 }
 
 struct cerr {
@@ -174,6 +176,12 @@ static int load_vault(struct cerr *e, const struct ynode *m, struct config_vault
         } else if (ynode_is(k, "file_max_mib")) {
             rc = get_long(e, v, "file_max_mib", 1, 65536, &x);
             vc->file_max_mib = (unsigned)x;
+        } else if (ynode_is(k, "trusted_exe")) {
+            rc = get_list(e, v, "trusted_exe", &vc->trusted_exe[0][0], sizeof vc->trusted_exe[0],
+                          CONFIG_LIST_MAX, &vc->ntrusted);
+            for (size_t i = 0; rc == 0 && i < vc->ntrusted; i++)
+                if (vc->trusted_exe[i][0] != '/')
+                    rc = fail(e, v, "'trusted_exe' paths must be absolute: %s", vc->trusted_exe[i]);
         } else if (ynode_is(k, "keep_minutes")) {
             rc = get_long(e, v, "keep_minutes", 1, 525600, &x);
             vc->keep_minutes = (unsigned)x;

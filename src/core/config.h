@@ -32,6 +32,8 @@ struct config_vault {
     unsigned cap_percent;     /* 1 .. 50: of each protected filesystem's size */
     unsigned file_max_mib;    /* 1 .. 65536: larger files are not saved whole */
     unsigned keep_minutes;    /* 1 .. 525600: pre-images of never-condemned actors */
+    size_t ntrusted;          /* writers that need no pre-images, if dpkg-verified */
+    char trusted_exe[CONFIG_LIST_MAX][256];
 };
 
 struct mamori_config {

@@ -59,6 +59,7 @@ struct gproc {
     bool untouchable;      /* PID 1, kernel thread, the guard or its ancestors */
     bool trusted;          /* allow-listed executable */
     bool acted;            /* signalled by us */
+    bool vault_trusted;    /* its writes need no pre-images (guard_vault.c) */
     struct proc_info info;
     uint64_t exe_hash;
     uint32_t actor;        /* index + 1 into atab, 0 none */

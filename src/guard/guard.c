@@ -50,6 +50,8 @@ void guard_opts_default(struct guard_opts *o)
     o->vault_cap_percent = 2;
     o->vault_file_max = 64u << 20;
     o->vault_keep_us = 24ull * 3600 * 1000000;
+    o->nvault_trusted = 1;
+    snprintf(o->vault_trusted[0], PROC_EXE_MAX, "/usr/bin/dpkg");
 }
 
 const char *guard_action_name(enum guard_action a)

@@ -33,6 +33,8 @@ struct guard_opts {
     unsigned vault_cap_percent;
     uint64_t vault_file_max;  /* bytes */
     uint64_t vault_keep_us;
+    size_t nvault_trusted;    /* writers needing no pre-images, if dpkg-verified */
+    char vault_trusted[GUARD_ALLOW_MAX][PROC_EXE_MAX];
 };
 
 void guard_opts_default(struct guard_opts *o);

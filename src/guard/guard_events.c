@@ -111,6 +111,7 @@ static struct gproc *learn(struct guard *g, pid_t pid)
     gp->exe_hash = hash_str(pi.exe);
     gp->untouchable = proc_is_untouchable(&g->self, &pi);
     gp->trusted = pi.exe[0] && (exe_allowed(g, pi.exe) || gv_is_restore(g, &pi));
+    gp->vault_trusted = gv_trusted(g, pi.exe);
     return gp;
 }
 
@@ -327,7 +328,7 @@ int ev_open_perm(struct guard *g, pid_t pid, int fd)
         ring_push(a->reads, &a->nreads, &r);
     }
     int wmode = ie->size > 0 || g->gv ? proc_opening_for_write(pid) : 0;
-    if (g->gv)
+    if (g->gv && !gp->vault_trusted)
         gv_open_file(g, a, fd, &st, path, ie, wmode);
     if (ie->size > 0 && wmode == PROC_OPEN_WRITE) {
         bool same = a->gate_dev == st.st_dev && a->gate_ino == st.st_ino;
@@ -556,7 +557,7 @@ void ev_name(struct guard *g, const struct fan_name_event *ne)
         }
     }
     if (is_rename) {
-        if (g->gv)
+        if (g->gv && !gp->vault_trusted)
             gv_rename(g, a, ne->old_path, ne->path);
         if (score_rename(ne->old_path, ne->path) >= 0)
             evidence(g, a, IND_EXTENSION_RENAME, ne->path);
@@ -564,7 +565,7 @@ void ev_name(struct guard *g, const struct fan_name_event *ne)
     }
     if (!(ne->mask & FAN_DELETE))
         return;
-    if (g->gv)
+    if (g->gv && !gp->vault_trusted)
         gv_delete(g, a, ne->path);
     /* The original: read by this actor, or at least known to the guard
      * (its open may not have been seen: see design note 5). */

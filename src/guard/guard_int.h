@@ -50,6 +50,12 @@ struct gvault {
     uint64_t last_expire_us, last_full_log_us;
     size_t hold_next;
     struct hold_ref holds[HOLD_MAX]; /* ring: the oldest hold is closed first */
+    struct trust_ent {
+        char exe[PROC_EXE_MAX];
+        ino_t ino;
+        int64_t mtime_ns;
+        bool ok;
+    } trust[GUARD_ALLOW_MAX];        /* verdicts of pkg_verify, per binary */
 };
 
 struct guard_stats {
@@ -119,6 +125,8 @@ void gv_rename(struct guard *g, struct actor *a, const char *from, const char *t
 void gv_alert(struct guard *g, struct actor *a);
 void gv_tick(struct guard *g);
 bool gv_is_restore(const struct guard *g, const struct proc_info *pi);
+/* A vault.trusted_exe program whose binary dpkg installed as it is now. */
+bool gv_trusted(struct guard *g, const char *exe);
 
 /* decoy.c */
 void decoy_place(struct guard *g);

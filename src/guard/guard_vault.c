@@ -35,6 +35,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "core/pkgverify.h"
 #include "guard/guard_int.h"
 
 #ifndef FAN_MARK_IGNORE
@@ -373,6 +374,35 @@ void gv_tick(struct guard *g)
     for (size_t i = 0; i < gv->n; i++)
         if (gv->fs[i].ok)
             vault_expire(&gv->fs[i].v, wall_us(), EXPIRE_BATCH);
+}
+
+bool gv_trusted(struct guard *g, const char *exe)
+{
+    struct gvault *gv = g->gv;
+    size_t i;
+    if (!gv || !exe[0])
+        return false;
+    for (i = 0; i < g->o->nvault_trusted; i++)
+        if (!strcmp(g->o->vault_trusted[i], exe))
+            break;
+    if (i == g->o->nvault_trusted)
+        return false;
+    /* verified once per binary; again when it is replaced */
+    struct stat st;
+    if (stat(exe, &st) < 0)
+        return false;
+    int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    struct trust_ent *t = &gv->trust[i];
+    if (strcmp(t->exe, exe) || t->ino != st.st_ino || t->mtime_ns != mt) {
+        snprintf(t->exe, sizeof t->exe, "%s", exe);
+        t->ino = st.st_ino;
+        t->mtime_ns = mt;
+        t->ok = pkg_verify(exe, PKG_INFO_DIR);
+        if (!t->ok)
+            log_warn("%s is in vault.trusted_exe but is not the binary its package installed: "
+                     "its writes get pre-images", exe);
+    }
+    return t->ok;
 }
 
 bool gv_is_restore(const struct guard *g, const struct proc_info *pi)
