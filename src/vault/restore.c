@@ -17,6 +17,8 @@
 #include "core/err.h"
 
 #define IO_CHUNK (64u * 1024)
+#define RESTORE_RENAME_HOPS 16 /* renames of one file followed back */
+#define MOVED_MAX 65536u       /* names this run renamed back, remembered */
 
 struct op {
     int64_t seq;
@@ -39,7 +41,35 @@ struct ctx {
     struct restore_counts *c;
     int64_t end_ns; /* changes after this are not the attacker's */
     unsigned tmp_seq;
+    /* names this run renamed back: their ctime is ours, not a later change */
+    uint64_t *moved;
+    size_t nmoved;
 };
+
+static uint64_t path_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static bool moved_here(const struct ctx *x, const char *path)
+{
+    uint64_t h = path_hash(path);
+    for (size_t i = 0; i < x->nmoved; i++)
+        if (x->moved[i] == h)
+            return true;
+    return false;
+}
+
+/* Changed after the attack stopped? The inode's change time, which no
+ * program can set back (an attacker can set mtime to anything). */
+static bool changed_after(const struct ctx *x, const struct stat *st, const char *path)
+{
+    return (st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec) > x->end_ns &&
+           !moved_here(x, path);
+}
 
 static void col_text(sqlite3_stmt *s, int i, char *out, size_t cap)
 {
@@ -100,7 +130,6 @@ static int open_parent(const char *path, bool create, const char **leaf)
     return fd;
 }
 
-static int64_t ns_of(const struct timespec *t) { return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec; }
 
 static int open_blob(struct ctx *x, const struct op *op)
 {
@@ -190,7 +219,7 @@ static void undo_save(struct ctx *x, const struct op *op)
             x->c->unchanged++;
             goto out;
         }
-        if (!x->o->force && ns_of(&cur.st_mtim) > x->end_ns) {
+        if (!x->o->force && changed_after(x, &cur, op->path)) {
             say(x, "skipped", op->path, "(changed after the attack was stopped; --force overwrites it)");
             x->c->skipped++;
             goto out;
@@ -250,7 +279,7 @@ static void undo_create(struct ctx *x, const struct op *op)
         x->c->unchanged++;
     } else if (!S_ISREG(cur.st_mode)) {
         fail(x, op->path, "something other than a regular file is there now");
-    } else if (!x->o->force && ns_of(&cur.st_mtim) > x->end_ns) {
+    } else if (!x->o->force && changed_after(x, &cur, op->path)) {
         say(x, "skipped", op->path, "(created by the attacker but changed after the attack was stopped; --force removes it)");
         x->c->skipped++;
     } else if (x->o->dry_run) {
@@ -295,6 +324,8 @@ static void undo_rename(struct ctx *x, const struct op *op)
         snprintf(note, sizeof note, "-> %s", op->path);
         say(x, "renamed", op->path2, note);
         x->c->renamed++;
+        if (x->moved && x->nmoved < MOVED_MAX)
+            x->moved[x->nmoved++] = path_hash(op->path);
     }
     if (df >= 0)
         close(df);
@@ -352,21 +383,34 @@ static int64_t incident_end(struct vault *v, const char *incident)
     return end * 1000;
 }
 
-/* The name a file had before the incident's renames: the source of the
- * first rename of the same inode, or "" when it was never renamed. */
-static void original_name(struct vault *v, const char *incident, int64_t ino, char *out, size_t cap)
+/* The name a file had before the incident's renames: follows renames of
+ * the same inode *to* that path back to their source (A -> B -> C: C's save
+ * goes to A). Both the path and the inode must match: ext4 hands a freed
+ * inode number to the next new file at once. "" when never renamed. */
+static void original_name(struct vault *v, const char *incident, const char *path, int64_t ino,
+                          char *out, size_t cap)
 {
     static const char sql[] =
-        "SELECT path FROM ops WHERE kind = 'rename' AND ino = ?2 AND actor IN"
-        " (SELECT actor FROM alerts WHERE incident = ?1) ORDER BY seq LIMIT 1";
+        "SELECT path FROM ops WHERE kind = 'rename' AND path2 = ?2 AND ino = ?3 AND actor IN"
+        " (SELECT actor FROM alerts WHERE incident = ?1) ORDER BY seq DESC LIMIT 1";
     sqlite3_stmt *s = NULL;
+    char cur[PATH_MAX];
     out[0] = '\0';
     if (!ino || sqlite3_prepare_v2(v->db, sql, -1, &s, NULL) != SQLITE_OK)
         return;
-    sqlite3_bind_text(s, 1, incident, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, ino);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        col_text(s, 0, out, cap);
+    snprintf(cur, sizeof cur, "%s", path);
+    for (int hop = 0; hop < RESTORE_RENAME_HOPS; hop++) {
+        sqlite3_bind_text(s, 1, incident, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, cur, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, ino);
+        bool found = sqlite3_step(s) == SQLITE_ROW;
+        if (found)
+            col_text(s, 0, cur, sizeof cur);
+        sqlite3_reset(s);
+        if (!found || !strcmp(cur, out))
+            break;
+        snprintf(out, cap, "%s", cur);
+    }
     sqlite3_finalize(s);
 }
 
@@ -402,7 +446,8 @@ int restore_alert(struct vault *v, const char *alert_id, const struct restore_op
     sqlite3_finalize(s);
     if (!incident[0])
         return MAMORI_ENOENT;
-    struct ctx x = {.v = v, .o = o, .c = c, .end_ns = incident_end(v, incident)};
+    struct ctx x = {.v = v, .o = o, .c = c, .end_ns = incident_end(v, incident),
+                    .moved = calloc(MOVED_MAX, sizeof(uint64_t))};
     /* Renames first: the guard records renames from a queue that lags the
      * opens, so their order relative to saves is not known. Names first,
      * then contents: each save goes to the name its inode had before the
@@ -414,8 +459,10 @@ int restore_alert(struct vault *v, const char *alert_id, const struct restore_op
         " AND (kind = 'rename') = ?2 ORDER BY seq DESC";
     struct op op;
     for (int renames = 1; renames >= 0; renames--) {
-        if (sqlite3_prepare_v2(v->db, sql, -1, &s, NULL) != SQLITE_OK)
+        if (sqlite3_prepare_v2(v->db, sql, -1, &s, NULL) != SQLITE_OK) {
+            free(x.moved);
             return MAMORI_EIO;
+        }
         sqlite3_bind_text(s, 1, incident, -1, SQLITE_STATIC);
         sqlite3_bind_int(s, 2, renames);
         while (sqlite3_step(s) == SQLITE_ROW) {
@@ -426,7 +473,7 @@ int restore_alert(struct vault *v, const char *alert_id, const struct restore_op
                 undo_create(&x, &op);
             } else if (!strcmp(op.kind, "save")) {
                 char orig[PATH_MAX];
-                original_name(v, incident, op.ino, orig, sizeof orig);
+                original_name(v, incident, op.path, op.ino, orig, sizeof orig);
                 if (orig[0])
                     memcpy(op.path, orig, sizeof op.path);
                 undo_save(&x, &op);
@@ -434,5 +481,6 @@ int restore_alert(struct vault *v, const char *alert_id, const struct restore_op
         }
         sqlite3_finalize(s);
     }
+    free(x.moved);
     return 0;
 }

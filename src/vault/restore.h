@@ -8,8 +8,9 @@
  *   rename  the file is renamed back
  * Each step first looks at what is there now, so a second restore finds
  * everything already in place and changes nothing. A file changed after the
- * attack was stopped (mtime later than the stop, plus a grace period for a
- * write in flight) is left alone unless force is set. Files are written to a
+ * attack was stopped (ctime - which, unlike mtime, no program can set -
+ * later than the stop, plus a grace period for a write in flight) is left
+ * alone unless force is set. Files are written to a
  * temporary name in the same folder and renamed into place; paths are
  * walked without following symbolic links.
  *

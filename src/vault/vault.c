@@ -267,8 +267,10 @@ static void blob_name(uint64_t id, char *out, size_t cap)
 }
 
 /* Deletes the rows and blobs selected by sql (columns seq, blob, size;
- * parameter ?1 bound to p1 when p1 >= 0). Returns rows dropped. */
-static int drop_ops(struct vault *v, const char *sql, int64_t p1, int limit)
+ * ?1 bound to p1, ?2 to limit), oldest first, stopping early once
+ * used_bytes + need fits the cap (need < 0: no early stop). Returns rows
+ * dropped. */
+static int drop_ops(struct vault *v, const char *sql, int64_t p1, int limit, int64_t need)
 {
     sqlite3_stmt *sel = NULL, *del = NULL;
     if (sqlite3_prepare_v2(v->db, sql, -1, &sel, NULL) != SQLITE_OK ||
@@ -276,13 +278,13 @@ static int drop_ops(struct vault *v, const char *sql, int64_t p1, int limit)
         sqlite3_finalize(sel);
         return db_fail(v, "selecting ops to drop");
     }
-    if (p1 >= 0)
-        sqlite3_bind_int64(sel, 1, p1);
+    sqlite3_bind_int64(sel, 1, p1);
     sqlite3_bind_int(sel, 2, limit);
     int64_t blobs[EVICT_BATCH * 8];
     int nb = 0, n = 0;
     exec(v, "BEGIN");
-    while (sqlite3_step(sel) == SQLITE_ROW && nb < (int)(sizeof blobs / sizeof blobs[0])) {
+    while ((need < 0 || v->used_bytes + (uint64_t)need > v->lim.cap_bytes) &&
+           nb < (int)(sizeof blobs / sizeof blobs[0]) && sqlite3_step(sel) == SQLITE_ROW) {
         sqlite3_bind_int64(del, 1, sqlite3_column_int64(sel, 0));
         if (sqlite3_step(del) == SQLITE_DONE) {
             if (sqlite3_column_type(sel, 1) != SQLITE_NULL) {
@@ -307,15 +309,26 @@ static int drop_ops(struct vault *v, const char *sql, int64_t p1, int limit)
 }
 
 /* Room for need more bytes: drop the oldest pre-images of actors never
- * condemned. */
+ * condemned, only as many as needed, and none when even dropping all of
+ * them would not make room. */
 static bool make_room(struct vault *v, uint64_t need)
 {
     static const char sql[] =
         "SELECT o.seq, o.blob, o.size FROM ops o LEFT JOIN actors a ON a.key = o.actor "
         "WHERE IFNULL(a.condemned,0) = 0 AND o.blob IS NOT NULL AND ?1 >= 0 "
         "ORDER BY o.seq LIMIT ?2";
+    if (v->used_bytes + need <= v->lim.cap_bytes)
+        return true;
+    if (need > v->lim.cap_bytes)
+        return false;
+    uint64_t evictable = (uint64_t)query_i64(
+        v, "SELECT IFNULL(SUM(o.size),0) FROM ops o LEFT JOIN actors a ON a.key = o.actor "
+           "WHERE IFNULL(a.condemned,0) = 0 AND o.blob IS NOT NULL");
+    uint64_t kept = v->used_bytes > evictable ? v->used_bytes - evictable : 0;
+    if (kept + need > v->lim.cap_bytes)
+        return false;
     while (v->used_bytes + need > v->lim.cap_bytes) {
-        int n = drop_ops(v, sql, 0, EVICT_BATCH);
+        int n = drop_ops(v, sql, 0, EVICT_BATCH * 8, (int64_t)need);
         if (n <= 0)
             return false;
         v->st.evicted += (uint64_t)n;
@@ -371,10 +384,6 @@ int vault_save(struct vault *v, const char *key, int src, const struct stat *st,
                uint64_t wall_us, bool late, vault_progress_fn cb, void *ctx)
 {
     uint64_t size = (uint64_t)st->st_size;
-    if (v->used_bytes + size > v->lim.cap_bytes && !make_room(v, size)) {
-        v->st.full++;
-        return VAULT_FULL;
-    }
     uint64_t id = v->next_blob++;
     char name[32];
     blob_name(id, name, sizeof name);
@@ -389,16 +398,29 @@ int vault_save(struct vault *v, const char *key, int src, const struct stat *st,
      * Otherwise a copy, which may take a while: not past file_max. */
     int64_t got;
     struct stat bst;
-    if (size > 0 && ioctl(dst, FICLONE, src) == 0 && fstat(dst, &bst) == 0) {
-        got = bst.st_size;
-        v->st.cloned++;
-    } else if (size > v->lim.file_max) {
+    bool cloned = size > 0 && ioctl(dst, FICLONE, src) == 0 && fstat(dst, &bst) == 0;
+    int refuse = 0;
+    if (cloned)
+        size = (uint64_t)bst.st_size; /* what the vault now holds */
+    else if (size > v->lim.file_max)
+        refuse = VAULT_TOO_BIG;
+    if (!refuse && !make_room(v, size))
+        refuse = VAULT_FULL;
+    if (refuse) {
         close(dst);
         unlinkat(v->dir_fd, name, 0);
-        v->st.too_big++;
-        return VAULT_TOO_BIG;
+        if (refuse == VAULT_FULL)
+            v->st.full++;
+        else
+            v->st.too_big++;
+        return refuse;
+    }
+    if (cloned) {
+        got = (int64_t)size;
+        v->st.cloned++;
     } else {
-        got = copy_all(src, dst, v->lim.file_max, cb, ctx);
+        /* the content at open: no more than the size room was made for */
+        got = copy_all(src, dst, size, cb, ctx);
     }
     int cerr = close(dst);
     if (got < 0 || cerr < 0) {
@@ -469,7 +491,7 @@ int vault_expire(struct vault *v, uint64_t wall_now_us, unsigned max_ops)
     if (wall_now_us <= v->lim.keep_us)
         return 0;
     int64_t before = (int64_t)(wall_now_us - v->lim.keep_us);
-    int n = drop_ops(v, sql, before, (int)(max_ops < EVICT_BATCH * 8 ? max_ops : EVICT_BATCH * 8));
+    int n = drop_ops(v, sql, before, (int)(max_ops < EVICT_BATCH * 8 ? max_ops : EVICT_BATCH * 8), -1);
     if (n > 0) {
         v->st.expired += (uint64_t)n;
         sqlite3_stmt *s = NULL;

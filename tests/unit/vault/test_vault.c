@@ -790,6 +790,113 @@ static void test_restore_dry_run(void **state)
     vault_close(&v);
 }
 
+/* An attacker that sets a file's mtime into the future before it is stopped
+ * does not make restore think the owner changed it: ctime decides. */
+static void test_restore_ignores_forged_mtime(void **state)
+{
+    struct fx *x = *state;
+    struct vault v;
+    open_vault(&v, x, &BIG);
+    char n[192];
+    path_in(n, sizeof n, x->files, "n.txt");
+    put_text(n, "the original text");
+    assert_int_equal(vault_actor(&v, KEY_BAD, "/tmp/evil", "evil", 0, now_us()), 0);
+    assert_int_equal(save_path(&v, KEY_BAD, n, now_us()), VAULT_SAVED);
+    put_text(n, "encrypted, with a forged mtime");
+    struct timespec future[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = time(NULL) + 86400}};
+    int fd = open(n, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(futimens(fd, future), 0);
+    close(fd);
+    uint64_t t = now_us();
+    assert_int_equal(vault_alert(&v, "alert-n", "alert-n", KEY_BAD, t, t), 0);
+    FILE *out = tmpfile();
+    assert_non_null(out);
+    struct restore_opts o = {.out = out};
+    struct restore_counts c = {0};
+    assert_int_equal(restore_alert(&v, "alert-n", &o, &c), 0);
+    assert_int_equal(c.restored, 1);
+    assert_int_equal(c.skipped, 0);
+    assert_content(n, "the original text");
+    fclose(out);
+    vault_close(&v);
+}
+
+/* A save that can never fit, or a file too big to copy, drops nothing. */
+static void test_cap_no_needless_eviction(void **state)
+{
+    struct fx *x = *state;
+    struct vault_limits lim = {.cap_bytes = 1000, .file_max = 500, .keep_us = BIG.keep_us};
+    struct vault v;
+    open_vault(&v, x, &lim);
+    assert_int_equal(vault_actor(&v, KEY_OK, "/usr/bin/cp", "cp", 1000, now_us()), 0);
+    char chunk[1200], p[3][192];
+    memset(chunk, 'q', sizeof chunk);
+    static const size_t sizes[3] = {300, 300, 1200};
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "g%d", i);
+        path_in(p[i], sizeof p[i], x->files, name);
+        put_file(p[i], chunk, sizes[i], 0644);
+    }
+    assert_int_equal(save_path(&v, KEY_OK, p[0], now_us()), VAULT_SAVED);
+    assert_int_equal(save_path(&v, KEY_OK, p[1], now_us()), VAULT_SAVED);
+    int rc = save_path(&v, KEY_OK, p[2], now_us());
+    /* larger than the cap: refused (too big to copy here, or full where a
+     * reflink was possible), and the two pre-images stay */
+    assert_true(rc == VAULT_TOO_BIG || rc == VAULT_FULL);
+    assert_int_equal(v.st.evicted, 0);
+    assert_int_equal(v.used_bytes, 600);
+    /* one more 300-byte save: one old pre-image makes room, not both */
+    put_file(p[2], chunk, 300, 0644);
+    if (v.st.cloned == 0) {
+        assert_int_equal(save_path(&v, KEY_OK, p[2], now_us()), VAULT_SAVED);
+        assert_int_equal(save_path(&v, KEY_OK, p[2], now_us()), VAULT_SAVED);
+        assert_int_equal(v.st.evicted, 1);
+        assert_true(v.used_bytes <= lim.cap_bytes);
+    }
+    vault_close(&v);
+}
+
+/* ext4 gives a freed inode number to the next new file: a save must follow
+ * only renames of its own path back to the original name. */
+static void test_restore_inode_reuse(void **state)
+{
+    struct fx *x = *state;
+    struct vault v;
+    open_vault(&v, x, &BIG);
+    char f1[192], tmp2[192], locked2[192];
+    path_in(f1, sizeof f1, x->files, "f1.doc");
+    path_in(tmp2, sizeof tmp2, x->files, "tmp2");
+    path_in(locked2, sizeof locked2, x->files, "f2.doc.locked");
+    put_text(f1, "first original");
+    struct stat st;
+    assert_int_equal(stat(f1, &st), 0);
+    uint64_t t = now_us();
+    assert_int_equal(vault_actor(&v, KEY_BAD, "/tmp/evil", "evil", 0, t), 0);
+    /* f1 deleted after its copy was read (saved from a held fd) ... */
+    assert_int_equal(save_path(&v, KEY_BAD, f1, t), VAULT_SAVED);
+    assert_int_equal(unlink(f1), 0);
+    /* ... then tmp2 created and renamed with f1's old inode number */
+    put_text(tmp2, "ciphertext two");
+    assert_int_equal(vault_note_create(&v, KEY_BAD, tmp2, &st, t), 0);
+    struct stat reused = st; /* the rename row carries f1's number */
+    assert_int_equal(rename(tmp2, locked2), 0);
+    assert_int_equal(vault_note_rename(&v, KEY_BAD, tmp2, locked2, &reused, t), 0);
+    assert_int_equal(vault_alert(&v, "alert-r", "alert-r", KEY_BAD, t, t), 0);
+    FILE *out = tmpfile();
+    assert_non_null(out);
+    struct restore_opts o = {.out = out};
+    struct restore_counts c = {0};
+    assert_int_equal(restore_alert(&v, "alert-r", &o, &c), 0);
+    assert_int_equal(c.failed, 0);
+    assert_content(f1, "first original");
+    assert_false(exists(tmp2));
+    assert_false(exists(locked2));
+    fclose(out);
+    vault_close(&v);
+}
+
 static void test_restore_skips_later_changes(void **state)
 {
     struct fx *x = *state;
@@ -801,16 +908,13 @@ static void test_restore_skips_later_changes(void **state)
     assert_int_equal(vault_actor(&v, KEY_BAD, "/tmp/evil", "evil", 0, now_us()), 0);
     assert_int_equal(save_path(&v, KEY_BAD, m, now_us()), VAULT_SAVED);
     put_text(m, "encrypted by the attacker");
-    uint64_t t = now_us();
+    /* the attacker was frozen five seconds ago */
+    uint64_t t = now_us() - 5000000u;
     assert_int_equal(vault_alert(&v, "alert-m", "alert-m", KEY_BAD, t, t), 0);
 
-    /* the owner edits the file after the attack was stopped */
+    /* the owner edits the file after the attack was stopped: its ctime is
+     * now, later than the freeze plus the grace period */
     put_text(m, "the owner's later edit");
-    struct timespec later[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = time(NULL) + 10}};
-    int fd = open(m, O_RDONLY | O_CLOEXEC);
-    assert_true(fd >= 0);
-    assert_int_equal(futimens(fd, later), 0);
-    close(fd);
     struct stat s0;
     assert_int_equal(stat(m, &s0), 0);
 
@@ -929,6 +1033,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_orphan_sweep, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_alert, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_dry_run, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_restore_ignores_forged_mtime, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_cap_no_needless_eviction, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_restore_inode_reuse, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_skips_later_changes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_rename_then_encrypt_incident, fx_setup,
                                         fx_teardown),
