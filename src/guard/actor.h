@@ -137,7 +137,7 @@ struct inode_ent {
     char before_type[12];
     uint64_t last_peek_us;
     int hold;              /* held fd + 1 (guard_vault.c), 0 none */
-    uint32_t vault_actor;  /* actor ref whose pre-image of this content is saved */
+    uint64_t vault_key;    /* hash of the actor key whose pre-image of this content is saved */
     int64_t vault_mtime_ns;
     uint64_t vault_size;
 };

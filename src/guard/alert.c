@@ -5,6 +5,7 @@
  * other tools rely on: see docs/mamori-guard.md. */
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -37,14 +38,31 @@ static void finish(struct guard *g, struct jw *w)
     alert_line(g, w->buf, (size_t)n + 1);
 }
 
-static void user_name(uid_t uid, char *out, size_t cap)
+void alert_load_users(struct guard *g)
 {
-    struct passwd pw, *res = NULL;
-    char buf[1024];
-    if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
-        snprintf(out, cap, "%s", res->pw_name);
-    else
-        snprintf(out, cap, "%u", (unsigned)uid);
+    g->users = calloc(USERS_MAX, sizeof *g->users);
+    if (!g->users)
+        return;
+    setpwent();
+    struct passwd *pw;
+    while (g->nusers < USERS_MAX && (pw = getpwent())) {
+        g->users[g->nusers].uid = pw->pw_uid;
+        snprintf(g->users[g->nusers].name, sizeof g->users[0].name, "%s", pw->pw_name);
+        g->nusers++;
+    }
+    endpwent();
+}
+
+/* A user added after the guard started shows as its number. */
+static void user_name(const struct guard *g, uid_t uid, char *out, size_t cap)
+{
+    for (size_t i = 0; i < g->nusers; i++) {
+        if (g->users[i].uid == uid) {
+            snprintf(out, cap, "%s", g->users[i].name);
+            return;
+        }
+    }
+    snprintf(out, cap, "%u", (unsigned)uid);
 }
 
 void alert_emit(struct guard *g, struct actor *a)
@@ -53,7 +71,7 @@ void alert_emit(struct guard *g, struct actor *a)
     jw_init(&w, g->linebuf, GUARD_LINE_MAX - 1); /* room for the newline */
     char user[64];
     const char *id = a->alert_id;
-    user_name(a->uid, user, sizeof user);
+    user_name(g, a->uid, user, sizeof user);
     jw_obj_begin(&w);
     jw_str(&w, "event", "alert");
     jw_str(&w, "id", id);

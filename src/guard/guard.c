@@ -204,14 +204,16 @@ static int setup(struct guard *g, char *err, size_t errsz)
     }
     if (g->fan.degraded[0])
         log_warn("degraded: %s", g->fan.degraded);
-    /* Our own files first, while no mark can make us wait on ourselves. */
+    /* Our own files first, while no mark can make us wait on ourselves:
+     * the vaults, dpkg's records, the user names for alerts. */
+    if (g->o->vault)
+        raise_nofile();
     rc = gv_open(g);
     if (rc < 0) {
         snprintf(err, errsz, "out of memory for the vault");
         return rc;
     }
-    if (g->gv)
-        raise_nofile();
+    alert_load_users(g);
     if (g->o->decoys)
         decoy_place(g);
     for (size_t i = 0; i < g->o->nprotect; i++) {
@@ -319,6 +321,7 @@ int guard_run(const struct guard_opts *o)
     if (rc == 0)
         alert_stopped(g);
     gv_close(g);
+    free(g->users);
     if (sigfd >= 0)
         close(sigfd);
 out:

@@ -111,7 +111,7 @@ static struct gproc *learn(struct guard *g, pid_t pid)
     gp->exe_hash = hash_str(pi.exe);
     gp->untouchable = proc_is_untouchable(&g->self, &pi);
     gp->trusted = pi.exe[0] && (exe_allowed(g, pi.exe) || gv_is_restore(g, &pi));
-    gp->vault_trusted = gv_trusted(g, pi.exe);
+    gp->vault_trusted = gv_trusted(g, &pi);
     return gp;
 }
 
@@ -330,7 +330,7 @@ int ev_open_perm(struct guard *g, pid_t pid, int fd)
     int wmode = ie->size > 0 || g->gv ? proc_opening_for_write(pid) : 0;
     if (g->gv && !gp->vault_trusted)
         gv_open_file(g, a, fd, &st, path, ie, wmode);
-    if (ie->size > 0 && wmode == PROC_OPEN_WRITE) {
+    if (ie->size > 0 && (wmode == PROC_OPEN_WRITE || wmode == PROC_OPEN_APPEND)) {
         bool same = a->gate_dev == st.st_dev && a->gate_ino == st.st_ino;
         if (a->gate_until_us > g->now && !same && g->nheld < HELD_MAX) {
             g->held[g->nheld++] = (struct held_open){.fd = fd, .pid = pid,
@@ -546,8 +546,11 @@ void ev_name(struct guard *g, const struct fan_name_event *ne)
          !(is_rename && guard_path_protected(g, ne->old_path))))
         return;
     struct gproc *gp = learn(g, ne->pid);
-    if (!gp || gp->untouchable || gp->trusted)
+    if (!gp || gp->untouchable || gp->trusted) {
+        if (g->gv && (ne->mask & FAN_DELETE))
+            gv_release(g, ne->path);
         return;
+    }
     struct actor *a = actor_for(g, gp, 0);
     if ((ne->mask & FAN_DELETE) || is_rename) {
         const char *victim = is_rename ? ne->old_path : ne->path;
@@ -567,6 +570,8 @@ void ev_name(struct guard *g, const struct fan_name_event *ne)
         return;
     if (g->gv && !gp->vault_trusted)
         gv_delete(g, a, ne->path);
+    else if (g->gv)
+        gv_release(g, ne->path);
     /* The original: read by this actor, or at least known to the guard
      * (its open may not have been seen: see design note 5). */
     uint64_t ph = hash_str(ne->path);

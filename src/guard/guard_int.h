@@ -19,6 +19,7 @@
 
 #define HELD_MAX 256              /* opens held by the write gate at once */
 #define HOLD_MAX 8192u            /* fds kept so deleted files stay readable */
+#define USERS_MAX 4096u           /* user names known to alerts */
 #define GUARD_HOLD 2              /* ev_open_perm: answer later (held) */
 
 struct held_open {
@@ -48,7 +49,7 @@ struct gvault {
     struct gvault_fs fs[FAN_FS_MAX];
     char boot[9];
     uint64_t last_expire_us, last_full_log_us;
-    size_t hold_next;
+    size_t hold_next, hold_max;      /* hold_max <= HOLD_MAX, from RLIMIT_NOFILE */
     struct hold_ref holds[HOLD_MAX]; /* ring: the oldest hold is closed first */
     struct trust_ent {
         char exe[PROC_EXE_MAX];
@@ -81,6 +82,11 @@ struct guard {
     struct held_open held[HELD_MAX];
     uint64_t last_slow_log_us;
     uint64_t alarm_until_us;     /* after a condemnation: see every open again */
+    size_t nusers;
+    struct guard_user {
+        uid_t uid;
+        char name[32];
+    } *users;                    /* heap, USERS_MAX, from alert_load_users */
     unsigned test_stall_ms;      /* fault injection: MAMORI_TEST_STALL_MS */
     struct guard_stats st;
 };
@@ -105,6 +111,9 @@ void respond_pid(struct guard *g, struct actor *a, pid_t pid);
 
 /* alert.c */
 void alert_emit(struct guard *g, struct actor *a);
+/* User names for alerts, read once before any mark: the guard must not open
+ * /etc/passwd while / may be watched (it would wait on its own event). */
+void alert_load_users(struct guard *g);
 void alert_ready(struct guard *g);
 void alert_stopped(struct guard *g);
 void alert_line(struct guard *g, const char *line, size_t len);
@@ -125,8 +134,11 @@ void gv_rename(struct guard *g, struct actor *a, const char *from, const char *t
 void gv_alert(struct guard *g, struct actor *a);
 void gv_tick(struct guard *g);
 bool gv_is_restore(const struct guard *g, const struct proc_info *pi);
-/* A vault.trusted_exe program whose binary dpkg installed as it is now. */
-bool gv_trusted(struct guard *g, const char *exe);
+/* A vault.trusted_exe program run by root, whose binary is the one verified
+ * against dpkg's record at start. */
+bool gv_trusted(struct guard *g, const struct proc_info *pi);
+/* A deleted name: drop the held fd of its file (no pre-image wanted). */
+void gv_release(struct guard *g, const char *path);
 
 /* decoy.c */
 void decoy_place(struct guard *g);

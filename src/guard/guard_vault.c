@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -42,10 +43,12 @@
 #define FAN_MARK_IGNORE 0x00000400
 #endif
 
-#define EXPIRE_EVERY_US 10000000u /* expiry pass every 10 s, bounded work */
-#define EXPIRE_BATCH 256u
+#define EXPIRE_EVERY_US 1000000u /* expiry pass every second, bounded work */
+#define EXPIRE_BATCH 512u
 #define BORN_NOW_NS 2000000000LL  /* an empty file born this recently was just created */
 #define FULL_LOG_EVERY_US 60000000u
+#define SAVE_BUDGET_US 2000000u   /* one save may hold the queue this long */
+#define HOLD_FD_RESERVE (WD_MAX + HELD_MAX + 256) /* fds kept free for everything else */
 
 static struct gvault_fs *vault_of(struct guard *g, dev_t dev)
 {
@@ -72,6 +75,26 @@ static void read_boot_id(char *out, size_t cap)
     out[n] = '\0';
 }
 
+/* At start, before any mark (reading the binaries and dpkg's records later
+ * could wait on our own permission events when / is watched). */
+static void verify_trusted(struct guard *g)
+{
+    struct gvault *gv = g->gv;
+    for (size_t i = 0; i < g->o->nvault_trusted && i < GUARD_ALLOW_MAX; i++) {
+        struct trust_ent *t = &gv->trust[i];
+        struct stat st;
+        snprintf(t->exe, sizeof t->exe, "%s", g->o->vault_trusted[i]);
+        if (stat(t->exe, &st) < 0)
+            continue;
+        t->ino = st.st_ino;
+        t->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+        t->ok = pkg_verify(t->exe, PKG_INFO_DIR);
+        if (!t->ok)
+            log_warn("%s is in vault.trusted_exe but is not the binary its package installed: "
+                     "its writes get pre-images", t->exe);
+    }
+}
+
 int gv_open(struct guard *g)
 {
     if (!g->o->vault)
@@ -81,6 +104,18 @@ int gv_open(struct guard *g)
         return MAMORI_ENOMEM;
     g->gv = gv;
     read_boot_id(gv->boot, sizeof gv->boot);
+    verify_trusted(g);
+    /* held fds: as many as the open file limit allows beside the rest */
+    struct rlimit rl;
+    gv->hold_max = HOLD_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        uint64_t room = rl.rlim_cur > HOLD_FD_RESERVE ? rl.rlim_cur - HOLD_FD_RESERVE : 0;
+        if (room < gv->hold_max)
+            gv->hold_max = (size_t)room;
+        if (gv->hold_max < HOLD_MAX)
+            log_warn("open file limit %llu: at most %zu deleted files can be kept for the vault",
+                     (unsigned long long)rl.rlim_cur, gv->hold_max);
+    }
     for (size_t i = 0; i < g->o->nprotect && gv->n < FAN_FS_MAX; i++) {
         char dir[PATH_MAX], err[PATH_MAX + 256];
         if (vault_dir_for(g->o->protect[i], dir, sizeof dir) < 0)
@@ -197,15 +232,21 @@ static bool ensure_actor(struct guard *g, struct gvault_fs *f, struct actor *a)
 struct progress {
     struct guard *g;
     int fd;
+    uint64_t start_us;
 };
 
-static void on_progress(void *ctx)
+/* A copy holds up the whole queue of the filesystem: it gets SAVE_BUDGET_US,
+ * then it is abandoned (counted as vault_slow) and the opener goes on. */
+static bool on_progress(void *ctx)
 {
     struct progress *p = ctx;
     uint64_t t = now_us();
+    if (t - p->start_us > SAVE_BUDGET_US)
+        return false;
     wd_beat(&p->g->wd, t);
     if (p->fd >= 0)
         wd_extend(&p->g->wd, p->fd, t);
+    return true;
 }
 
 static void saved(struct guard *g, struct gvault_fs *f, struct actor *a, int rc, const char *path)
@@ -222,12 +263,15 @@ static void saved(struct guard *g, struct gvault_fs *f, struct actor *a, int rc,
                  (unsigned long long)(f->v.lim.cap_bytes >> 20), path);
     else if (rc == VAULT_TOO_BIG)
         log_warn("%s is larger than vault.file_max_mib: no pre-image", path);
+    else if (rc == VAULT_TOO_SLOW)
+        log_warn("%s: copying it took longer than %u ms: no pre-image", path,
+                 SAVE_BUDGET_US / 1000u);
 }
 
 static void hold(struct guard *g, struct inode_ent *ie, int fd)
 {
     struct gvault *gv = g->gv;
-    if (ie->hold)
+    if (ie->hold || gv->hold_max == 0)
         return;
     struct hold_ref *slot = &gv->holds[gv->hold_next];
     if (slot->ie && slot->ie->hold && slot->ie->dev == slot->dev && slot->ie->ino == slot->ino) {
@@ -239,7 +283,7 @@ static void hold(struct guard *g, struct inode_ent *ie, int fd)
         return;
     ie->hold = d + 1;
     *slot = (struct hold_ref){.ie = ie, .dev = ie->dev, .ino = ie->ino};
-    gv->hold_next = (gv->hold_next + 1) % HOLD_MAX;
+    gv->hold_next = (gv->hold_next + 1) % gv->hold_max;
 }
 
 /* An empty file born just now was created by this open (O_CREAT makes the
@@ -278,20 +322,30 @@ void gv_open_file(struct guard *g, struct actor *a, int fd, const struct stat *s
         return;
     if (st->st_size > 0)
         hold(g, ie, fd);
-    if (wmode == PROC_OPEN_READ || wmode == PROC_OPEN_APPEND)
-        return; /* nothing already there can change (unknown counts as write) */
-    int64_t mt = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-    uint32_t ref = actor_ref(g->t, a);
-    if (ie->vault_actor == ref && ie->vault_mtime_ns == mt && ie->vault_size == (uint64_t)st->st_size)
-        return; /* this actor's copy of this very content is in the vault */
-    ie->vault_actor = ref;
-    ie->vault_mtime_ns = mt;
-    ie->vault_size = (uint64_t)st->st_size;
-    if (note_if_new(g, f, a, fd, st, path))
+    /* Reads need nothing. Appends do: O_APPEND can be cleared with
+     * fcntl(F_SETFL) and the file overwritten (unknown counts as write). */
+    if (wmode == PROC_OPEN_READ)
         return;
-    struct progress p = {.g = g, .fd = fd};
+    int64_t mt = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    uint64_t kh = hash_str(a->vkey);
+    if (ie->vault_key == kh && ie->vault_mtime_ns == mt && ie->vault_size == (uint64_t)st->st_size)
+        return; /* this actor's copy of this very content is in the vault */
+    if (note_if_new(g, f, a, fd, st, path)) {
+        ie->vault_key = kh;
+        ie->vault_mtime_ns = mt;
+        ie->vault_size = 0;
+        return;
+    }
+    struct progress p = {.g = g, .fd = fd, .start_us = now_us()};
     bool late = !wd_is_pending(&g->wd, fd);
     int rc = vault_save(&f->v, a->vkey, fd, st, path, wall_us(), late, on_progress, &p);
+    if (rc == VAULT_SAVED) {
+        if (!late && !wd_is_pending(&g->wd, fd))
+            vault_mark_late(&f->v); /* the watchdog let the opener go during the copy */
+        ie->vault_key = kh;
+        ie->vault_mtime_ns = mt;
+        ie->vault_size = (uint64_t)st->st_size;
+    }
     saved(g, f, a, rc, path);
 }
 
@@ -303,11 +357,11 @@ static void save_unlinked(struct guard *g, struct gvault_fs *f, struct actor *a,
     struct stat st;
     if (!ie || !ie->hold || fstat(ie->hold - 1, &st) < 0 || st.st_nlink > 0)
         return;
-    if (ie->vault_actor == actor_ref(g->t, a) && ie->vault_size == (uint64_t)st.st_size &&
+    if (ie->vault_key == hash_str(a->vkey) && ie->vault_size == (uint64_t)st.st_size &&
         ie->vault_mtime_ns == (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec) {
         /* saved at this actor's open for writing; only the name changed */
     } else {
-        struct progress p = {.g = g, .fd = -1};
+        struct progress p = {.g = g, .fd = -1, .start_us = now_us()};
         int rc = vault_save(&f->v, a->vkey, ie->hold - 1, &st, path, wall_us(), false, on_progress, &p);
         saved(g, f, a, rc, path);
     }
@@ -333,6 +387,16 @@ static struct gvault_fs *vault_of_path(struct guard *g, const char *path)
             break;
     }
     return NULL;
+}
+
+void gv_release(struct guard *g, const char *path)
+{
+    struct inode_ent *ie = g->gv ? itab_by_path(g->t, hash_str(path)) : NULL;
+    struct stat st;
+    if (ie && ie->hold && fstat(ie->hold - 1, &st) == 0 && st.st_nlink == 0) {
+        close(ie->hold - 1); /* deleted by someone we keep no pre-images for */
+        ie->hold = 0;
+    }
 }
 
 void gv_delete(struct guard *g, struct actor *a, const char *path)
@@ -376,39 +440,29 @@ void gv_tick(struct guard *g)
             vault_expire(&gv->fs[i].v, wall_us(), EXPIRE_BATCH);
 }
 
-bool gv_trusted(struct guard *g, const char *exe)
+bool gv_trusted(struct guard *g, const struct proc_info *pi)
 {
     struct gvault *gv = g->gv;
-    size_t i;
-    if (!gv || !exe[0])
-        return false;
-    for (i = 0; i < g->o->nvault_trusted; i++)
-        if (!strcmp(g->o->vault_trusted[i], exe))
-            break;
-    if (i == g->o->nvault_trusted)
-        return false;
-    /* verified once per binary; again when it is replaced */
-    struct stat st;
-    if (stat(exe, &st) < 0)
-        return false;
-    int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    struct trust_ent *t = &gv->trust[i];
-    if (strcmp(t->exe, exe) || t->ino != st.st_ino || t->mtime_ns != mt) {
-        snprintf(t->exe, sizeof t->exe, "%s", exe);
-        t->ino = st.st_ino;
-        t->mtime_ns = mt;
-        t->ok = pkg_verify(exe, PKG_INFO_DIR);
-        if (!t->ok)
-            log_warn("%s is in vault.trusted_exe but is not the binary its package installed: "
-                     "its writes get pre-images", exe);
+    if (!gv || !pi->exe[0] || pi->uid != 0 || pi->euid != 0)
+        return false; /* only root's runs of the packaged binary */
+    for (size_t i = 0; i < g->o->nvault_trusted && i < GUARD_ALLOW_MAX; i++) {
+        const struct trust_ent *t = &gv->trust[i];
+        if (!t->ok || strcmp(t->exe, pi->exe))
+            continue;
+        /* the very binary verified at start (stat opens nothing) */
+        struct stat st;
+        return stat(pi->exe, &st) == 0 && st.st_ino == t->ino &&
+               (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec == t->mtime_ns;
     }
-    return t->ok;
+    return false;
 }
 
 bool gv_is_restore(const struct guard *g, const struct proc_info *pi)
 {
     /* `mamori restore` writes files back: it is not an attacker */
     const char *arg1 = strchr(pi->cmdline, ' ');
-    return g->gv && pi->exe[0] && !strcmp(pi->exe, g->self.exe) && arg1 &&
+    /* root only: anyone may run the binary with LD_PRELOAD */
+    return g->gv && pi->uid == 0 && pi->euid == 0 && pi->exe[0] &&
+           !strcmp(pi->exe, g->self.exe) && arg1 &&
            !strncmp(arg1 + 1, "restore", 7) && (arg1[8] == ' ' || arg1[8] == '\0');
 }

@@ -74,14 +74,20 @@ int proc_read_stat(pid_t pid, struct proc_info *out)
     return field >= 22 ? 0 : MAMORI_EIO;
 }
 
-static uid_t read_uid(pid_t pid)
+/* "Uid:\treal\teffective\tsaved\tfs" */
+static void read_uids(pid_t pid, uid_t *real, uid_t *eff)
 {
     char path[64], buf[2048];
+    *real = *eff = (uid_t)-1;
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     if (read_small(path, buf, sizeof buf) < 0)
-        return (uid_t)-1;
+        return;
     char *u = strstr(buf, "\nUid:");
-    return u ? (uid_t)strtoul(u + 5, NULL, 10) : (uid_t)-1;
+    if (!u)
+        return;
+    char *end;
+    *real = (uid_t)strtoul(u + 5, &end, 10);
+    *eff = (uid_t)strtoul(end, NULL, 10);
 }
 
 int proc_read(pid_t pid, struct proc_info *out)
@@ -104,7 +110,7 @@ int proc_read(pid_t pid, struct proc_info *out)
     } else {
         out->cmdline[0] = '\0';
     }
-    out->uid = read_uid(pid);
+    read_uids(pid, &out->uid, &out->euid);
     return 0;
 }
 

@@ -23,7 +23,8 @@ struct proc_info {
     pid_t ppid;
     pid_t sid;
     uint64_t start_time; /* clock ticks after boot: (pid, start_time) names a process */
-    uid_t uid;
+    uid_t uid;           /* real */
+    uid_t euid;          /* effective */
     char state;          /* R S D T Z ... */
     bool kthread;
     char comm[17];

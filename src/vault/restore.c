@@ -18,7 +18,6 @@
 
 #define IO_CHUNK (64u * 1024)
 #define RESTORE_RENAME_HOPS 16 /* renames of one file followed back */
-#define MOVED_MAX 65536u       /* names this run renamed back, remembered */
 
 struct op {
     int64_t seq;
@@ -35,15 +34,60 @@ struct op {
     bool late;
 };
 
+/* A set of path hashes (open addressing, grows at half full, at most
+ * PATHSET_MAX entries: beyond, additions are dropped and a lookup may miss). */
+#define PATHSET_MAX (1u << 22)
+struct pathset {
+    uint64_t *slot; /* 0 = empty */
+    size_t cap, n;
+};
+
+static bool pathset_has(const struct pathset *p, uint64_t h)
+{
+    for (size_t i = h & (p->cap - 1); p->cap && p->slot[i]; i = (i + 1) & (p->cap - 1))
+        if (p->slot[i] == h)
+            return true;
+    return false;
+}
+
+static void pathset_add(struct pathset *p, uint64_t h)
+{
+    if (pathset_has(p, h))
+        return;
+    if (2 * (p->n + 1) > p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 1024;
+        if (cap > PATHSET_MAX)
+            return;
+        uint64_t *s = calloc(cap, sizeof *s);
+        if (!s)
+            return;
+        for (size_t i = 0; i < p->cap; i++) {
+            if (!p->slot[i])
+                continue;
+            size_t j = p->slot[i] & (cap - 1);
+            while (s[j])
+                j = (j + 1) & (cap - 1);
+            s[j] = p->slot[i];
+        }
+        free(p->slot);
+        p->slot = s;
+        p->cap = cap;
+    }
+    size_t i = h & (p->cap - 1);
+    while (p->slot[i])
+        i = (i + 1) & (p->cap - 1);
+    p->slot[i] = h;
+    p->n++;
+}
+
 struct ctx {
     struct vault *v;
     const struct restore_opts *o;
     struct restore_counts *c;
     int64_t end_ns; /* changes after this are not the attacker's */
     unsigned tmp_seq;
-    /* names this run renamed back: their ctime is ours, not a later change */
-    uint64_t *moved;
-    size_t nmoved;
+    struct pathset moved; /* names this run renamed back: their ctime is ours */
+    struct pathset done;  /* names whose oldest save was applied */
 };
 
 static uint64_t path_hash(const char *s)
@@ -51,24 +95,19 @@ static uint64_t path_hash(const char *s)
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
+    return h ? h : 1; /* 0 marks an empty slot */
 }
 
 static bool moved_here(const struct ctx *x, const char *path)
 {
-    uint64_t h = path_hash(path);
-    for (size_t i = 0; i < x->nmoved; i++)
-        if (x->moved[i] == h)
-            return true;
-    return false;
+    return pathset_has(&x->moved, path_hash(path));
 }
 
 /* Changed after the attack stopped? The inode's change time, which no
  * program can set back (an attacker can set mtime to anything). */
-static bool changed_after(const struct ctx *x, const struct stat *st, const char *path)
+static bool changed_after(const struct ctx *x, const struct stat *st)
 {
-    return (st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec) > x->end_ns &&
-           !moved_here(x, path);
+    return (st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec) > x->end_ns;
 }
 
 static void col_text(sqlite3_stmt *s, int i, char *out, size_t cap)
@@ -120,6 +159,13 @@ static int open_parent(const char *path, bool create, const char **leaf)
                 return -1;
             }
             next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            /* a folder made again gets its parent's owner and mode, so
+             * that the owner of the files can still write there */
+            struct stat pst;
+            if (next >= 0 && fstat(fd, &pst) == 0) {
+                if (fchown(next, pst.st_uid, pst.st_gid) < 0 || fchmod(next, pst.st_mode & 07777) < 0)
+                    (void)0; /* the folder exists; its owner is cosmetic here */
+            }
         }
         int e = errno;
         close(fd);
@@ -130,6 +176,17 @@ static int open_parent(const char *path, bool create, const char **leaf)
     return fd;
 }
 
+
+/* ns since the epoch -> timespec, also before 1970 (tv_nsec stays >= 0) */
+static struct timespec ts_of(int64_t ns)
+{
+    int64_t s = ns / 1000000000, r = ns % 1000000000;
+    if (r < 0) {
+        r += 1000000000;
+        s--;
+    }
+    return (struct timespec){.tv_sec = (time_t)s, .tv_nsec = (long)r};
+}
 
 static int open_blob(struct ctx *x, const struct op *op)
 {
@@ -210,8 +267,12 @@ static void undo_save(struct ctx *x, const struct op *op)
         goto out;
     }
     if (exists) {
-        int f = openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        bool same = f >= 0 && (uint64_t)cur.st_size == op->size && same_content(f, blob, op->size);
+        /* O_NONBLOCK: a FIFO swapped in since the fstatat must not hang us */
+        int f = openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        struct stat fst;
+        bool same = f >= 0 && fstat(f, &fst) == 0 && S_ISREG(fst.st_mode) &&
+                    fst.st_ino == cur.st_ino && (uint64_t)fst.st_size == op->size &&
+                    same_content(f, blob, op->size);
         if (f >= 0)
             close(f);
         if (same) {
@@ -219,7 +280,8 @@ static void undo_save(struct ctx *x, const struct op *op)
             x->c->unchanged++;
             goto out;
         }
-        if (!x->o->force && changed_after(x, &cur, op->path)) {
+        /* a name this run renamed back has our ctime, not the owner's */
+        if (!x->o->force && changed_after(x, &cur) && !moved_here(x, op->path)) {
             say(x, "skipped", op->path, "(changed after the attack was stopped; --force overwrites it)");
             x->c->skipped++;
             goto out;
@@ -237,8 +299,7 @@ static void undo_save(struct ctx *x, const struct op *op)
         fail(x, op->path, strerror(errno));
         goto out;
     }
-    struct timespec times[2] = {{.tv_sec = op->atime_ns / 1000000000, .tv_nsec = op->atime_ns % 1000000000},
-                                {.tv_sec = op->mtime_ns / 1000000000, .tv_nsec = op->mtime_ns % 1000000000}};
+    struct timespec times[2] = {ts_of(op->atime_ns), ts_of(op->mtime_ns)};
     int rc = copy_fd(blob, f, op->size);
     if (rc == 0 && fchown(f, op->uid, op->gid) < 0)
         rc = -1;
@@ -277,9 +338,12 @@ static void undo_create(struct ctx *x, const struct op *op)
     if (dfd < 0 || fstatat(dfd, leaf, &cur, AT_SYMLINK_NOFOLLOW) < 0) {
         say(x, "unchanged", op->path, "(the file the attacker created is gone)");
         x->c->unchanged++;
+    } else if (op->ino && (int64_t)cur.st_ino != op->ino) {
+        say(x, "unchanged", op->path, "(the file the attacker created is gone; another file has its name)");
+        x->c->unchanged++;
     } else if (!S_ISREG(cur.st_mode)) {
         fail(x, op->path, "something other than a regular file is there now");
-    } else if (!x->o->force && changed_after(x, &cur, op->path)) {
+    } else if (!x->o->force && changed_after(x, &cur)) {
         say(x, "skipped", op->path, "(created by the attacker but changed after the attack was stopped; --force removes it)");
         x->c->skipped++;
     } else if (x->o->dry_run) {
@@ -312,6 +376,12 @@ static void undo_rename(struct ctx *x, const struct op *op)
     } else if (has_from) {
         say(x, "skipped", op->path, "(both the original name and the attacker's name exist)");
         x->c->skipped++;
+    } else if (op->ino && (int64_t)st.st_ino != op->ino) {
+        say(x, "skipped", op->path2, "(not the file the attacker renamed: left where it is)");
+        x->c->skipped++;
+    } else if (!x->o->force && changed_after(x, &st)) {
+        say(x, "skipped", op->path2, "(changed after the attack was stopped; --force renames it back)");
+        x->c->skipped++;
     } else if (x->o->dry_run) {
         char note[PATH_MAX + 4];
         snprintf(note, sizeof note, "-> %s", op->path);
@@ -324,8 +394,7 @@ static void undo_rename(struct ctx *x, const struct op *op)
         snprintf(note, sizeof note, "-> %s", op->path);
         say(x, "renamed", op->path2, note);
         x->c->renamed++;
-        if (x->moved && x->nmoved < MOVED_MAX)
-            x->moved[x->nmoved++] = path_hash(op->path);
+        pathset_add(&x->moved, path_hash(op->path));
     }
     if (df >= 0)
         close(df);
@@ -414,6 +483,10 @@ static void original_name(struct vault *v, const char *incident, const char *pat
     sqlite3_finalize(s);
 }
 
+#define OP_COLUMNS                                                                             \
+    "seq, kind, path, IFNULL(path2,''), IFNULL(blob,0), IFNULL(size,0), IFNULL(mode,0),"       \
+    " IFNULL(uid,0), IFNULL(gid,0), IFNULL(atime_ns,0), IFNULL(mtime_ns,0), late, IFNULL(ino,0)"
+
 static void read_op(sqlite3_stmt *s, struct op *op)
 {
     memset(op, 0, sizeof *op);
@@ -446,41 +519,58 @@ int restore_alert(struct vault *v, const char *alert_id, const struct restore_op
     sqlite3_finalize(s);
     if (!incident[0])
         return MAMORI_ENOENT;
-    struct ctx x = {.v = v, .o = o, .c = c, .end_ns = incident_end(v, incident),
-                    .moved = calloc(MOVED_MAX, sizeof(uint64_t))};
-    /* Renames first: the guard records renames from a queue that lags the
-     * opens, so their order relative to saves is not known. Names first,
-     * then contents: each save goes to the name its inode had before the
-     * incident renamed it. */
-    static const char sql[] =
-        "SELECT seq, kind, path, IFNULL(path2,''), IFNULL(blob,0), IFNULL(size,0), IFNULL(mode,0),"
-        " IFNULL(uid,0), IFNULL(gid,0), IFNULL(atime_ns,0), IFNULL(mtime_ns,0), late, IFNULL(ino,0)"
-        " FROM ops WHERE actor IN (SELECT actor FROM alerts WHERE incident = ?1)"
-        " AND (kind = 'rename') = ?2 ORDER BY seq DESC";
+    struct ctx x = {.v = v, .o = o, .c = c, .end_ns = incident_end(v, incident)};
+    /* Three passes. The guard records renames from a queue that lags the
+     * opens, so the order of renames relative to saves is not known:
+     *   1. renames, newest first: every file back under its own name;
+     *   2. creates, newest first: a file the attacker created is removed
+     *      (only that very inode);
+     *   3. saves, oldest first, one per name: each goes to the name its
+     *      inode had before the incident renamed it, and only the oldest
+     *      save of a name holds the content from before the incident. */
+    static const char *const sql[3] = {
+        "SELECT " OP_COLUMNS " FROM ops WHERE actor IN (SELECT actor FROM alerts WHERE"
+        " incident = ?1) AND kind = 'rename' ORDER BY seq DESC",
+        "SELECT " OP_COLUMNS " FROM ops WHERE actor IN (SELECT actor FROM alerts WHERE"
+        " incident = ?1) AND kind = 'create' ORDER BY seq DESC",
+        "SELECT " OP_COLUMNS " FROM ops WHERE actor IN (SELECT actor FROM alerts WHERE"
+        " incident = ?1) AND kind = 'save' ORDER BY seq ASC",
+    };
     struct op op;
-    for (int renames = 1; renames >= 0; renames--) {
-        if (sqlite3_prepare_v2(v->db, sql, -1, &s, NULL) != SQLITE_OK) {
-            free(x.moved);
-            return MAMORI_EIO;
+    int rc = 0;
+    for (int pass = 0; pass < 3 && rc == 0; pass++) {
+        if (sqlite3_prepare_v2(v->db, sql[pass], -1, &s, NULL) != SQLITE_OK) {
+            rc = MAMORI_EIO;
+            break;
         }
         sqlite3_bind_text(s, 1, incident, -1, SQLITE_STATIC);
-        sqlite3_bind_int(s, 2, renames);
-        while (sqlite3_step(s) == SQLITE_ROW) {
+        int step;
+        while ((step = sqlite3_step(s)) == SQLITE_ROW) {
             read_op(s, &op);
-            if (!strcmp(op.kind, "rename")) {
+            if (pass == 0) {
                 undo_rename(&x, &op);
-            } else if (!strcmp(op.kind, "create")) {
+            } else if (pass == 1) {
                 undo_create(&x, &op);
-            } else if (!strcmp(op.kind, "save")) {
+            } else {
                 char orig[PATH_MAX];
                 original_name(v, incident, op.path, op.ino, orig, sizeof orig);
                 if (orig[0])
                     memcpy(op.path, orig, sizeof op.path);
+                uint64_t h = path_hash(op.path);
+                if (pathset_has(&x.done, h))
+                    continue; /* a later save of a name already restored */
+                pathset_add(&x.done, h);
                 undo_save(&x, &op);
             }
         }
+        if (step != SQLITE_DONE) {
+            fprintf(o->out, "vault %s: reading the index failed: %s\n", v->dir,
+                    sqlite3_errmsg(v->db));
+            rc = MAMORI_EIO;
+        }
         sqlite3_finalize(s);
     }
-    free(x.moved);
-    return 0;
+    free(x.moved.slot);
+    free(x.done.slot);
+    return rc;
 }

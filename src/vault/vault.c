@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -35,7 +37,9 @@ static const char SCHEMA[] =
     " actor TEXT NOT NULL, kind TEXT NOT NULL CHECK(kind IN ('save','create','rename')),"
     " path TEXT NOT NULL, path2 TEXT, blob INTEGER, size INTEGER, mode INTEGER,"
     " uid INTEGER, gid INTEGER, atime_ns INTEGER, mtime_ns INTEGER, ino INTEGER,"
-    " us INTEGER NOT NULL, late INTEGER NOT NULL DEFAULT 0);"
+    " us INTEGER NOT NULL, late INTEGER NOT NULL DEFAULT 0,"
+    /* bytes the blob counts against the cap (a reflink: what it may come to hold) */
+    " cost INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS ops_actor ON ops(actor, seq);"
     "CREATE INDEX IF NOT EXISTS ops_blob ON ops(blob);"
     "CREATE INDEX IF NOT EXISTS ops_us ON ops(us);"
@@ -43,6 +47,13 @@ static const char SCHEMA[] =
     " actor TEXT NOT NULL, decision_us INTEGER, freeze_us INTEGER);"
     "CREATE INDEX IF NOT EXISTS alerts_incident ON alerts(incident);"
     "INSERT OR IGNORE INTO meta VALUES('schema','" SCHEMA_VERSION "');";
+
+static uint64_t wall_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static int db_fail(struct vault *v, const char *what)
 {
@@ -119,7 +130,7 @@ static int prepare(struct vault *v)
     } stmts[] = {
         {offsetof(struct vault, st_op),
          "INSERT INTO ops(actor,kind,path,path2,blob,size,mode,uid,gid,atime_ns,mtime_ns,ino,us,"
-         "late) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"},
+         "late,cost) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"},
         {offsetof(struct vault, st_actor),
          "INSERT INTO actors(key,exe,cmdline,uid,first_us) VALUES(?1,?2,?3,?4,?5) "
          "ON CONFLICT(key) DO UPDATE SET exe=excluded.exe, cmdline=excluded.cmdline"},
@@ -159,30 +170,34 @@ int vault_open(struct vault *v, const char *dir, const struct vault_limits *lim,
     }
     if (st.st_uid != 0 || (st.st_mode & 077)) {
         /* root-only: pre-images hold every user's files */
-        if (!create || fchown(v->dir_fd, 0, 0) < 0 || fchmod(v->dir_fd, 0700) < 0) {
-            snprintf(err, errsz, "vault directory %s must be owned by root with mode 0700", dir);
-            vault_close(v);
-            return MAMORI_EPERM;
-        }
+        snprintf(err, errsz, "vault directory %s must be owned by root with mode 0700 "
+                             "(refusing to use or repair it: move it aside)", dir);
+        vault_close(v);
+        return MAMORI_EPERM;
     }
     v->dev = st.st_dev;
     char db[PATH_MAX + 16];
     snprintf(db, sizeof db, "%s/index.db", dir);
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW |
+                (create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY);
     if (sqlite3_open_v2(db, &v->db, flags, NULL) != SQLITE_OK) {
         snprintf(err, errsz, "cannot open the vault index %s: %s", db,
                  v->db ? sqlite3_errmsg(v->db) : "out of memory");
         vault_close(v);
         return MAMORI_EIO;
     }
-    sqlite3_busy_timeout(v->db, 2000);
-    if (exec(v, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;") < 0 ||
-        exec(v, SCHEMA) < 0 || prepare(v) < 0) {
+    /* the guard waits little (an opener is waiting on it); restore may wait */
+    sqlite3_busy_timeout(v->db, create ? 100 : 2000);
+    /* temp_store: no temporary file on a filesystem the guard may watch */
+    if (exec(v, "PRAGMA temp_store=MEMORY;") < 0 ||
+        (create && (exec(v, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;") < 0 ||
+                    exec(v, SCHEMA) < 0)) ||
+        prepare(v) < 0) {
         snprintf(err, errsz, "vault index %s is unusable: %s", db, sqlite3_errmsg(v->db));
         vault_close(v);
         return MAMORI_EIO;
     }
-    v->used_bytes = (uint64_t)query_i64(v, "SELECT IFNULL(SUM(size),0) FROM ops WHERE blob IS NOT NULL");
+    v->used_bytes = (uint64_t)query_i64(v, "SELECT IFNULL(SUM(cost),0) FROM ops WHERE blob IS NOT NULL");
     v->next_blob = (uint64_t)query_i64(v, "SELECT IFNULL(MAX(blob),0) FROM ops") + 1;
     if (create)
         sweep_orphans(v);
@@ -222,7 +237,7 @@ struct op_row {
     const char *key, *kind, *path, *path2;
     int64_t blob; /* 0: none */
     const struct stat *st;
-    uint64_t size, us;
+    uint64_t size, cost, us;
     bool late;
 };
 
@@ -255,6 +270,7 @@ static int insert_op(struct vault *v, const struct op_row *r)
     }
     sqlite3_bind_int64(s, 13, (sqlite3_int64)r->us);
     sqlite3_bind_int(s, 14, r->late);
+    sqlite3_bind_int64(s, 15, (sqlite3_int64)r->cost);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -266,11 +282,12 @@ static void blob_name(uint64_t id, char *out, size_t cap)
     snprintf(out, cap, "%llu", (unsigned long long)id);
 }
 
-/* Deletes the rows and blobs selected by sql (columns seq, blob, size;
- * ?1 bound to p1, ?2 to limit), oldest first, stopping early once
+/* Deletes the rows and blobs selected by sql (columns seq, blob, cost;
+ * ?1 bound to p1, ?2 to limit, ?3 to p3 when given), oldest first, stopping early once
  * used_bytes + need fits the cap (need < 0: no early stop). Returns rows
  * dropped. */
-static int drop_ops(struct vault *v, const char *sql, int64_t p1, int limit, int64_t need)
+static int drop_ops(struct vault *v, const char *sql, int64_t p1, int limit, int64_t need,
+                    const char *p3)
 {
     sqlite3_stmt *sel = NULL, *del = NULL;
     if (sqlite3_prepare_v2(v->db, sql, -1, &sel, NULL) != SQLITE_OK ||
@@ -280,17 +297,26 @@ static int drop_ops(struct vault *v, const char *sql, int64_t p1, int limit, int
     }
     sqlite3_bind_int64(sel, 1, p1);
     sqlite3_bind_int(sel, 2, limit);
+    if (p3)
+        sqlite3_bind_text(sel, 3, p3, -1, SQLITE_STATIC);
     int64_t blobs[EVICT_BATCH * 8];
+    uint64_t freed = 0;
     int nb = 0, n = 0;
-    exec(v, "BEGIN");
-    while ((need < 0 || v->used_bytes + (uint64_t)need > v->lim.cap_bytes) &&
+    if (exec(v, "BEGIN") < 0) {
+        sqlite3_finalize(sel);
+        sqlite3_finalize(del);
+        return MAMORI_EIO;
+    }
+    bool ok = true;
+    while (ok && (need < 0 || v->used_bytes - freed + (uint64_t)need > v->lim.cap_bytes) &&
            nb < (int)(sizeof blobs / sizeof blobs[0]) && sqlite3_step(sel) == SQLITE_ROW) {
         sqlite3_bind_int64(del, 1, sqlite3_column_int64(sel, 0));
-        if (sqlite3_step(del) == SQLITE_DONE) {
+        ok = sqlite3_step(del) == SQLITE_DONE;
+        if (ok) {
             if (sqlite3_column_type(sel, 1) != SQLITE_NULL) {
                 blobs[nb++] = sqlite3_column_int64(sel, 1);
                 uint64_t sz = (uint64_t)sqlite3_column_int64(sel, 2);
-                v->used_bytes = v->used_bytes > sz ? v->used_bytes - sz : 0;
+                freed += sz < v->used_bytes - freed ? sz : v->used_bytes - freed;
             }
             n++;
         }
@@ -298,7 +324,13 @@ static int drop_ops(struct vault *v, const char *sql, int64_t p1, int limit, int
     }
     sqlite3_finalize(sel);
     sqlite3_finalize(del);
-    exec(v, "COMMIT");
+    if (!ok || exec(v, "COMMIT") < 0) {
+        /* nothing happened: the rows stay, and so do their blobs */
+        exec(v, "ROLLBACK");
+        v->st.errors++;
+        return MAMORI_EIO;
+    }
+    v->used_bytes -= freed;
     /* rows first, then files: a crash in between leaves orphans (swept) */
     for (int i = 0; i < nb; i++) {
         char name[32];
@@ -308,27 +340,40 @@ static int drop_ops(struct vault *v, const char *sql, int64_t p1, int limit, int
     return n;
 }
 
-/* Room for need more bytes: drop the oldest pre-images of actors never
- * condemned, only as many as needed, and none when even dropping all of
- * them would not make room. */
-static bool make_room(struct vault *v, uint64_t need)
+/* Room for need more bytes for actor key: drop the oldest pre-images of
+ * actors never condemned, only as many as needed, and none when even
+ * dropping all of them would not make room. A pre-image younger than
+ * VAULT_EVICT_MIN_AGE_US is dropped only for another actor: a program
+ * cannot flush the copies of the first files it damaged by saving more. */
+static bool make_room(struct vault *v, uint64_t need, const char *key)
 {
     static const char sql[] =
-        "SELECT o.seq, o.blob, o.size FROM ops o LEFT JOIN actors a ON a.key = o.actor "
-        "WHERE IFNULL(a.condemned,0) = 0 AND o.blob IS NOT NULL AND ?1 >= 0 "
+        "SELECT o.seq, o.blob, o.cost FROM ops o LEFT JOIN actors a ON a.key = o.actor "
+        "WHERE IFNULL(a.condemned,0) = 0 AND o.blob IS NOT NULL AND (o.us < ?1 OR o.actor <> ?3) "
         "ORDER BY o.seq LIMIT ?2";
     if (v->used_bytes + need <= v->lim.cap_bytes)
         return true;
     if (need > v->lim.cap_bytes)
         return false;
-    uint64_t evictable = (uint64_t)query_i64(
-        v, "SELECT IFNULL(SUM(o.size),0) FROM ops o LEFT JOIN actors a ON a.key = o.actor "
-           "WHERE IFNULL(a.condemned,0) = 0 AND o.blob IS NOT NULL");
+    int64_t before = (int64_t)(wall_now_us() - VAULT_EVICT_MIN_AGE_US);
+    sqlite3_stmt *s = NULL;
+    uint64_t evictable = 0;
+    if (sqlite3_prepare_v2(v->db,
+                           "SELECT IFNULL(SUM(o.cost),0) FROM ops o LEFT JOIN actors a ON "
+                           "a.key = o.actor WHERE IFNULL(a.condemned,0) = 0 AND "
+                           "o.blob IS NOT NULL AND (o.us < ?1 OR o.actor <> ?2)",
+                           -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(s, 1, before);
+        sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            evictable = (uint64_t)sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
     uint64_t kept = v->used_bytes > evictable ? v->used_bytes - evictable : 0;
     if (kept + need > v->lim.cap_bytes)
         return false;
     while (v->used_bytes + need > v->lim.cap_bytes) {
-        int n = drop_ops(v, sql, 0, EVICT_BATCH * 8, (int64_t)need);
+        int n = drop_ops(v, sql, before, EVICT_BATCH * 8, (int64_t)need, key);
         if (n <= 0)
             return false;
         v->st.evicted += (uint64_t)n;
@@ -374,8 +419,8 @@ static int64_t copy_all(int src, int dst, uint64_t max, vault_progress_fn cb, vo
         }
         if (n == 0)
             break;
-        if (cb)
-            cb(ctx);
+        if (cb && !cb(ctx))
+            return -2;
     }
     return in;
 }
@@ -399,18 +444,37 @@ int vault_save(struct vault *v, const char *key, int src, const struct stat *st,
     int64_t got;
     struct stat bst;
     bool cloned = size > 0 && ioctl(dst, FICLONE, src) == 0 && fstat(dst, &bst) == 0;
+    uint64_t cost = size; /* what the blob may come to occupy */
     int refuse = 0;
-    if (cloned)
-        size = (uint64_t)bst.st_size; /* what the vault now holds */
-    else if (size > v->lim.file_max)
+    if (cloned) {
+        /* shared blocks: at most what the original has allocated (a sparse
+         * file costs what it holds, not its length) */
+        size = (uint64_t)bst.st_size;
+        uint64_t alloc = (uint64_t)st->st_blocks * 512u;
+        cost = alloc < size ? alloc : size;
+    } else if (size > v->lim.file_max) {
         refuse = VAULT_TOO_BIG;
-    if (!refuse && !make_room(v, size))
+    }
+    struct statvfs sv;
+    if (!refuse && fstatvfs(v->dir_fd, &sv) == 0 &&
+        (uint64_t)sv.f_bavail * sv.f_frsize <
+            cost + (uint64_t)sv.f_blocks * sv.f_frsize / 100u * VAULT_FREE_RESERVE_PCT)
+        refuse = VAULT_FULL; /* never take the last free space from the users */
+    if (!refuse && !make_room(v, cost, key))
         refuse = VAULT_FULL;
+    if (!refuse && !cloned) {
+        /* the content at open: no more than the size room was made for */
+        got = copy_all(src, dst, size, cb, ctx);
+        if (got == -2)
+            refuse = VAULT_TOO_SLOW;
+    }
     if (refuse) {
         close(dst);
         unlinkat(v->dir_fd, name, 0);
         if (refuse == VAULT_FULL)
             v->st.full++;
+        else if (refuse == VAULT_TOO_SLOW)
+            v->st.slow++;
         else
             v->st.too_big++;
         return refuse;
@@ -418,10 +482,14 @@ int vault_save(struct vault *v, const char *key, int src, const struct stat *st,
     if (cloned) {
         got = (int64_t)size;
         v->st.cloned++;
-    } else {
-        /* the content at open: no more than the size room was made for */
-        got = copy_all(src, dst, size, cb, ctx);
     }
+    /* changed while we copied (another writer, or the opener let go)? */
+    struct stat after;
+    if (fstat(src, &after) == 0 &&
+        (after.st_size != st->st_size || after.st_mtim.tv_sec != st->st_mtim.tv_sec ||
+         after.st_mtim.tv_nsec != st->st_mtim.tv_nsec ||
+         after.st_ctim.tv_sec != st->st_ctim.tv_sec || after.st_ctim.tv_nsec != st->st_ctim.tv_nsec))
+        late = true;
     int cerr = close(dst);
     if (got < 0 || cerr < 0) {
         log_error("vault %s: cannot save %s: %s", v->dir, path, strerror(errno));
@@ -430,15 +498,28 @@ int vault_save(struct vault *v, const char *key, int src, const struct stat *st,
         return MAMORI_EIO;
     }
     struct op_row r = {.key = key, .kind = "save", .path = path, .blob = (int64_t)id, .st = st,
-                       .size = (uint64_t)got, .us = wall_us, .late = late};
+                       .size = (uint64_t)got, .cost = cloned ? cost : (uint64_t)got,
+                       .us = wall_us, .late = late};
     if (insert_op(v, &r) < 0) {
         unlinkat(v->dir_fd, name, 0);
         return MAMORI_EIO;
     }
-    v->used_bytes += (uint64_t)got;
+    v->used_bytes += r.cost;
     v->st.saved++;
     v->st.saved_bytes += (uint64_t)got;
     return VAULT_SAVED;
+}
+
+int vault_mark_late(struct vault *v)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(v->db, "UPDATE ops SET late = 1 WHERE seq = ?1", -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(s, 1, sqlite3_last_insert_rowid(v->db));
+        rc = sqlite3_step(s);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : db_fail(v, "marking a save late");
 }
 
 int vault_note_create(struct vault *v, const char *key, const char *path, const struct stat *st,
@@ -465,6 +546,9 @@ int vault_note_rename(struct vault *v, const char *key, const char *from, const 
 int vault_alert(struct vault *v, const char *alert_id, const char *incident, const char *key,
                 uint64_t decision_us, uint64_t freeze_us)
 {
+    /* one transaction: an alert is never recorded without its actor kept */
+    if (exec(v, "BEGIN") < 0)
+        return db_fail(v, "recording an alert");
     sqlite3_stmt *s = v->st_alert;
     sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, incident, -1, SQLITE_STATIC);
@@ -473,25 +557,41 @@ int vault_alert(struct vault *v, const char *alert_id, const char *incident, con
     sqlite3_bind_int64(s, 5, (sqlite3_int64)freeze_us);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
+    if (rc == SQLITE_DONE) {
+        s = v->st_state;
+        sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)decision_us);
+        rc = sqlite3_step(s);
+        sqlite3_reset(s);
+    }
+    if (rc != SQLITE_DONE || exec(v, "COMMIT") < 0) {
+        exec(v, "ROLLBACK");
         return db_fail(v, "recording an alert");
-    s = v->st_state;
-    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)decision_us);
-    rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : db_fail(v, "marking an actor condemned");
+    }
+    return 0;
 }
 
 int vault_expire(struct vault *v, uint64_t wall_now_us, unsigned max_ops)
 {
     static const char sql[] =
-        "SELECT o.seq, o.blob, o.size FROM ops o LEFT JOIN actors a ON a.key = o.actor "
+        "SELECT o.seq, o.blob, o.cost FROM ops o LEFT JOIN actors a ON a.key = o.actor "
         "WHERE IFNULL(a.condemned,0) = 0 AND o.us < ?1 ORDER BY o.seq LIMIT ?2";
+    static const char old_incidents[] =
+        "SELECT o.seq, o.blob, o.cost FROM ops o JOIN actors a ON a.key = o.actor "
+        "WHERE a.condemned = 1 AND o.us < ?1 ORDER BY o.seq LIMIT ?2";
+    int k = 0;
+    if (wall_now_us > VAULT_INCIDENT_KEEP_US) {
+        k = drop_ops(v, old_incidents, (int64_t)(wall_now_us - VAULT_INCIDENT_KEEP_US),
+                     (int)(max_ops < EVICT_BATCH * 8 ? max_ops : EVICT_BATCH * 8), -1, NULL);
+        if (k > 0)
+            v->st.expired += (uint64_t)k;
+        else
+            k = 0;
+    }
     if (wall_now_us <= v->lim.keep_us)
-        return 0;
+        return k;
     int64_t before = (int64_t)(wall_now_us - v->lim.keep_us);
-    int n = drop_ops(v, sql, before, (int)(max_ops < EVICT_BATCH * 8 ? max_ops : EVICT_BATCH * 8), -1);
+    int n = drop_ops(v, sql, before, (int)(max_ops < EVICT_BATCH * 8 ? max_ops : EVICT_BATCH * 8), -1, NULL);
     if (n > 0) {
         v->st.expired += (uint64_t)n;
         sqlite3_stmt *s = NULL;
@@ -504,7 +604,7 @@ int vault_expire(struct vault *v, uint64_t wall_now_us, unsigned max_ops)
         }
         sqlite3_finalize(s);
     }
-    return n;
+    return n > 0 ? n + k : k;
 }
 
 int vault_dir_for(const char *path, char *out, size_t cap)

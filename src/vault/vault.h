@@ -20,10 +20,15 @@
  * killed between the two) is deleted at the next open. Commits survive the
  * death of the process (WAL, synchronous=NORMAL), not a power cut.
  *
- * Bounds: the blobs together stay under cap_bytes. To make room the oldest
- * pre-images of actors that were never condemned go first; pre-images of a
- * condemned actor are never dropped. Ops of actors never condemned expire
- * after keep_us.
+ * Bounds: the blobs together stay under cap_bytes (a reflink counts as the
+ * blocks the original has allocated). To make room the oldest pre-images of
+ * actors that were never condemned go first, but one younger than
+ * VAULT_EVICT_MIN_AGE_US only for another actor's save (an attacker must not
+ * flush the pre-images of its own first files by saving big ones; a busy
+ * benign job must not lock out an attack); pre-images of a condemned actor are
+ * never dropped for room. A save also needs VAULT_FREE_RESERVE_PCT of the
+ * filesystem to stay free. Ops of actors never condemned expire after
+ * keep_us, those of condemned actors after VAULT_INCIDENT_KEEP_US.
  *
  * Not thread-safe: one owner (the guard's event thread, or a restore). */
 #ifndef MAMORI_VAULT_VAULT_H
@@ -38,6 +43,9 @@
 #define VAULT_DIR_NAME ".mamori-vault"
 #define VAULT_KEY_MAX 48     /* actor key "bootid-pid-starttime" */
 #define VAULT_ID_MAX 48      /* alert / incident id */
+#define VAULT_EVICT_MIN_AGE_US (5ull * 60 * 1000000)          /* 5 minutes */
+#define VAULT_INCIDENT_KEEP_US (30ull * 24 * 3600 * 1000000)  /* 30 days */
+#define VAULT_FREE_RESERVE_PCT 1
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -52,7 +60,7 @@ struct vault_stats {
     uint64_t saved, created, renamed;  /* ops recorded by this process */
     uint64_t saved_bytes;
     uint64_t cloned;                   /* saves made by reflink (FICLONE) */
-    uint64_t full, too_big, errors;    /* saves that could not be made */
+    uint64_t full, too_big, slow, errors; /* saves that could not be made */
     uint64_t evicted, expired;         /* ops dropped for room / by age */
 };
 
@@ -69,12 +77,15 @@ struct vault {
 };
 
 /* Called between copied chunks of a long save (the guard extends its
- * watchdog deadline for the waiting opener); may be NULL. */
-typedef void (*vault_progress_fn)(void *ctx);
+ * watchdog deadline for the waiting opener); returning false abandons the
+ * save (VAULT_TOO_SLOW). May be NULL. */
+typedef bool (*vault_progress_fn)(void *ctx);
 
 /* Opens (creating when needed) the vault in dir; dir's parent must exist.
- * create=false opens an existing vault only (restore). err gets a sentence
- * naming the path and the reason. Returns 0 or a negative MAMORI_E* code. */
+ * A directory that exists but is not root's with mode 0700 is refused, never
+ * repaired (someone else may hold files or fds in it). create=false opens an
+ * existing vault read-only (restore). err gets a sentence naming the path
+ * and the reason. Returns 0 or a negative MAMORI_E* code. */
 int vault_open(struct vault *v, const char *dir, const struct vault_limits *lim, bool create,
                char *err, size_t errsz);
 void vault_close(struct vault *v);
@@ -84,14 +95,17 @@ void vault_close(struct vault *v);
 int vault_actor(struct vault *v, const char *key, const char *exe, const char *cmdline,
                 uid_t uid, uint64_t wall_us);
 
-enum vault_save_rc { VAULT_SAVED = 0, VAULT_TOO_BIG = 1, VAULT_FULL = 2 };
+enum vault_save_rc { VAULT_SAVED = 0, VAULT_TOO_BIG = 1, VAULT_FULL = 2, VAULT_TOO_SLOW = 3 };
 
 /* SAVE: reflinks or copies the file behind src (st = its fstat) into a new blob, then
  * records it under path. late = the opener may already have written (the
- * permission was answered before the copy). Returns enum vault_save_rc, or
+ * permission was answered before the copy); the save is also marked late
+ * when the file changed while it was copied. Returns enum vault_save_rc, or
  * a negative MAMORI_E* code. */
 int vault_save(struct vault *v, const char *key, int src, const struct stat *st,
                const char *path, uint64_t wall_us, bool late, vault_progress_fn cb, void *ctx);
+/* The last save turned out late: the opener was let go during the copy. */
+int vault_mark_late(struct vault *v);
 /* CREATE and RENAME ops. */
 int vault_note_create(struct vault *v, const char *key, const char *path, const struct stat *st,
                       uint64_t wall_us);

@@ -264,14 +264,15 @@ static void test_open_permissions(void **state)
     struct stat st;
     assert_int_equal(stat(x->vdir, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0755);
-    /* ... and tightened to root 0700 by the guard */
+    /* ... and by the guard too: never repaired (someone else may hold files
+     * or fds in it), left as it was */
     assert_int_equal(chown(x->vdir, 1000, 1000), 0);
-    open_vault(&v, x, &BIG);
+    err[0] = '\0';
+    assert_int_equal(vault_open(&v, x->vdir, &BIG, true, err, sizeof err), MAMORI_EPERM);
+    assert_non_null(strstr(err, "move it aside"));
     assert_int_equal(stat(x->vdir, &st), 0);
-    assert_int_equal(st.st_mode & 07777, 0700);
-    assert_int_equal(st.st_uid, 0);
-    assert_int_equal(st.st_gid, 0);
-    vault_close(&v);
+    assert_int_equal(st.st_mode & 07777, 0755);
+    assert_int_equal(st.st_uid, 1000);
 
     /* a symbolic link in place of the directory is refused */
     char link[192];
@@ -284,7 +285,11 @@ static void test_open_permissions(void **state)
 
 /* ---- saving ----------------------------------------------------------- */
 
-static void count_progress(void *ctx) { (*(unsigned *)ctx)++; }
+static bool count_progress(void *ctx)
+{
+    (*(unsigned *)ctx)++;
+    return true;
+}
 
 static void test_save_copies_bytes(void **state)
 {
@@ -399,10 +404,12 @@ static void test_cap_evicts_innocent_keeps_condemned(void **state)
         memset(chunk, 'a' + i, sizeof chunk);
         put_file(p[i], chunk, sizeof chunk, 0644);
     }
-    /* innocent f0, f1; the attacker f2, then it is condemned */
-    assert_int_equal(save_path(&v, KEY_OK, p[0], t), VAULT_SAVED);
-    assert_int_equal(save_path(&v, KEY_OK, p[1], t), VAULT_SAVED);
-    assert_int_equal(save_path(&v, KEY_BAD, p[2], t), VAULT_SAVED);
+    /* innocent f0, f1; the attacker f2, then it is condemned; all ten
+     * minutes old (younger pre-images are never dropped for room) */
+    uint64_t t10 = t - 600ull * 1000000;
+    assert_int_equal(save_path(&v, KEY_OK, p[0], t10), VAULT_SAVED);
+    assert_int_equal(save_path(&v, KEY_OK, p[1], t10), VAULT_SAVED);
+    assert_int_equal(save_path(&v, KEY_BAD, p[2], t10), VAULT_SAVED);
     int64_t b0 = blob_of(&v, p[0]), b2 = blob_of(&v, p[2]);
     assert_int_equal(vault_alert(&v, "alert-1", "alert-1", KEY_BAD, t, t), 0);
     assert_int_equal(q64(&v, "SELECT condemned FROM actors WHERE key = ?1", KEY_BAD), 1);
@@ -411,7 +418,7 @@ static void test_cap_evicts_innocent_keeps_condemned(void **state)
     assert_int_equal(v.st.evicted, 0);
 
     /* 900 + 300 > 1000: the oldest innocent pre-image goes */
-    assert_int_equal(save_path(&v, KEY_OK, p[3], t), VAULT_SAVED);
+    assert_int_equal(save_path(&v, KEY_OK, p[3], t10), VAULT_SAVED);
     assert_true(v.st.evicted > 0);
     assert_true(v.used_bytes <= lim.cap_bytes);
     assert_int_equal(blob_of(&v, p[0]), -1);
@@ -510,10 +517,14 @@ static void test_expire(void **state)
     assert_int_equal(q64(&v, "SELECT count(*) FROM actors WHERE key = ?1", KEY_OK), 1);
     assert_int_equal(q64(&v, "SELECT count(*) FROM actors WHERE key = ?1", KEY_BAD), 1);
 
-    /* much later, the condemned actor's op is still kept */
-    assert_int_equal(vault_expire(&v, now + 365ull * 86400 * 1000000, 100), 1); /* the recent one */
+    /* weeks later, the condemned actor's op is still kept ... */
+    assert_int_equal(vault_expire(&v, now + 20ull * 86400 * 1000000, 100), 1); /* the recent one */
     assert_int_equal(blob_of(&v, f_bad), b_bad);
     assert_true(blob_file_exists(x, b_bad));
+    /* ... until VAULT_INCIDENT_KEEP_US */
+    assert_int_equal(vault_expire(&v, old + VAULT_INCIDENT_KEEP_US + 1000000, 100), 1);
+    assert_int_equal(blob_of(&v, f_bad), -1);
+    assert_false(blob_file_exists(x, b_bad));
     vault_close(&v);
 }
 
@@ -839,8 +850,9 @@ static void test_cap_no_needless_eviction(void **state)
         path_in(p[i], sizeof p[i], x->files, name);
         put_file(p[i], chunk, sizes[i], 0644);
     }
-    assert_int_equal(save_path(&v, KEY_OK, p[0], now_us()), VAULT_SAVED);
-    assert_int_equal(save_path(&v, KEY_OK, p[1], now_us()), VAULT_SAVED);
+    uint64_t t10 = now_us() - 600ull * 1000000; /* old enough to be dropped */
+    assert_int_equal(save_path(&v, KEY_OK, p[0], t10), VAULT_SAVED);
+    assert_int_equal(save_path(&v, KEY_OK, p[1], t10), VAULT_SAVED);
     int rc = save_path(&v, KEY_OK, p[2], now_us());
     /* larger than the cap: refused (too big to copy here, or full where a
      * reflink was possible), and the two pre-images stay */
@@ -854,6 +866,16 @@ static void test_cap_no_needless_eviction(void **state)
         assert_int_equal(save_path(&v, KEY_OK, p[2], now_us()), VAULT_SAVED);
         assert_int_equal(v.st.evicted, 1);
         assert_true(v.used_bytes <= lim.cap_bytes);
+        assert_int_equal(save_path(&v, KEY_OK, p[2], now_us()), VAULT_SAVED);
+        assert_int_equal(v.st.evicted, 2);
+        /* full of its own young pre-images: the same actor's next save is
+         * refused (it cannot flush its own first copies) ... */
+        assert_int_equal(save_path(&v, KEY_OK, p[2], now_us()), VAULT_FULL);
+        assert_int_equal(v.st.evicted, 2);
+        /* ... another actor's save may drop a young one */
+        assert_int_equal(vault_actor(&v, KEY_BAD, "/tmp/evil", "evil", 0, now_us()), 0);
+        assert_int_equal(save_path(&v, KEY_BAD, p[2], now_us()), VAULT_SAVED);
+        assert_int_equal(v.st.evicted, 3);
     }
     vault_close(&v);
 }
