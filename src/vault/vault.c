@@ -198,6 +198,7 @@ int vault_open(struct vault *v, const char *dir, const struct vault_limits *lim,
         return MAMORI_EIO;
     }
     v->used_bytes = (uint64_t)query_i64(v, "SELECT IFNULL(SUM(cost),0) FROM ops WHERE blob IS NOT NULL");
+    v->rows = (uint64_t)query_i64(v, "SELECT count(*) FROM ops");
     v->next_blob = (uint64_t)query_i64(v, "SELECT IFNULL(MAX(blob),0) FROM ops") + 1;
     if (create)
         sweep_orphans(v);
@@ -274,7 +275,10 @@ static int insert_op(struct vault *v, const struct op_row *r)
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
-    return rc == SQLITE_DONE ? 0 : db_fail(v, "recording an op");
+    if (rc != SQLITE_DONE)
+        return db_fail(v, "recording an op");
+    v->rows++;
+    return 0;
 }
 
 static void blob_name(uint64_t id, char *out, size_t cap)
@@ -331,6 +335,7 @@ static int drop_ops(struct vault *v, const char *sql, int64_t p1, int limit, int
         return MAMORI_EIO;
     }
     v->used_bytes -= freed;
+    v->rows = v->rows > (uint64_t)n ? v->rows - (uint64_t)n : 0;
     /* rows first, then files: a crash in between leaves orphans (swept) */
     for (int i = 0; i < nb; i++) {
         char name[32];
@@ -587,6 +592,20 @@ int vault_expire(struct vault *v, uint64_t wall_now_us, unsigned max_ops)
             v->st.expired += (uint64_t)k;
         else
             k = 0;
+    }
+    /* too many rows (creates and renames of a busy tree): the oldest ops of
+     * actors never condemned go, whatever their age */
+    static const char oldest[] =
+        "SELECT o.seq, o.blob, o.cost FROM ops o LEFT JOIN actors a ON a.key = o.actor "
+        "WHERE IFNULL(a.condemned,0) = 0 AND ?1 >= 0 ORDER BY o.seq LIMIT ?2";
+    if (v->rows > VAULT_ROWS_MAX) {
+        uint64_t over = v->rows - VAULT_ROWS_MAX;
+        int r = drop_ops(v, oldest, 0, (int)(over < EVICT_BATCH * 8 ? over : EVICT_BATCH * 8), -1,
+                         NULL);
+        if (r > 0) {
+            v->st.expired += (uint64_t)r;
+            k += r;
+        }
     }
     if (wall_now_us <= v->lim.keep_us)
         return k;

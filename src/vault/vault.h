@@ -46,6 +46,7 @@
 #define VAULT_EVICT_MIN_AGE_US (5ull * 60 * 1000000)          /* 5 minutes */
 #define VAULT_INCIDENT_KEEP_US (30ull * 24 * 3600 * 1000000)  /* 30 days */
 #define VAULT_FREE_RESERVE_PCT 1
+#define VAULT_ROWS_MAX 1000000u /* ops in one index; the oldest harmless ones go first */
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -70,7 +71,8 @@ struct vault {
     dev_t dev;
     char dir[PATH_MAX];
     struct vault_limits lim;
-    uint64_t used_bytes;     /* sum of blob sizes in the index */
+    uint64_t used_bytes;     /* sum of blob costs in the index */
+    uint64_t rows;           /* ops in the index (bounded by VAULT_ROWS_MAX) */
     uint64_t next_blob;
     struct sqlite3_stmt *st_op, *st_actor, *st_alert, *st_state;
     struct vault_stats st;
