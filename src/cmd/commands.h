@@ -14,5 +14,6 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 int cmd_guard_main(int argc, char **argv);
 int cmd_sim_main(int argc, char **argv);
 int cmd_restore_main(int argc, char **argv);
+int cmd_evtx_main(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const struct command commands[] = {
     {"guard", cmd_guard_main, "file guard in the foreground: detect and stop encryption"},
     {"restore", cmd_restore_main, "put back the files an attacker damaged, from the vault"},
     {"sim", cmd_sim_main, "safe simulator of ransomware behaviour inside a sandbox directory"},
+    {"evtx", cmd_evtx_main, "read Windows event log files (.evtx), print records as JSON lines"},
 };
 
 static void usage(FILE *out)

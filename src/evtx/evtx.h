@@ -54,8 +54,8 @@
 
 #define EVTX_CHUNK_SIZE 65536u
 #define EVTX_FILE_HEADER_SIZE 4096u
-#define EVTX_MAX_DEPTH 8         /* nested binary XML (substitution type 0x21) */
-#define EVTX_MAX_FIELDS 512      /* EventData/UserData fields kept per record */
+#define EVTX_MAX_DEPTH 8    /* nested binary XML (substitution type 0x21) */
+#define EVTX_MAX_FIELDS 512 /* EventData/UserData fields kept per record */
 
 /* System slots; evtx_sys_name() gives the field name of each. */
 enum evtx_sys {
@@ -95,13 +95,13 @@ enum {
 };
 
 struct evtx_record {
-    uint64_t record_id;   /* from the record header */
-    int64_t time_ns;      /* record header written time, ns since 1970 UTC */
-    uint32_t event_id;    /* numeric EventID (0 when absent, see has_event_id) */
+    uint64_t record_id; /* from the record header */
+    int64_t time_ns;    /* record header written time, ns since 1970 UTC */
+    uint32_t event_id;  /* numeric EventID (0 when absent, see has_event_id) */
     bool has_event_id;
-    unsigned flags;       /* EVTX_REC_* */
-    uint32_t chunk;       /* index of the chunk in the file (0-based) */
-    uint64_t offset;      /* file offset of the record */
+    unsigned flags;  /* EVTX_REC_* */
+    uint32_t chunk;  /* index of the chunk in the file (0-based) */
+    uint64_t offset; /* file offset of the record */
     struct evtx_str sys[EVTX_SYS_COUNT];
     const struct evtx_field *fields; /* EventData / UserData, document order */
     uint32_t nfields;
@@ -114,9 +114,9 @@ struct evtx_error {
     const char *file;
     int64_t chunk;
     uint64_t record_id;
-    uint64_t offset;   /* file offset where the damage was seen */
+    uint64_t offset;    /* file offset where the damage was seen */
     const char *reason; /* a fixed English phrase (safe to group by pointer) */
-    int sys_errno;     /* errno for I/O failures, else 0 */
+    int sys_errno;      /* errno for I/O failures, else 0 */
     uint64_t lost;
 };
 
@@ -157,9 +157,10 @@ void evtx_reader_free(struct evtx_reader *r);
 int evtx_open_file(struct evtx_reader *r, const char *path, const struct evtx_opts *opts);
 int evtx_open_mem(struct evtx_reader *r, const void *buf, size_t len, const char *name,
                   const struct evtx_opts *opts);
-/* 1 and *rec set (valid until the next call), or 0 at the end of the file. */
+/* 1 and *rec set (valid until the next call), or 0 at the end of the file
+ * (after reporting the records the file promises but no chunk delivered). */
 int evtx_next(struct evtx_reader *r, const struct evtx_record **rec);
-/* Ends the file (reports what is missing at its end) and closes it. */
+/* Closes the file (stats stay readable until the next open). */
 void evtx_close(struct evtx_reader *r);
 const struct evtx_stats *evtx_stats(const struct evtx_reader *r);
 

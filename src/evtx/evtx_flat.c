@@ -119,10 +119,10 @@ static int8_t sys_attr_slot(uint8_t elem, uint16_t attr)
 {
     switch (elem) {
     case A_PROVIDER:
-        return attr == A_NAME              ? EVTX_SYS_PROVIDER_NAME
-               : attr == A_GUID            ? EVTX_SYS_PROVIDER_GUID
+        return attr == A_NAME                ? EVTX_SYS_PROVIDER_NAME
+               : attr == A_GUID              ? EVTX_SYS_PROVIDER_GUID
                : attr == A_EVENT_SOURCE_NAME ? EVTX_SYS_EVENT_SOURCE_NAME
-                                           : -1;
+                                             : -1;
     case A_EVENT_ID: return attr == A_QUALIFIERS ? EVTX_SYS_QUALIFIERS : -1;
     case A_TIME_CREATED: return attr == A_SYSTEM_TIME ? EVTX_SYS_TIME_CREATED : -1;
     case A_CORRELATION:
@@ -130,7 +130,7 @@ static int8_t sys_attr_slot(uint8_t elem, uint16_t attr)
                : attr == A_RELATED_ACTIVITY_ID ? EVTX_SYS_RELATED_ACTIVITY_ID
                                                : -1;
     case A_EXECUTION:
-        return attr == A_PROCESS_ID ? EVTX_SYS_PROCESS_ID
+        return attr == A_PROCESS_ID  ? EVTX_SYS_PROCESS_ID
                : attr == A_THREAD_ID ? EVTX_SYS_THREAD_ID
                                      : -1;
     case A_SECURITY: return attr == A_USER_ID ? EVTX_SYS_USER_ID : -1;
@@ -180,6 +180,8 @@ static void add_field(struct flat *f, struct evtx_str name, struct evtx_str valu
     f->fields[f->nfields++] = (struct evtx_field){name, value};
 }
 
+static void emit(struct flat *f, struct flat_lvl *l, struct evtx_str v);
+
 void flat_start(struct flat *f, const struct bx_name *n)
 {
     if (f->in_start)
@@ -193,20 +195,19 @@ void flat_start(struct flat *f, const struct bx_name *n)
     switch (parent) {
     case Z_ROOT: l.zone = Z_EVENT; break;
     case Z_EVENT:
-        l.zone = n->atom == A_SYSTEM                                           ? Z_SYSTEM
+        l.zone = n->atom == A_SYSTEM                                             ? Z_SYSTEM
                  : n->atom == A_EVENT_DATA || n->atom == A_PROCESSING_ERROR_DATA ? Z_EDATA
-                 : n->atom == A_USER_DATA                                      ? Z_UDATA
-                                                                               : Z_IGNORE;
+                 : n->atom == A_USER_DATA                                        ? Z_UDATA
+                                                                                 : Z_IGNORE;
         break;
     case Z_SYSTEM:
         switch (n->atom) {
-        case A_PROVIDER: case A_TIME_CREATED: case A_CORRELATION: case A_EXECUTION:
-        case A_SECURITY:
-            l.zone = Z_SYS;
-            break;
-        default:
-            l.slot = sys_text_slot(l.atom);
-            l.zone = l.slot >= 0 ? Z_SYS : Z_IGNORE;
+        case A_PROVIDER:
+        case A_TIME_CREATED:
+        case A_CORRELATION:
+        case A_EXECUTION:
+        case A_SECURITY: l.zone = Z_SYS; break;
+        default: l.slot = sys_text_slot(l.atom); l.zone = l.slot >= 0 ? Z_SYS : Z_IGNORE;
         }
         break;
     case Z_SYS: l.zone = f->cap ? Z_INNER : Z_IGNORE; break;
@@ -224,7 +225,8 @@ void flat_start(struct flat *f, const struct bx_name *n)
         break;
     }
     case Z_UWRAP: l.zone = Z_LEAF; break;
-    case Z_DATA: case Z_INNER: l.zone = Z_INNER; break;
+    case Z_DATA:
+    case Z_INNER: l.zone = Z_INNER; break;
     default: break;
     }
     f->st[f->depth++] = l;
@@ -239,6 +241,10 @@ static void attr_done(struct flat *f)
         return;
     struct evtx_str v = cap_end(f);
     f->attr_cap = false;
+    if (v.len == 0) { /* an empty (NULL) value: Windows leaves the attribute out */
+        f->text->len = f->cap_start;
+        return;
+    }
     if (f->attr_slot >= 0) {
         f->rec->sys[f->attr_slot] = v;
     } else if (f->attr_dname && f->depth) {
@@ -295,6 +301,46 @@ void flat_end(struct flat *f)
     if (!l->cap)
         return;
     struct evtx_str v = cap_end(f);
+    if (l->omit) {
+        f->text->len = f->cap_start;
+        return;
+    }
+    emit(f, l, v);
+}
+
+void flat_null(struct flat *f)
+{
+    if (f->depth && !f->deep && !f->in_start)
+        f->st[f->depth - 1].omit = true;
+}
+
+void flat_array(struct flat *f, uint8_t type, const uint8_t *p, size_t n)
+{
+    struct flat_lvl *l = f->depth && !f->deep ? &f->st[f->depth - 1] : NULL;
+    if (!f->cap)
+        return;
+    if (!l || !l->cap || (l->zone != Z_DATA && l->zone != Z_LEAF) ||
+        f->text->len != f->cap_start) { /* not alone in a field: items joined */
+        val_format(f->text, type, p, n);
+        return;
+    }
+    /* One field per item; the last stays open for flat_end. */
+    size_t at = 0;
+    bool any = false;
+    while (at < n) {
+        if (any) {
+            emit(f, l, cap_end(f));
+            cap_begin(f);
+        }
+        if (!val_array_next(f->text, type, p, n, &at))
+            break;
+        any = true;
+    }
+}
+
+/* The field (or System slot) of an element that ends with value v. */
+static void emit(struct flat *f, struct flat_lvl *l, struct evtx_str v)
+{
     if (l->zone == Z_SYS) {
         f->rec->sys[l->slot] = v;
     } else if (l->zone == Z_DATA) {

@@ -45,7 +45,8 @@ static inline uint64_t le64(const uint8_t *p)
     memcpy(&v, p, 8);
     return v;
 }
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "evtx reads little-endian fields directly");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "evtx reads little-endian fields directly");
 
 /* Text arena: NUL-terminated UTF-8 strings, never moved. When the bound is
  * reached, full is set and nothing more is written. */
@@ -93,6 +94,9 @@ static inline void *mem_alloc(struct evtx_mem *m, size_t n)
 void val_utf16(struct evtx_buf *b, const uint8_t *p, size_t nunits);
 /* Text of a substitution value of TYPE (not 0x21, which the caller expands). */
 void val_format(struct evtx_buf *b, uint8_t type, const uint8_t *p, size_t n);
+/* The next item of an array value (TYPE with or without 0x80) at *at,
+ * appended to b; false when there is none. */
+bool val_array_next(struct evtx_buf *b, uint8_t type, const uint8_t *p, size_t n, size_t *at);
 /* UTF-8 of one code point (CharRef); 0 becomes U+FFFD. */
 void val_codepoint(struct evtx_buf *b, uint32_t cp);
 /* FILETIME (100 ns since 1601) as 2019-02-13T15:14:52.4097344Z; out >= 32. */
@@ -103,11 +107,36 @@ size_t val_filetime(uint64_t ticks, char *out);
 /* Element and attribute names the flattener knows (A_OTHER for the rest). */
 enum bx_atom {
     A_OTHER,
-    A_EVENT, A_SYSTEM, A_PROVIDER, A_NAME, A_GUID, A_EVENT_SOURCE_NAME, A_EVENT_ID,
-    A_QUALIFIERS, A_VERSION, A_LEVEL, A_TASK, A_OPCODE, A_KEYWORDS, A_TIME_CREATED,
-    A_SYSTEM_TIME, A_EVENT_RECORD_ID, A_CORRELATION, A_ACTIVITY_ID, A_RELATED_ACTIVITY_ID,
-    A_EXECUTION, A_PROCESS_ID, A_THREAD_ID, A_CHANNEL, A_COMPUTER, A_SECURITY, A_USER_ID,
-    A_EVENT_DATA, A_DATA, A_USER_DATA, A_PROCESSING_ERROR_DATA,
+    A_EVENT,
+    A_SYSTEM,
+    A_PROVIDER,
+    A_NAME,
+    A_GUID,
+    A_EVENT_SOURCE_NAME,
+    A_EVENT_ID,
+    A_QUALIFIERS,
+    A_VERSION,
+    A_LEVEL,
+    A_TASK,
+    A_OPCODE,
+    A_KEYWORDS,
+    A_TIME_CREATED,
+    A_SYSTEM_TIME,
+    A_EVENT_RECORD_ID,
+    A_CORRELATION,
+    A_ACTIVITY_ID,
+    A_RELATED_ACTIVITY_ID,
+    A_EXECUTION,
+    A_PROCESS_ID,
+    A_THREAD_ID,
+    A_CHANNEL,
+    A_COMPUTER,
+    A_SECURITY,
+    A_USER_ID,
+    A_EVENT_DATA,
+    A_DATA,
+    A_USER_DATA,
+    A_PROCESSING_ERROR_DATA,
     A_COUNT
 };
 
@@ -122,9 +151,10 @@ uint16_t flat_atom(const char *s, size_t n);
 
 struct flat_lvl {
     uint8_t zone;
-    uint8_t atom;     /* element's atom */
-    int8_t slot;      /* System slot its text goes to, or -1 */
-    bool cap;         /* this element owns the running text capture */
+    uint8_t atom; /* element's atom */
+    int8_t slot;  /* System slot its text goes to, or -1 */
+    bool cap;     /* this element owns the running text capture */
+    bool omit;    /* its optional substitution was NULL: Windows drops it */
     const struct bx_name *name;
     const char *dname; /* Data: its Name attribute */
     uint32_t dname_len;
@@ -140,15 +170,15 @@ struct flat {
     uint32_t nfields, maxfields;
     struct flat_lvl st[EVTX_XML_DEPTH];
     uint32_t depth;
-    uint32_t deep;     /* levels beyond EVTX_XML_DEPTH (ignored) */
-    bool cap;          /* text pieces go to the text arena now */
-    bool saved_cap;    /* cap of the content around the current start tag */
-    bool in_start;     /* between an element's name and its content */
-    int8_t attr_slot;  /* attribute being captured: System slot, */
-    bool attr_dname;   /* or a Data Name */
+    uint32_t deep;    /* levels beyond EVTX_XML_DEPTH (ignored) */
+    bool cap;         /* text pieces go to the text arena now */
+    bool saved_cap;   /* cap of the content around the current start tag */
+    bool in_start;    /* between an element's name and its content */
+    int8_t attr_slot; /* attribute being captured: System slot, */
+    bool attr_dname;  /* or a Data Name */
     bool attr_cap;
     uint32_t cap_start;
-    uint32_t unnamed;  /* unnamed Data seen */
+    uint32_t unnamed; /* unnamed Data seen */
 };
 
 void flat_begin(struct flat *f, struct evtx_record *rec, struct evtx_buf *text,
@@ -157,6 +187,11 @@ void flat_start(struct flat *f, const struct bx_name *n);
 void flat_attr(struct flat *f, const struct bx_name *n);
 void flat_attrs_done(struct flat *f);
 void flat_end(struct flat *f);
+/* An optional substitution in the current element's content was NULL. */
+void flat_null(struct flat *f);
+/* An array value in element content: Windows repeats the element per item,
+ * so a field element gives one field per item. */
+void flat_array(struct flat *f, uint8_t type, const uint8_t *p, size_t n);
 /* Finishes the record: EventID number. */
 void flat_finish(struct flat *f);
 

@@ -188,7 +188,7 @@ static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
 {
     days += 719468; /* shift the epoch to 0000-03-01 */
     int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    unsigned doe = (unsigned)(days - era * 146097);                      /* [0, 146096] */
+    unsigned doe = (unsigned)(days - era * 146097);                       /* [0, 146096] */
     unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
     unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
     unsigned mp = (5 * doy + 2) / 153;                                    /* [0, 11] */
@@ -295,11 +295,22 @@ static void sid(struct evtx_buf *b, const uint8_t *p)
 static size_t fixed_size(uint8_t type, size_t n)
 {
     switch (type) {
-    case 0x03: case 0x04: return 1;
-    case 0x05: case 0x06: return 2;
-    case 0x07: case 0x08: case 0x0b: case 0x0d: case 0x14: return 4;
-    case 0x09: case 0x0a: case 0x0c: case 0x11: case 0x15: return 8;
-    case 0x0f: case 0x12: return 16;
+    case 0x03:
+    case 0x04: return 1;
+    case 0x05:
+    case 0x06: return 2;
+    case 0x07:
+    case 0x08:
+    case 0x0b:
+    case 0x0d:
+    case 0x14: return 4;
+    case 0x09:
+    case 0x0a:
+    case 0x0c:
+    case 0x11:
+    case 0x15: return 8;
+    case 0x0f:
+    case 0x12: return 16;
     case 0x10: return n == 4 ? 4 : 8;
     default: return 0;
     }
@@ -349,59 +360,63 @@ static void scalar(struct evtx_buf *b, uint8_t type, const uint8_t *p, size_t n)
     }
 }
 
-static void array(struct evtx_buf *b, uint8_t type, const uint8_t *p, size_t n)
+bool val_array_next(struct evtx_buf *b, uint8_t type, const uint8_t *p, size_t n, size_t *at)
 {
-    size_t i = 0;
-    bool first = true;
-    if (type == 0x01) { /* NUL-separated UTF-16 strings */
-        while (i + 2 <= n) {
-            size_t j = i;
-            while (j + 2 <= n && le16(p + j))
-                j += 2;
-            if (!first)
-                buf_put(b, ",", 1);
-            first = false;
-            val_utf16(b, p + i, (j - i) / 2);
-            i = j + 2;
+    size_t i = *at;
+    type &= 0x7F;
+    if (i >= n)
+        return false;
+    if (type == 0x01) { /* NUL-terminated UTF-16 strings */
+        if (n - i < 2) {
+            *at = n;
+            return false;
         }
-        return;
+        size_t j = i;
+        while (j + 2 <= n && le16(p + j))
+            j += 2;
+        val_utf16(b, p + i, (j - i) / 2);
+        *at = j + 2 <= n ? j + 2 : n;
+        return true;
     }
-    if (type == 0x02) { /* NUL-separated ANSI strings */
-        while (i < n) {
-            size_t j = i;
-            while (j < n && p[j])
-                j++;
-            if (!first)
-                buf_put(b, ",", 1);
-            first = false;
-            ansi(b, p + i, j - i);
-            i = j + 1;
-        }
-        return;
+    if (type == 0x02) { /* NUL-terminated ANSI strings */
+        size_t j = i;
+        while (j < n && p[j])
+            j++;
+        ansi(b, p + i, j - i);
+        *at = j < n ? j + 1 : n;
+        return true;
     }
     if (type == 0x13) { /* SIDs, each its own size */
-        size_t sz;
-        while (i < n && (sz = sid_size(p + i, n - i))) {
-            if (!first)
-                buf_put(b, ",", 1);
-            first = false;
+        size_t sz = sid_size(p + i, n - i);
+        if (sz)
             sid(b, p + i);
-            i += sz;
-        }
-        if (i < n)
-            hexbytes(b, p + i, n - i);
-        return;
+        else
+            hexbytes(b, p + i, (sz = n - i));
+        *at = i + sz;
+        return true;
     }
     size_t w = type == 0x10 ? 8 : fixed_size(type, 0);
-    if (!w || n % w) {
-        hexbytes(b, p, n);
-        return;
+    if (!w || (n - i) < w) { /* no items of this type: the rest as hex */
+        hexbytes(b, p + i, n - i);
+        *at = n;
+        return true;
     }
-    for (; i < n; i += w) {
+    scalar(b, type, p + i, w);
+    *at = i + w;
+    return true;
+}
+
+static void array(struct evtx_buf *b, uint8_t type, const uint8_t *p, size_t n)
+{
+    size_t at = 0;
+    for (bool first = true; at < n; first = false) {
+        uint32_t mark = b->len;
         if (!first)
             buf_put(b, ",", 1);
-        first = false;
-        scalar(b, type, p + i, w);
+        if (!val_array_next(b, type, p, n, &at)) {
+            b->len = mark;
+            break;
+        }
     }
 }
 
@@ -433,8 +448,7 @@ void val_format(struct evtx_buf *b, uint8_t type, const uint8_t *p, size_t n)
         for (size_t i = 0; i < n; i++)
             any |= p[i] != 0;
         buf_put(b, any ? "true" : "false", any ? 4 : 5);
-    }
-    else
+    } else
         hexbytes(b, p, n);
 }
 
