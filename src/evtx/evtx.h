@@ -96,7 +96,9 @@ enum {
 
 struct evtx_record {
     uint64_t record_id; /* from the record header */
-    int64_t time_ns;    /* record header written time, ns since 1970 UTC */
+    uint64_t filetime;  /* record header written time: 100 ns since 1601 UTC */
+    int64_t time_ns;    /* the same in ns since 1970, saturated outside 1677..2262
+                           (some files hold 0 here: see TimeCreated_SystemTime) */
     uint32_t event_id;  /* numeric EventID (0 when absent, see has_event_id) */
     bool has_event_id;
     unsigned flags;  /* EVTX_REC_* */
@@ -170,8 +172,9 @@ const struct evtx_str *evtx_get(const struct evtx_record *rec, const char *name,
 const char *evtx_sys_name(enum evtx_sys slot);
 
 /* "2019-02-13T15:14:52.4097344Z" (100 ns digits) into buf (>= 32 bytes);
- * returns the length. */
+ * returns the length. From ns since 1970, or from a FILETIME. */
 size_t evtx_format_time(int64_t ns, char *buf, size_t cap);
+size_t evtx_format_filetime(uint64_t filetime, char *buf, size_t cap);
 
 /* One JSON object (no newline) for a record into buf:
  * {"record_id":..,"timestamp":"..Z","event_id":..,"provider":"..",

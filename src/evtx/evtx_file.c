@@ -412,7 +412,8 @@ static int chunk_next(struct evtx_reader *r, const struct evtx_record **out)
         struct evtx_record *rec = &r->rec;
         memset(rec, 0, sizeof *rec);
         rec->record_id = le64(c + at + 8);
-        rec->time_ns = filetime_ns(le64(c + at + 16));
+        rec->filetime = le64(c + at + 16);
+        rec->time_ns = filetime_ns(rec->filetime);
         rec->chunk = (uint32_t)r->chunk_idx;
         rec->offset = r->chunk_off + at;
         r->work.len = 0;

@@ -30,7 +30,7 @@ long evtx_record_json(const struct evtx_record *rec, char *buf, size_t cap)
     jw_init(&w, buf, cap);
     jw_obj_begin(&w);
     jw_uint(&w, "record_id", rec->record_id);
-    evtx_format_time(rec->time_ns, ts, sizeof ts);
+    evtx_format_filetime(rec->filetime, ts, sizeof ts);
     jw_str(&w, "timestamp", ts);
     if (rec->has_event_id)
         jw_uint(&w, "event_id", rec->event_id);

@@ -206,9 +206,10 @@ size_t val_filetime(uint64_t ticks, char *out)
     int64_t y;
     unsigned m, d;
     civil(days, &y, &m, &d);
-    int n = snprintf(out, 32, "%04lld", (long long)y);
-    if (n < 4 || n > 5)
-        n = 4; /* years 1601..30828 only */
+    /* FILETIME spans the years 1601..60056: four or five digits. */
+    size_t n = y >= 10000 ? 5 : 4;
+    for (size_t i = n; i-- > 0; y /= 10)
+        out[i] = (char)('0' + y % 10);
     char *o = out + n;
     o[0] = '-';
     put2(o + 1, m);
@@ -227,15 +228,16 @@ size_t val_filetime(uint64_t ticks, char *out)
     }
     o[23] = 'Z';
     o[24] = '\0';
-    return (size_t)n + 24;
+    return n + 24;
 }
 
 static void systemtime(struct evtx_buf *b, const uint8_t *p)
 {
-    char t[40];
+    char t[64]; /* seven u16 fields of up to 5 digits and separators: at most 44 */
     int n = snprintf(t, sizeof t, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", le16(p), le16(p + 2),
                      le16(p + 6), le16(p + 8), le16(p + 10), le16(p + 12), le16(p + 14));
-    buf_put(b, t, (size_t)n);
+    if (n > 0)
+        buf_put(b, t, (size_t)n < sizeof t ? (size_t)n : sizeof t - 1);
 }
 
 static void guid(struct evtx_buf *b, const uint8_t *p)
@@ -452,15 +454,10 @@ void val_format(struct evtx_buf *b, uint8_t type, const uint8_t *p, size_t n)
         hexbytes(b, p, n);
 }
 
-size_t evtx_format_time(int64_t ns, char *buf, size_t cap)
+size_t evtx_format_filetime(uint64_t filetime, char *buf, size_t cap)
 {
-    /* ns since 1970 -> 100 ns ticks since 1601 (floor for times before 1970). */
-    int64_t t = ns / 100;
-    if (ns % 100 < 0)
-        t--;
-    uint64_t ticks = (uint64_t)(t + 116444736000000000ll);
     char tmp[32];
-    size_t n = val_filetime(ticks, tmp);
+    size_t n = val_filetime(filetime, tmp);
     if (cap == 0)
         return 0;
     if (n >= cap)
@@ -468,4 +465,13 @@ size_t evtx_format_time(int64_t ns, char *buf, size_t cap)
     memcpy(buf, tmp, n);
     buf[n] = '\0';
     return n;
+}
+
+size_t evtx_format_time(int64_t ns, char *buf, size_t cap)
+{
+    /* ns since 1970 -> 100 ns ticks since 1601 (floor for times before 1970). */
+    int64_t t = ns / 100;
+    if (ns % 100 < 0)
+        t--;
+    return evtx_format_filetime((uint64_t)(t + 116444736000000000ll), buf, cap);
 }
