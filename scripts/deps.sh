@@ -7,6 +7,7 @@ pkgs=(
   libyaml-dev libssl-dev libarchive-dev libsqlite3-dev zlib1g-dev libcmocka-dev
   e2fsprogs xfsprogs util-linux kmod jq bc
   gzip zstd xz-utils zip unzip git gnupg openssl sqlite3 tar dpkg-dev psmisc procps
+  libevtx-utils time
 )
 missing=()
 for p in "${pkgs[@]}"; do
