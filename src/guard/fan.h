@@ -36,7 +36,7 @@ struct fan {
     bool perm;      /* permission events available */
     size_t nfs;
     struct fan_fs fs[FAN_FS_MAX];
-    char degraded[256]; /* what does not work on this kernel, "" if all does */
+    char degraded[1024]; /* what does not work here (kernel, filesystems), "" if all does */
 };
 
 /* Opens both groups. Returns 0 or MAMORI_EPERM (not root / no CAP_SYS_ADMIN),

@@ -141,9 +141,18 @@ int gv_open(struct guard *g)
         f->dev = f->v.dev;
         f->ok = true;
         gv->n++;
-        log_info("vault %s: cap %llu MiB, %llu MiB in use", dir,
+        log_info("vault %s: cap %llu MiB, %llu MiB in use, pre-images by %s", dir,
                  (unsigned long long)(lim.cap_bytes >> 20),
-                 (unsigned long long)(f->v.used_bytes >> 20));
+                 (unsigned long long)(f->v.used_bytes >> 20),
+                 f->v.reflink ? "reflink" : "copy");
+        if (!f->v.reflink) {
+            /* said in the ready line: what this filesystem cannot do */
+            size_t l = strlen(g->fan.degraded);
+            snprintf(g->fan.degraded + l, sizeof g->fan.degraded - l,
+                     "%sno reflinks on %s: files over %llu MiB get no pre-image",
+                     l ? "; " : "", g->o->protect[i],
+                     (unsigned long long)(g->o->vault_file_max >> 20));
+        }
     }
     return 0;
 }

@@ -122,6 +122,22 @@ static void sweep_orphans(struct vault *v)
     closedir(d);
 }
 
+/* Can this filesystem clone a file? Two scratch files, cloned, removed. */
+static bool probe_reflink(struct vault *v)
+{
+    static const char a[] = ".probe-a", b[] = ".probe-b";
+    int fa = openat(v->dir_fd, a, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fb = openat(v->dir_fd, b, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    bool ok = fa >= 0 && fb >= 0 && write(fa, "mamori", 6) == 6 && ioctl(fb, FICLONE, fa) == 0;
+    if (fa >= 0)
+        close(fa);
+    if (fb >= 0)
+        close(fb);
+    unlinkat(v->dir_fd, a, 0);
+    unlinkat(v->dir_fd, b, 0);
+    return ok;
+}
+
 static int prepare(struct vault *v)
 {
     static const struct {
@@ -200,8 +216,10 @@ int vault_open(struct vault *v, const char *dir, const struct vault_limits *lim,
     v->used_bytes = (uint64_t)query_i64(v, "SELECT IFNULL(SUM(cost),0) FROM ops WHERE blob IS NOT NULL");
     v->rows = (uint64_t)query_i64(v, "SELECT count(*) FROM ops");
     v->next_blob = (uint64_t)query_i64(v, "SELECT IFNULL(MAX(blob),0) FROM ops") + 1;
-    if (create)
+    if (create) {
         sweep_orphans(v);
+        v->reflink = probe_reflink(v);
+    }
     return 0;
 }
 

@@ -73,6 +73,7 @@ struct vault {
     struct vault_limits lim;
     uint64_t used_bytes;     /* sum of blob costs in the index */
     uint64_t rows;           /* ops in the index (bounded by VAULT_ROWS_MAX) */
+    bool reflink;            /* the filesystem clones files (probed at open) */
     uint64_t next_blob;
     struct sqlite3_stmt *st_op, *st_actor, *st_alert, *st_state;
     struct vault_stats st;

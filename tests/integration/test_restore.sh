@@ -85,6 +85,13 @@ mode_case() {
     fail "$name" "sim corpus failed"; return
   fi
   if ! start_guard "$log" --protect "$mnt" --action freeze; then fail "$name" "$LIB_ERR"; return; fi
+  # the ready line says what this filesystem cannot do: no reflinks but on xfs
+  local deg
+  deg=$(jq -r 'select(.event=="ready") | .degraded' "$log")
+  case $fsname in
+    xfs) [[ $deg != *"no reflinks"* ]] || errs+=("xfs reported without reflinks: $deg") ;;
+    *) [[ $deg == *"no reflinks on $mnt"* ]] || errs+=("ready line does not say $fsname has no reflinks: '$deg'") ;;
+  esac
   run_sim_bg "$T/$1-$3.sim" ransomware --dir "$dir" --mode "$mode" "${extra[@]}"
   if ! wait_alert "$log" "$ALERT_TIMEOUT" >/dev/null; then
     errs+=("no alert within ${ALERT_TIMEOUT}s")
