@@ -26,7 +26,8 @@
 #include "core/err.h"
 #include "evtx/evtx_int.h"
 
-#define NAME_MAX_LEN 4096 /* file name kept for error reports */
+#define NAME_MAX_LEN 4096      /* file name kept for error reports */
+#define READ_WINDOW (1u << 20) /* bytes read per pread: 16 chunks (syscalls cost) */
 
 struct evtx_reader {
     /* input */
@@ -55,7 +56,9 @@ struct evtx_reader {
     uint32_t chunk_len;
     uint32_t pos, end;
     uint64_t stated, c_yield, c_lost;
-    uint8_t *buf; /* EVTX_CHUNK_SIZE */
+    uint8_t *buf; /* READ_WINDOW bytes of the file from win_off */
+    uint64_t win_off;
+    size_t win_len;
     /* decoding */
     struct bx_chunk bx;
     struct evtx_mem work;
@@ -77,7 +80,7 @@ struct evtx_reader *evtx_reader_new(void)
     if (!r)
         return NULL;
     r->fd = -1;
-    r->buf = malloc(EVTX_CHUNK_SIZE);
+    r->buf = malloc(READ_WINDOW);
     r->work.p = malloc(EVTX_WORK_CAP);
     r->work.cap = EVTX_WORK_CAP;
     r->text.p = malloc(EVTX_TEXT_CAP);
@@ -127,8 +130,9 @@ static void report(struct evtx_reader *r, int64_t chunk, uint64_t rec_id, uint64
     }
 }
 
-/* Up to n bytes at file offset off: into the reader's buffer (file) or in
- * place (memory). Returns the bytes available, or -1 with errno. */
+/* Up to n (<= READ_WINDOW) bytes at file offset off: in the reader's window
+ * (refilled from off when it does not hold them) or in place (memory).
+ * Returns the bytes available, or -1 with errno. */
 static long read_at(struct evtx_reader *r, uint64_t off, size_t n, const uint8_t **out)
 {
     if (off >= r->size)
@@ -139,20 +143,29 @@ static long read_at(struct evtx_reader *r, uint64_t off, size_t n, const uint8_t
         *out = r->mem + off;
         return (long)n;
     }
-    size_t got = 0;
-    while (got < n) {
-        ssize_t k = pread(r->fd, r->buf + got, n - got, (off_t)(off + got));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -1;
-        if (k == 0)
-            break;
-        got += (size_t)k;
+    if (off < r->win_off || off + n > r->win_off + r->win_len) {
+        size_t want = READ_WINDOW, got = 0;
+        if (want > r->size - off)
+            want = (size_t)(r->size - off);
+        r->win_off = off;
+        r->win_len = 0;
+        while (got < want) {
+            ssize_t k = pread(r->fd, r->buf + got, want - got, (off_t)(off + got));
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0)
+                return -1;
+            if (k == 0)
+                break;
+            got += (size_t)k;
+        }
+        r->st.bytes += got;
+        r->win_len = got;
+        if (n > got)
+            n = got;
     }
-    r->st.bytes += got;
-    *out = r->buf;
-    return (long)got;
+    *out = r->buf + (off - r->win_off);
+    return (long)n;
 }
 
 static uint32_t crc(const uint8_t *p, size_t n)
@@ -210,6 +223,8 @@ static void reset_file(struct evtx_reader *r, const struct evtx_opts *o)
     r->have_good = false;
     r->prev_last_id = r->max_last_id = 0;
     r->in_chunk = false;
+    r->win_off = 0;
+    r->win_len = 0;
 }
 
 int evtx_open_mem(struct evtx_reader *r, const void *buf, size_t len, const char *name,
