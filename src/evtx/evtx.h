@@ -1,7 +1,8 @@
 /* evtx.h - mamori's reader of Windows XML event log files (.evtx).
  *
- * Data enters as a file path (read 64 KiB chunk by chunk with pread, so memory
- * stays bounded whatever the file size) or as a buffer in memory; it leaves as
+ * Data enters as a file path (read with pread 1 MiB at a time and decoded
+ * 64 KiB chunk by chunk, so memory stays bounded whatever the file size) or
+ * as a buffer in memory; it leaves as
  * one struct evtx_record at a time: the record header (id, written time) and
  * the event flattened into fields, the form the Sigma engine matches on.
  * Damage leaves through the caller's error callback (file, chunk, record,
@@ -148,7 +149,7 @@ struct evtx_stats {
 
 struct evtx_reader;
 
-/* A reader owns every buffer it needs (about 7 MiB, allocated here once) and
+/* A reader owns every buffer it needs (about 8 MiB, allocated here once) and
  * may be reused for file after file. NULL when out of memory. */
 struct evtx_reader *evtx_reader_new(void);
 void evtx_reader_free(struct evtx_reader *r);

@@ -1,7 +1,7 @@
 /* evtx_file.c - EVTX files: file header, chunks, checksums, records.
  *
- * Data enters as a file (pread, one 64 KiB chunk at a time into the
- * reader's buffer) or a caller's buffer; it leaves as one struct evtx_record
+ * Data enters as a file (pread into the reader's 1 MiB window, 16 chunks at
+ * a time) or a caller's buffer; it leaves as one struct evtx_record
  * per evtx_next call, decoded by evtx_binxml.c. Damage leaves through the
  * error callback with the records it costs, and reading goes on:
  *   - the file header is informative only (its next record id serves the
