@@ -28,7 +28,8 @@
  *     child (Binary, ...) gives a field named after the element.
  *     ProcessingErrorData is read the same way.
  *   - UserData: every leaf element below the wrapper element gives a field
- *     named after the element.
+ *     named after the element, and every attribute below UserData (but
+ *     xmlns) one named Element_Attribute (<Error Code="15007"/>: Error_Code).
  *   Fields are in document order; a name may repeat (UserData). All names and
  *   values are valid UTF-8, NUL-terminated, with their length beside them.
  *

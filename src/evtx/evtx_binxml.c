@@ -43,7 +43,8 @@ struct tok {
 };
 
 /* A stream of tokens: chunk offsets [pos, end); dep_id tells whether element
- * starts carry the 2-byte dependency identifier (not inside a 0x21 value). */
+ * starts carry the 2-byte dependency identifier: only inside template
+ * definitions (MS-EVEN6 4.4), not in a record's own fragment or a 0x21 value. */
 struct rd {
     struct bx_chunk *c;
     uint32_t pos, end;
@@ -482,7 +483,7 @@ static const struct bx_template *template_at(struct bx_chunk *c, struct evtx_mem
 
 /* ------------------------------------------------------------ runner -- */
 
-static int run_stream(struct bx_run *run, uint32_t off, uint32_t len, bool dep_id, int depth);
+static int run_stream(struct bx_run *run, uint32_t off, uint32_t len, int depth);
 
 static int fail(struct bx_run *run, const char *why)
 {
@@ -517,7 +518,7 @@ static int run_template(struct bx_run *run, const struct bx_template *tpl,
                     flat_null(f);
             } else if (v->type == 0x21) {
                 if (!(op->flags & OPF_IN_ATTR) && v->size &&
-                    run_stream(run, v->off, v->size, false, depth + 1) < 0)
+                    run_stream(run, v->off, v->size, depth + 1) < 0)
                     return -1;
             } else if (flat_capturing(f)) {
                 if ((v->type & 0x80) && !(op->flags & OPF_IN_ATTR))
@@ -561,13 +562,13 @@ static const char *read_values(struct rd *r, struct evtx_mem *work, struct bx_va
     return NULL;
 }
 
-static int run_stream(struct bx_run *run, uint32_t off, uint32_t len, bool dep_id, int depth)
+static int run_stream(struct bx_run *run, uint32_t off, uint32_t len, int depth)
 {
     if (depth > EVTX_MAX_DEPTH)
         return fail(run, E_DEPTH);
     struct bx_chunk *c = run->c;
     struct flat *f = run->flat;
-    struct rd r = {.c = c, .pos = off, .end = off + len, .dep_id = dep_id};
+    struct rd r = {.c = c, .pos = off, .end = off + len, .dep_id = false};
     struct shape sh = {0};
     struct evtx_buf *text = f->text;
     while (r.pos < r.end) {
@@ -633,7 +634,7 @@ int bx_record(struct bx_run *run, uint32_t off, uint32_t len)
 {
     run->why = NULL;
     run->ops_left = EVTX_OP_BUDGET;
-    int rc = run_stream(run, off, len, true, 0);
+    int rc = run_stream(run, off, len, 0);
     if (rc == 0 && run->flat->text->full)
         return fail(run, E_MEM);
     return rc;

@@ -150,6 +150,7 @@ void flat_begin(struct flat *f, struct evtx_record *rec, struct evtx_buf *text,
     f->deep = 0;
     f->cap = f->saved_cap = f->in_start = f->attr_cap = f->attr_dname = false;
     f->attr_slot = -1;
+    f->attr_fname = (struct evtx_str){NULL, 0};
     f->cap_start = 0;
     f->unnamed = 0;
 }
@@ -247,10 +248,31 @@ static void attr_done(struct flat *f)
     }
     if (f->attr_slot >= 0) {
         f->rec->sys[f->attr_slot] = v;
+    } else if (f->attr_fname.s) {
+        add_field(f, f->attr_fname, v);
     } else if (f->attr_dname && f->depth) {
         f->st[f->depth - 1].dname = v.s;
         f->st[f->depth - 1].dname_len = v.len;
     }
+}
+
+static bool is_xmlns(const struct bx_name *n)
+{
+    return (n->len == 5 || (n->len > 5 && n->s[5] == ':')) && !memcmp(n->s, "xmlns", 5);
+}
+
+/* "Element_Attribute", the field an attribute below UserData gives (event
+ * strings are stored there too, as in <Error Code="15007"/>). */
+static struct evtx_str attr_field_name(struct flat *f, const struct bx_name *elem,
+                                       const struct bx_name *attr)
+{
+    struct evtx_buf *t = f->text;
+    struct evtx_str s = {t->p + t->len, elem->len + 1 + attr->len};
+    buf_put(t, elem->s, elem->len);
+    buf_put(t, "_", 1);
+    buf_put(t, attr->s, attr->len);
+    buf_put(t, "", 1);
+    return t->full ? (struct evtx_str){"", 0} : s;
 }
 
 void flat_attr(struct flat *f, const struct bx_name *n)
@@ -261,11 +283,14 @@ void flat_attr(struct flat *f, const struct bx_name *n)
     struct flat_lvl *l = &f->st[f->depth - 1];
     f->attr_slot = -1;
     f->attr_dname = false;
+    f->attr_fname = (struct evtx_str){NULL, 0};
     if (l->zone == Z_SYS)
         f->attr_slot = sys_attr_slot(l->atom, n->atom);
     else if (l->zone == Z_DATA && n->atom == A_NAME)
         f->attr_dname = true;
-    if (f->attr_slot >= 0 || f->attr_dname) {
+    else if ((l->zone == Z_UWRAP || l->zone == Z_LEAF) && !is_xmlns(n))
+        f->attr_fname = attr_field_name(f, l->name, n);
+    if (f->attr_slot >= 0 || f->attr_dname || f->attr_fname.s) {
         f->attr_cap = true;
         cap_begin(f);
     }

@@ -170,12 +170,13 @@ struct flat {
     uint32_t nfields, maxfields;
     struct flat_lvl st[EVTX_XML_DEPTH];
     uint32_t depth;
-    uint32_t deep;    /* levels beyond EVTX_XML_DEPTH (ignored) */
-    bool cap;         /* text pieces go to the text arena now */
-    bool saved_cap;   /* cap of the content around the current start tag */
-    bool in_start;    /* between an element's name and its content */
-    int8_t attr_slot; /* attribute being captured: System slot, */
-    bool attr_dname;  /* or a Data Name */
+    uint32_t deep;              /* levels beyond EVTX_XML_DEPTH (ignored) */
+    bool cap;                   /* text pieces go to the text arena now */
+    bool saved_cap;             /* cap of the content around the current start tag */
+    bool in_start;              /* between an element's name and its content */
+    int8_t attr_slot;           /* attribute being captured: System slot, */
+    bool attr_dname;            /* or a Data Name, */
+    struct evtx_str attr_fname; /* or a field (an attribute below UserData) */
     bool attr_cap;
     uint32_t cap_start;
     uint32_t unnamed; /* unnamed Data seen */

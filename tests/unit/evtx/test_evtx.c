@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/err.h"
 #include "evtx/evtx.h"
@@ -604,6 +605,168 @@ static void test_damaged_file_on_disk(void **state)
     free(b);
 }
 
+/* ------------------------------------------------- a file made here -- */
+
+/* Binary XML written by hand: raw elements (no template, so no dependency
+ * ids), names inline, offsets relative to the chunk. */
+struct bb {
+    uint8_t b[4096];
+    size_t n;
+    uint32_t base; /* chunk offset of b[0] */
+};
+
+static void put(struct bb *x, const void *p, size_t n)
+{
+    assert_true(x->n + n <= sizeof x->b);
+    memcpy(x->b + x->n, p, n);
+    x->n += n;
+}
+static void put8(struct bb *x, uint8_t v)
+{
+    put(x, &v, 1);
+}
+static void put16(struct bb *x, uint16_t v)
+{
+    put(x, &v, 2);
+}
+static void put32(struct bb *x, uint32_t v)
+{
+    put(x, &v, 4);
+}
+static void utf16(struct bb *x, const char *s)
+{
+    for (; *s; s++)
+        put16(x, (uint8_t)*s);
+}
+static void name(struct bb *x, const char *s)
+{
+    put32(x, x->base + (uint32_t)x->n + 4); /* inline: points right after itself */
+    put32(x, 0);                            /* next name in the hash chain */
+    put16(x, 0);                            /* hash (not checked) */
+    put16(x, (uint16_t)strlen(s));
+    utf16(x, s);
+    put16(x, 0);
+}
+static void open_el(struct bb *x, const char *s, bool attrs)
+{
+    put8(x, attrs ? 0x41 : 0x01);
+    put32(x, 0); /* data size (not used) */
+    name(x, s);
+    if (attrs)
+        put32(x, 0); /* attribute list size (not used) */
+}
+static void text(struct bb *x, const char *s)
+{
+    put8(x, 0x05);
+    put8(x, 0x01);
+    put16(x, (uint16_t)strlen(s));
+    utf16(x, s);
+}
+static void leaf(struct bb *x, const char *el, const char *s)
+{
+    open_el(x, el, false);
+    put8(x, 0x02);
+    text(x, s);
+    put8(x, 0x04);
+}
+
+static void test_raw_binxml_file(void **state)
+{
+    struct bb *x = calloc(1, sizeof *x);
+    assert_non_null(x);
+    x->base = 512 + 24;
+    put(x, "\x0f\x01\x01\x00", 4);
+    open_el(x, "Event", false);
+    put8(x, 0x02);
+    open_el(x, "System", false);
+    put8(x, 0x02);
+    leaf(x, "EventID", "7");
+    open_el(x, "Channel", false); /* T&C<![CDATA[!]]>&#x41; */
+    put8(x, 0x02);
+    text(x, "T");
+    put8(x, 0x09);
+    name(x, "amp");
+    text(x, "C");
+    put8(x, 0x07);
+    put16(x, 1);
+    utf16(x, "!");
+    put8(x, 0x08);
+    put16(x, 0x41);
+    put8(x, 0x04);
+    put8(x, 0x04); /* </System> */
+    open_el(x, "UserData", false);
+    put8(x, 0x02);
+    open_el(x, "Wrap", true);
+    put8(x, 0x06);
+    name(x, "xmlns");
+    text(x, "urn:x");
+    put8(x, 0x02);
+    open_el(x, "Error", true);
+    put8(x, 0x06);
+    name(x, "Code");
+    text(x, "15007");
+    put8(x, 0x03); /* <Error Code="15007"/> */
+    leaf(x, "Name", "abc");
+    put8(x, 0x04); /* </Wrap> */
+    put8(x, 0x04); /* </UserData> */
+    put8(x, 0x04); /* </Event> */
+    put8(x, 0x00);
+
+    size_t len = 4096 + 65536;
+    uint8_t *f = calloc(1, len);
+    assert_non_null(f);
+    uint8_t *c = f + 4096, *rec = c + 512;
+    uint32_t size = (uint32_t)(24 + x->n + 4);
+    memcpy(rec, "**\0\0", 4);
+    memcpy(rec + 4, &size, 4);
+    memcpy(rec + 8, &(uint64_t){1}, 8);
+    memcpy(rec + 16, &(uint64_t){132000000000000000ull}, 8);
+    memcpy(rec + 24, x->b, x->n);
+    memcpy(rec + size - 4, &size, 4);
+    memcpy(c, "ElfChnk", 8);
+    for (int i = 0; i < 4; i++)
+        memcpy(c + 8 + 8 * i, &(uint64_t){1}, 8); /* record numbers and ids 1..1 */
+    memcpy(c + 40, &(uint32_t){128}, 4);
+    memcpy(c + 44, &(uint32_t){512}, 4);
+    memcpy(c + 48, &(uint32_t){512 + size}, 4);
+    memcpy(c + 52, &(uint32_t){(uint32_t)crc32(0, c + 512, size)}, 4);
+    uint32_t hc = (uint32_t)crc32(crc32(0, c, 120), c + 128, 384);
+    memcpy(c + 124, &hc, 4);
+    memcpy(f, "ElfFile", 8);
+    memcpy(f + 24, &(uint64_t){2}, 8); /* next record id */
+    memcpy(f + 32, &(uint32_t){128}, 4);
+    memcpy(f + 36, &(uint16_t){1}, 2);
+    memcpy(f + 38, &(uint16_t){3}, 2);
+    memcpy(f + 40, &(uint16_t){4096}, 2);
+    memcpy(f + 42, &(uint16_t){1}, 2);
+    memcpy(f + 124, &(uint32_t){(uint32_t)crc32(0, f, 120)}, 4);
+
+    struct errs e = {0};
+    struct evtx_reader *rd = evtx_reader_new();
+    struct evtx_opts o = {.on_error = collect, .ctx = &e};
+    assert_int_equal(evtx_open_mem(rd, f, len, "made", &o), 0);
+    const struct evtx_record *r;
+    assert_int_equal(evtx_next(rd, &r), 1);
+    assert_int_equal(r->record_id, 1);
+    assert_true(r->has_event_id);
+    assert_int_equal(r->event_id, 7);
+    assert_string_equal(field(r, "Channel"), "T&C!A");
+    assert_int_equal(r->nfields, 3);
+    assert_string_equal(r->fields[0].name.s, "Error_Code");
+    assert_string_equal(r->fields[0].value.s, "15007");
+    assert_string_equal(r->fields[1].name.s, "Error");
+    assert_string_equal(r->fields[1].value.s, "");
+    assert_string_equal(r->fields[2].name.s, "Name");
+    assert_string_equal(r->fields[2].value.s, "abc");
+    assert_int_equal(evtx_next(rd, &r), 0);
+    evtx_close(rd);
+    assert_int_equal(e.n, 0);
+    assert_int_equal(evtx_stats(rd)->records, 1);
+    evtx_reader_free(rd);
+    free(f);
+    free(x);
+}
+
 /* ---------------------------------------------------------- values -- */
 
 static const char *fmt(struct evtx_buf *t, uint8_t type, const void *p, size_t n)
@@ -701,6 +864,7 @@ int main(void)
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_random_mutations),
         cmocka_unit_test(test_damaged_file_on_disk),
+        cmocka_unit_test(test_raw_binxml_file),
         cmocka_unit_test(test_value_types),
         cmocka_unit_test(test_json_bound),
     };
