@@ -264,6 +264,7 @@ static void loop(struct guard *g, int sigfd, char *buf)
         drain_content(g, buf);
         drain_names(g, buf);
         g->now = now_us();
+        gv_flush(g, false);
         gv_tick(g);
         if (stop)
             break;

@@ -48,7 +48,7 @@ struct gvault {
     size_t n;
     struct gvault_fs fs[FAN_FS_MAX];
     char boot[9];
-    uint64_t last_expire_us, last_full_log_us;
+    uint64_t last_expire_us, last_full_log_us, last_flush_us;
     size_t hold_next, hold_max;      /* hold_max <= HOLD_MAX, from RLIMIT_NOFILE */
     struct hold_ref holds[HOLD_MAX]; /* ring: the oldest hold is closed first */
     struct trust_ent {
@@ -133,6 +133,9 @@ void gv_delete(struct guard *g, struct actor *a, const char *path);
 void gv_rename(struct guard *g, struct actor *a, const char *from, const char *to);
 void gv_alert(struct guard *g, struct actor *a);
 void gv_tick(struct guard *g);
+/* Commits the creates and renames recorded so far: at most every
+ * FLUSH_EVERY_US unless now (a save commits them at once anyway). */
+void gv_flush(struct guard *g, bool now);
 bool gv_is_restore(const struct guard *g, const struct proc_info *pi);
 /* A vault.trusted_exe program run by root, whose binary is the one verified
  * against dpkg's record at start. */

@@ -48,6 +48,7 @@
 #define BORN_NOW_NS 2000000000LL  /* an empty file born this recently was just created */
 #define FULL_LOG_EVERY_US 60000000u
 #define SAVE_BUDGET_US 2000000u   /* one save may hold the queue this long */
+#define FLUSH_EVERY_US 100000u    /* creates and renames are committed within 100 ms */
 #define HOLD_FD_RESERVE (WD_MAX + HELD_MAX + 256) /* fds kept free for everything else */
 
 static struct gvault_fs *vault_of(struct guard *g, dev_t dev)
@@ -197,7 +198,7 @@ void gv_close(struct guard *g)
     }
     for (size_t i = 0; i < gv->n; i++)
         if (gv->fs[i].v.db)
-            vault_close(&gv->fs[i].v);
+            vault_close(&gv->fs[i].v); /* commits what is pending */
     free(gv);
     g->gv = NULL;
 }
@@ -436,6 +437,17 @@ void gv_alert(struct guard *g, struct actor *a)
         if (gv->fs[i].ok && ensure_actor(g, &gv->fs[i], a))
             vault_alert(&gv->fs[i].v, a->alert_id, a->incident, a->vkey, a->decision_us,
                         a->freeze_us);
+}
+
+void gv_flush(struct guard *g, bool now)
+{
+    struct gvault *gv = g->gv;
+    if (!gv || (!now && g->now - gv->last_flush_us < FLUSH_EVERY_US))
+        return;
+    gv->last_flush_us = g->now;
+    for (size_t i = 0; i < gv->n; i++)
+        if (gv->fs[i].ok)
+            vault_flush(&gv->fs[i].v);
 }
 
 void gv_tick(struct guard *g)

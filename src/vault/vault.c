@@ -225,6 +225,8 @@ int vault_open(struct vault *v, const char *dir, const struct vault_limits *lim,
 
 void vault_close(struct vault *v)
 {
+    if (v->db)
+        vault_flush(v);
     sqlite3_finalize(v->st_op);
     sqlite3_finalize(v->st_actor);
     sqlite3_finalize(v->st_alert);
@@ -260,8 +262,29 @@ struct op_row {
     bool late;
 };
 
+int vault_flush(struct vault *v)
+{
+    if (!v->in_tx)
+        return 0;
+    v->in_tx = false;
+    if (exec(v, "COMMIT") < 0) {
+        exec(v, "ROLLBACK");
+        v->st.errors++;
+        return MAMORI_EIO;
+    }
+    return 0;
+}
+
 static int insert_op(struct vault *v, const struct op_row *r)
 {
+    /* creates and renames wait for a commit; a save is committed at once,
+     * with whatever waits */
+    bool save = r->blob != 0;
+    if (!save && !v->in_tx) {
+        if (exec(v, "BEGIN") < 0)
+            return db_fail(v, "starting a transaction");
+        v->in_tx = true;
+    }
     sqlite3_stmt *s = v->st_op;
     sqlite3_bind_text(s, 1, r->key, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, r->kind, -1, SQLITE_STATIC);
@@ -296,7 +319,7 @@ static int insert_op(struct vault *v, const struct op_row *r)
     if (rc != SQLITE_DONE)
         return db_fail(v, "recording an op");
     v->rows++;
-    return 0;
+    return save ? vault_flush(v) : 0;
 }
 
 static void blob_name(uint64_t id, char *out, size_t cap)
@@ -324,7 +347,7 @@ static int drop_ops(struct vault *v, const char *sql, int64_t p1, int limit, int
     int64_t blobs[EVICT_BATCH * 8];
     uint64_t freed = 0;
     int nb = 0, n = 0;
-    if (exec(v, "BEGIN") < 0) {
+    if (vault_flush(v) < 0 || exec(v, "BEGIN") < 0) {
         sqlite3_finalize(sel);
         sqlite3_finalize(del);
         return MAMORI_EIO;
@@ -570,7 +593,7 @@ int vault_alert(struct vault *v, const char *alert_id, const char *incident, con
                 uint64_t decision_us, uint64_t freeze_us)
 {
     /* one transaction: an alert is never recorded without its actor kept */
-    if (exec(v, "BEGIN") < 0)
+    if (vault_flush(v) < 0 || exec(v, "BEGIN") < 0)
         return db_fail(v, "recording an alert");
     sqlite3_stmt *s = v->st_alert;
     sqlite3_bind_text(s, 1, alert_id, -1, SQLITE_STATIC);

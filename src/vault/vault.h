@@ -74,6 +74,7 @@ struct vault {
     uint64_t used_bytes;     /* sum of blob costs in the index */
     uint64_t rows;           /* ops in the index (bounded by VAULT_ROWS_MAX) */
     bool reflink;            /* the filesystem clones files (probed at open) */
+    bool in_tx;              /* creates/renames waiting for vault_flush or a save */
     uint64_t next_blob;
     struct sqlite3_stmt *st_op, *st_actor, *st_alert, *st_state;
     struct vault_stats st;
@@ -109,13 +110,17 @@ int vault_save(struct vault *v, const char *key, int src, const struct stat *st,
                const char *path, uint64_t wall_us, bool late, vault_progress_fn cb, void *ctx);
 /* The last save turned out late: the opener was let go during the copy. */
 int vault_mark_late(struct vault *v);
-/* CREATE and RENAME ops. */
+/* CREATE and RENAME ops. They are gathered in one transaction, committed by
+ * the next save (a save is committed before vault_save returns) or by
+ * vault_flush(): the guard flushes after every batch of events. */
 int vault_note_create(struct vault *v, const char *key, const char *path, const struct stat *st,
                       uint64_t wall_us);
 /* st: the file now at `to` (its inode ties the rename to the file's SAVE
  * ops; NULL when it is gone already). */
 int vault_note_rename(struct vault *v, const char *key, const char *from, const char *to,
                       const struct stat *st, uint64_t wall_us);
+/* Commits what is pending. */
+int vault_flush(struct vault *v);
 /* The actor was condemned: alert id, the incident it belongs to (the first
  * alert of a chain of related actors), times in wall µs (freeze 0 when the
  * actor was not stopped). Its ops are kept from then on. */
