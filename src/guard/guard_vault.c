@@ -9,12 +9,16 @@
  *   a rename                                  RENAME
  *   a condemnation                            the alert and its incident
  * Only actors that are neither untouchable nor allow-listed are recorded;
- * the guard's own I/O and `mamori restore` never are.
+ * the guard's own I/O, root's `mamori restore` and root's runs of a
+ * vault.trusted_exe binary verified against dpkg's record never are.
+ * Creates and renames are committed at most every FLUSH_EVERY_US; a save
+ * is committed before the opener goes on.
  *
  * Held fds. fanotify has no permission event before unlink or rename, so a
  * file deleted by an encryptor that first read it (copy-then-delete) is kept
  * alive another way: the fd the kernel passed with the open event is kept
- * (dup), up to HOLD_MAX of them, oldest closed first. When the name is
+ * (dup), up to hold_max of them (HOLD_MAX, fewer when the open file limit
+ * is low), oldest closed first. When the name is
  * deleted or replaced, the inode is still readable through that fd and is
  * copied into the vault. The copy happens after the deletion, so a pre-image
  * taken this way is lost if the agent dies in the few milliseconds between.
@@ -137,6 +141,9 @@ int gv_open(struct guard *g)
         };
         if (vault_open(&f->v, dir, &lim, true, err, sizeof err) < 0) {
             log_error("no pre-images on the filesystem of %s: %s", g->o->protect[i], err);
+            size_t l = strlen(g->fan.degraded);
+            snprintf(g->fan.degraded + l, sizeof g->fan.degraded - l, "%sno vault for %s: %s",
+                     l ? "; " : "", g->o->protect[i], err);
             continue;
         }
         f->dev = f->v.dev;
