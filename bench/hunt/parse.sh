@@ -4,7 +4,10 @@
 # Builds a corpus of at least CORPUS_MB (default 1024) MB from copies of the
 # EVTX attack samples in a temporary directory (removed at exit), warms the
 # page cache, then times on one core (taskset -c 0), REPS times each, in the
-# same run:
+# same run. SET=all (default) copies every sample file: most of their bytes
+# are unused chunk space (exported logs, partly filled chunks); SET=dense
+# copies only the files whose used chunks are at least 90% full, as the
+# chunks of a live log are. The tools:
 #   cat            reading the files, the floor    (cat FILES > /dev/null)
 #   read floor     one process, one reused 1 MiB buffer (perl sysread): GNU
 #                  cat allocates and unmaps a fresh buffer per file, which
@@ -12,11 +15,14 @@
 #   mamori count   parse only                      (mamori evtx --count FILES)
 #   mamori jsonl   parse and render JSON lines     (mamori evtx FILES > /dev/null)
 #   evtxexport     Debian's libevtx-utils          (evtxexport FILE > /dev/null, per file)
-# and reports MB/s and events/s of the best run and the peak RSS (GNU time).
+# and reports, for the run with the least CPU time, MiB/s and events/s per
+# CPU second (user + sys: throughput per core, robust to other load on the
+# machine), the wall time, and the peak RSS (GNU time).
+# evtxexport runs EVTXEXPORT_REPS times (default 1: about 5 minutes per GB).
 # Events are the records mamori counts (the same files for every tool).
 #
 #   bash bench/hunt/parse.sh                      # needs build/release/mamori
-#   MAMORI=path CORPUS_MB=256 REPS=1 SKIP_EVTXEXPORT=1 bash bench/hunt/parse.sh
+#   MAMORI=path CORPUS_MB=256 REPS=1 SKIP_EVTXEXPORT=1 SET=dense bash bench/hunt/parse.sh
 #
 # Writes the table to stdout and to bench/out/evtx-parse-<time>.md.
 set -eu
@@ -25,7 +31,10 @@ MAMORI=${MAMORI:-$PWD/build/release/mamori}
 SAMPLES=${SAMPLES:-$PWD/../shared/data/evtx-attack-samples}
 CORPUS_MB=${CORPUS_MB:-1024}
 REPS=${REPS:-3}
+EVTXEXPORT_REPS=${EVTXEXPORT_REPS:-1}
 CPU=${CPU:-0}
+SET=${SET:-all}
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 [ -x "$MAMORI" ] || { echo "parse.sh: $MAMORI not built (make)" >&2; exit 2; }
 [ -d "$SAMPLES" ] || { echo "parse.sh: no samples in $SAMPLES" >&2; exit 2; }
@@ -39,17 +48,34 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/mamori-evtxbench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
+# dense FILE: true when the file's used chunks hold at least 90% records
+# (free space offset of each chunk header, bytes 48..51).
+dense() {
+  local f=$1 size k off sig used=0 fill=0
+  size=$(stat -c %s "$f")
+  for ((k = 0; 4096 + (k + 1) * 65536 <= size; k++)); do
+    off=$((4096 + k * 65536))
+    sig=$(od -An -t x1 -j $off -N 8 "$f" | tr -d ' \n')
+    [ "$sig" = 456c6643686e6b00 ] || continue # "ElfChnk\0"
+    used=$((used + 1))
+    fill=$((fill + $(od -An -t u4 -j $((off + 48)) -N 4 "$f")))
+  done
+  [ $used -gt 0 ] && [ $((fill * 10)) -ge $((used * 65536 * 9)) ]
+}
+
 # ---- corpus: whole copies of the sample set until CORPUS_MB is reached
-mapfile -d '' samples < <(find "$SAMPLES" -name '*.evtx' -type f -print0 | sort -z)
-[ ${#samples[@]} -gt 0 ] || { echo "parse.sh: no .evtx under $SAMPLES" >&2; exit 2; }
+mapfile -d '' all < <(find "$SAMPLES" -name '*.evtx' -type f -print0 | sort -z)
+samples=()
+for s in "${all[@]}"; do
+  if [ "$SET" = all ] || dense "$s"; then samples+=("$s"); fi
+done
+[ ${#samples[@]} -gt 0 ] || { echo "parse.sh: no .evtx under $SAMPLES for SET=$SET" >&2; exit 2; }
 set_bytes=$(cat "${samples[@]}" | wc -c)
 copies=$(( (CORPUS_MB * 1048576 + set_bytes - 1) / set_bytes ))
-for ((c = 0; c < copies; c++)); do
-  d="$work/corpus/$c"
-  mkdir -p "$d"
-  i=0
-  for s in "${samples[@]}"; do cp "$s" "$d/$i.evtx"; i=$((i + 1)); done
-done
+mkdir -p "$work/corpus/0"
+i=0
+for s in "${samples[@]}"; do cp "$s" "$work/corpus/0/$i.evtx"; i=$((i + 1)); done
+for ((c = 1; c < copies; c++)); do cp -r "$work/corpus/0" "$work/corpus/$c"; done
 find "$work/corpus" -name '*.evtx' -print0 | sort -z > "$work/files0"
 nfiles=$(tr -cd '\0' < "$work/files0" | wc -c)
 bytes=$(xargs -0 cat < "$work/files0" | wc -c) # also warms the page cache
@@ -61,19 +87,22 @@ counts=$(xargs -0 "$MAMORI" evtx --count < "$work/files0" | grep '^total:')
 events=$(printf '%s\n' "$counts" | awk '{s += $2} END {print s}')
 lost=$(printf '%s\n' "$counts" | awk '{s += $4} END {print s}')
 
-# run NAME CMD...: best wall time and max peak RSS over REPS runs
+# run NAME CMD...: the run with the least CPU time (its wall time beside it)
+# and the max peak RSS over REPS runs
 results=()
 run() {
-  local name=$1 best='' rss=0 t m
+  local name=$1 best='' wall='' rss=0 e u s m cpu reps=$REPS
   shift
-  for ((r = 0; r < REPS; r++)); do
-    /usr/bin/time -f '%e %M' -o "$work/time" taskset -c "$CPU" "$@" > /dev/null 2>"$work/err" || {
+  case $name in evtxexport*) reps=$EVTXEXPORT_REPS ;; esac
+  for ((r = 0; r < reps; r++)); do
+    /usr/bin/time -f '%e %U %S %M' -o "$work/time" taskset -c "$CPU" "$@" > /dev/null 2>"$work/err" || {
       echo "parse.sh: $name failed: $(tail -3 "$work/err")" >&2; return 1; }
-    read -r t m < "$work/time"
-    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ]; then best=$t; fi
+    read -r e u s m < "$work/time"
+    cpu=$(echo "$u + $s" | bc)
+    if [ -z "$best" ] || [ "$(echo "$cpu < $best" | bc)" = 1 ]; then best=$cpu; wall=$e; fi
     [ "$m" -gt "$rss" ] && rss=$m
   done
-  results+=("$name|$best|$rss")
+  results+=("$name|$best|$wall|$rss")
 }
 
 run "cat (floor)" xargs -0 -a "$work/files0" cat
@@ -86,19 +115,18 @@ if [ $have_evtxexport = 1 ]; then
   run "evtxexport (text to /dev/null)" xargs -0 -n 1 -a "$work/files0" evtxexport
 fi
 
-rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 out=$(
-  echo "Corpus: $nfiles files, $mb MiB ($copies copies of the ${#samples[@]} sample files), $events events ($lost lost); one core (taskset -c $CPU), page cache warm, best of $REPS; mamori $rev"
+  echo "Corpus (SET=$SET): $nfiles files, $mb MiB ($copies copies of ${#samples[@]} sample files), $events events ($lost lost); one core (taskset -c $CPU), page cache warm, best of $REPS (evtxexport: $EVTXEXPORT_REPS); mamori $rev; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
-  echo "| tool | seconds | MiB/s | events/s | peak RSS (MiB) |"
-  echo "|---|---|---|---|---|"
+  echo "| tool | CPU s (user+sys) | MiB/s per core | events/s per core | wall s | peak RSS (MiB) |"
+  echo "|---|---|---|---|---|---|"
   for r in "${results[@]}"; do
-    IFS='|' read -r name t rss <<< "$r"
+    IFS='|' read -r name t wall rss <<< "$r"
     mbs=$(echo "scale=1; $mb / $t" | bc 2>/dev/null || echo inf)
     eps=$(echo "scale=0; $events / $t" | bc 2>/dev/null || echo inf)
-    echo "| $name | $t | $mbs | $eps | $(echo "scale=1; $rss / 1024" | bc) |"
+    echo "| $name | $t | $mbs | $eps | $wall | $(echo "scale=1; $rss / 1024" | bc) |"
   done
 )
 printf '%s\n' "$out"
 mkdir -p bench/out
-printf '%s\n' "$out" > "bench/out/evtx-parse-$(date +%Y%m%d-%H%M%S).md"
+printf '%s\n' "$out" > "bench/out/evtx-parse-$SET-$(date +%Y%m%d-%H%M%S).md"
