@@ -355,7 +355,8 @@ void gv_open_file(struct guard *g, struct actor *a, int fd, const struct stat *s
     }
     struct progress p = {.g = g, .fd = fd, .start_us = now_us()};
     bool late = !wd_is_pending(&g->wd, fd);
-    int rc = vault_save(&f->v, a->vkey, fd, st, path, wall_us(), late, on_progress, &p);
+    int rc = vault_save(&f->v, a->vkey, fd, st, path, wall_us(), late ? VAULT_SAVE_LATE : 0,
+                        on_progress, &p);
     if (rc == VAULT_SAVED) {
         if (!late && !wd_is_pending(&g->wd, fd))
             vault_mark_late(&f->v); /* the watchdog let the opener go during the copy */
@@ -379,7 +380,8 @@ static void save_unlinked(struct guard *g, struct gvault_fs *f, struct actor *a,
         /* saved at this actor's open for writing; only the name changed */
     } else {
         struct progress p = {.g = g, .fd = -1, .start_us = now_us()};
-        int rc = vault_save(&f->v, a->vkey, ie->hold - 1, &st, path, wall_us(), false, on_progress, &p);
+        int rc = vault_save(&f->v, a->vkey, ie->hold - 1, &st, path, wall_us(), VAULT_SAVE_DEFER,
+                            on_progress, &p);
         saved(g, f, a, rc, path);
     }
     close(ie->hold - 1);

@@ -260,6 +260,7 @@ struct op_row {
     const struct stat *st;
     uint64_t size, cost, us;
     bool late;
+    bool defer; /* a save committed with the next flush */
 };
 
 int vault_flush(struct vault *v)
@@ -277,10 +278,10 @@ int vault_flush(struct vault *v)
 
 static int insert_op(struct vault *v, const struct op_row *r)
 {
-    /* creates and renames wait for a commit; a save is committed at once,
-     * with whatever waits */
-    bool save = r->blob != 0;
-    if (!save && !v->in_tx) {
+    /* creates, renames and deferred saves wait for a commit; a save is
+     * committed at once, with whatever waits */
+    bool now = r->blob != 0 && !r->defer;
+    if (!now && !v->in_tx) {
         if (exec(v, "BEGIN") < 0)
             return db_fail(v, "starting a transaction");
         v->in_tx = true;
@@ -319,7 +320,7 @@ static int insert_op(struct vault *v, const struct op_row *r)
     if (rc != SQLITE_DONE)
         return db_fail(v, "recording an op");
     v->rows++;
-    return save ? vault_flush(v) : 0;
+    return now ? vault_flush(v) : 0;
 }
 
 static void blob_name(uint64_t id, char *out, size_t cap)
@@ -472,8 +473,9 @@ static int64_t copy_all(int src, int dst, uint64_t max, vault_progress_fn cb, vo
 }
 
 int vault_save(struct vault *v, const char *key, int src, const struct stat *st, const char *path,
-               uint64_t wall_us, bool late, vault_progress_fn cb, void *ctx)
+               uint64_t wall_us, unsigned flags, vault_progress_fn cb, void *ctx)
 {
+    bool late = flags & VAULT_SAVE_LATE;
     uint64_t size = (uint64_t)st->st_size;
     uint64_t id = v->next_blob++;
     char name[32];
@@ -545,7 +547,7 @@ int vault_save(struct vault *v, const char *key, int src, const struct stat *st,
     }
     struct op_row r = {.key = key, .kind = "save", .path = path, .blob = (int64_t)id, .st = st,
                        .size = (uint64_t)got, .cost = cloned ? cost : (uint64_t)got,
-                       .us = wall_us, .late = late};
+                       .us = wall_us, .late = late, .defer = flags & VAULT_SAVE_DEFER};
     if (insert_op(v, &r) < 0) {
         unlinkat(v->dir_fd, name, 0);
         return MAMORI_EIO;

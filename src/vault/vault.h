@@ -102,12 +102,15 @@ int vault_actor(struct vault *v, const char *key, const char *exe, const char *c
 enum vault_save_rc { VAULT_SAVED = 0, VAULT_TOO_BIG = 1, VAULT_FULL = 2, VAULT_TOO_SLOW = 3 };
 
 /* SAVE: reflinks or copies the file behind src (st = its fstat) into a new blob, then
- * records it under path. late = the opener may already have written (the
- * permission was answered before the copy); the save is also marked late
- * when the file changed while it was copied. Returns enum vault_save_rc, or
- * a negative MAMORI_E* code. */
+ * records it under path. flags: VAULT_SAVE_LATE = the opener may already
+ * have written (the permission was answered before the copy; a save is also
+ * marked late when the file changed while it was copied); VAULT_SAVE_DEFER =
+ * commit with the next flush instead of at once (nobody waits on it: a
+ * file already deleted, copied from a held fd). Returns enum vault_save_rc,
+ * or a negative MAMORI_E* code. */
+enum { VAULT_SAVE_LATE = 1, VAULT_SAVE_DEFER = 2 };
 int vault_save(struct vault *v, const char *key, int src, const struct stat *st,
-               const char *path, uint64_t wall_us, bool late, vault_progress_fn cb, void *ctx);
+               const char *path, uint64_t wall_us, unsigned flags, vault_progress_fn cb, void *ctx);
 /* The last save turned out late: the opener was let go during the copy. */
 int vault_mark_late(struct vault *v);
 /* CREATE and RENAME ops. They are gathered in one transaction, committed by
