@@ -12,7 +12,8 @@
  * A value of type 0x21 is binary XML itself and is run in place, at most
  * EVTX_MAX_DEPTH deep. Everything read is bounds-checked against the stream
  * it belongs to; work is bounded per chunk (EVTX_TPL_BUDGET bytes compiled)
- * and per record (EVTX_OP_BUDGET operations, the text arena's size). */
+ * per record (EVTX_OP_BUDGET operations, the text arena's size) and per chunk
+ * (EVTX_CHUNK_OP_BUDGET operations over all its records). */
 #include "evtx/evtx_int.h"
 
 enum tk {
@@ -60,7 +61,10 @@ struct bx_op {
     uint16_t idx;    /* OP_SUBST: value index */
     uint32_t len;    /* OP_TEXT */
     const void *ptr; /* OP_START/OP_ATTR: struct bx_name; OP_TEXT: UTF-8 */
-};
+} __attribute__((aligned(8)));
+/* The compiler lays ops out with one mem_alloc each: contiguous only if their
+ * size is a multiple of mem_alloc's alignment. */
+_Static_assert(sizeof(struct bx_op) % 8 == 0, "bx_op must tile 8-byte allocations");
 
 struct bx_template {
     const struct bx_op *ops; /* NULL: the definition is bad (why) */
@@ -86,6 +90,7 @@ static const char E_BUDGET[] = "template budget of the chunk exceeded";
 static const char E_SUBS[] = "bad substitution array";
 static const char E_DEPTH[] = "binary XML nested too deep";
 static const char E_OPS[] = "record expands too much";
+static const char E_CHUNK_OPS[] = "chunk expands too much (operation budget spent)";
 static const char E_MEM[] = "record too large to decode";
 
 /* ------------------------------------------------------------ caches -- */
@@ -96,6 +101,7 @@ void bx_chunk_reset(struct bx_chunk *c, const uint8_t *base, uint32_t len)
     c->len = len;
     c->arena.len = 0;
     c->tpl_budget = EVTX_TPL_BUDGET;
+    c->ops_left = EVTX_CHUNK_OP_BUDGET;
     if (++c->gen == 0) { /* wrapped: old entries could look current */
         memset(c->names, 0, sizeof c->names);
         memset(c->tpls, 0, sizeof c->tpls);
@@ -632,9 +638,14 @@ static int run_stream(struct bx_run *run, uint32_t off, uint32_t len, int depth)
 
 int bx_record(struct bx_run *run, uint32_t off, uint32_t len)
 {
+    struct bx_chunk *c = run->c;
     run->why = NULL;
-    run->ops_left = EVTX_OP_BUDGET;
+    if (c->ops_left == 0)
+        return fail(run, E_CHUNK_OPS);
+    uint32_t budget = c->ops_left < EVTX_OP_BUDGET ? c->ops_left : EVTX_OP_BUDGET;
+    run->ops_left = budget;
     int rc = run_stream(run, off, len, 0);
+    c->ops_left -= budget - run->ops_left;
     if (rc == 0 && run->flat->text->full)
         return fail(run, E_MEM);
     return rc;

@@ -19,15 +19,16 @@
 
 #include "evtx/evtx.h"
 
-#define EVTX_TEXT_CAP (1u << 20)    /* UTF-8 text of one record (names + values) */
-#define EVTX_WORK_CAP (2u << 20)    /* one record's scratch: value arrays, template compile */
-#define EVTX_CHUNK_ARENA (4u << 20) /* one chunk's compiled templates and names */
-#define EVTX_TPL_BUDGET (2u << 20)  /* template bytes one chunk may compile */
-#define EVTX_OP_BUDGET (1u << 20)   /* template operations one record may execute */
-#define EVTX_MAX_VALUES 8192        /* substitution values in one template instance */
-#define EVTX_XML_DEPTH 64           /* element nesting kept by the flattener */
-#define BX_NAME_SLOTS 4096          /* name cache (per chunk, open addressing) */
-#define BX_TPL_SLOTS 2048           /* template cache (per chunk, open addressing) */
+#define EVTX_TEXT_CAP (1u << 20)        /* UTF-8 text of one record (names + values) */
+#define EVTX_WORK_CAP (2u << 20)        /* one record's scratch: value arrays, template compile */
+#define EVTX_CHUNK_ARENA (4u << 20)     /* one chunk's compiled templates and names */
+#define EVTX_TPL_BUDGET (2u << 20)      /* template bytes one chunk may compile */
+#define EVTX_OP_BUDGET (1u << 20)       /* template operations one record may execute */
+#define EVTX_CHUNK_OP_BUDGET (1u << 22) /* ... all records of one chunk (real: ~2^14) */
+#define EVTX_MAX_VALUES 8192            /* substitution values in one template instance */
+#define EVTX_XML_DEPTH 64               /* element nesting kept by the flattener */
+#define BX_NAME_SLOTS 4096              /* name cache (per chunk, open addressing) */
+#define BX_TPL_SLOTS 2048               /* template cache (per chunk, open addressing) */
 
 static inline uint16_t le16(const uint8_t *p)
 {
@@ -221,6 +222,7 @@ struct bx_chunk {
     uint32_t len;
     uint32_t gen;
     size_t tpl_budget;
+    uint32_t ops_left; /* EVTX_CHUNK_OP_BUDGET, spent by its records */
     struct evtx_mem arena;
     struct bx_slot names[BX_NAME_SLOTS];
     struct bx_slot tpls[BX_TPL_SLOTS];
