@@ -222,6 +222,7 @@ static int setup(struct guard *g, char *err, size_t errsz)
             return rc;
     }
     gv_mark(g);
+    gv_start(g);
     rc = wd_start(&g->wd, g->fan.content_fd, g->o->watchdog_ms);
     if (rc < 0)
         snprintf(err, errsz, "cannot start the watchdog thread");

@@ -4,6 +4,8 @@
 #ifndef MAMORI_GUARD_GUARD_INT_H
 #define MAMORI_GUARD_GUARD_INT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -57,6 +59,11 @@ struct gvault {
         int64_t mtime_ns;
         bool ok;
     } trust[GUARD_ALLOW_MAX];        /* verdicts of pkg_verify, per binary */
+    /* the checkpoint thread (guard_vault.c): reads only these */
+    pthread_t ckpt;
+    bool ckpt_running;
+    _Atomic bool ckpt_stop;
+    char ckpt_dir[FAN_FS_MAX][PATH_MAX];
 };
 
 struct guard_stats {
@@ -121,6 +128,7 @@ void alert_line(struct guard *g, const char *line, size_t len);
 /* guard_vault.c */
 int gv_open(struct guard *g);     /* before the filesystems are marked */
 void gv_mark(struct guard *g);    /* after; again after every flush of ignore marks */
+void gv_start(struct guard *g);   /* after gv_mark: the checkpoint thread */
 void gv_close(struct guard *g);
 void gv_stats(const struct guard *g, struct vault_stats *out);
 void gv_actor_key(struct guard *g, struct actor *a, const struct proc_info *root);

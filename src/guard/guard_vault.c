@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -54,6 +55,7 @@
 #define SAVE_BUDGET_US 2000000u   /* one save may hold the queue this long */
 #define FLUSH_EVERY_US 100000u    /* creates and renames are committed within 100 ms */
 #define HOLD_FD_RESERVE (WD_MAX + HELD_MAX + 256) /* fds kept free for everything else */
+#define CHECKPOINT_EVERY_MS 2000u
 
 static struct gvault_fs *vault_of(struct guard *g, dev_t dev)
 {
@@ -191,11 +193,46 @@ void gv_mark(struct guard *g)
     }
 }
 
+/* The checkpoint thread: every CHECKPOINT_EVERY_MS, each vault's log goes
+ * into its database, with the fsyncs that takes, away from the event
+ * thread. It touches only the vault directories (ignored by the marks). */
+static void *checkpointer(void *arg)
+{
+    struct gvault *gv = arg;
+    for (;;) {
+        for (unsigned slept = 0; slept < CHECKPOINT_EVERY_MS; slept += 100) {
+            if (atomic_load(&gv->ckpt_stop))
+                return NULL;
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        for (size_t i = 0; i < gv->n; i++)
+            vault_checkpoint(gv->ckpt_dir[i]);
+    }
+}
+
+void gv_start(struct guard *g)
+{
+    struct gvault *gv = g->gv;
+    if (!gv)
+        return;
+    for (size_t i = 0; i < gv->n; i++)
+        snprintf(gv->ckpt_dir[i], sizeof gv->ckpt_dir[i], "%s", gv->fs[i].v.dir);
+    gv->ckpt_running = pthread_create(&gv->ckpt, NULL, checkpointer, gv) == 0;
+    if (!gv->ckpt_running)
+        log_warn("no vault checkpoint thread: the index log grows until the guard stops");
+}
+
 void gv_close(struct guard *g)
 {
     struct gvault *gv = g->gv;
     if (!gv)
         return;
+    if (gv->ckpt_running) {
+        atomic_store(&gv->ckpt_stop, true);
+        pthread_join(gv->ckpt, NULL);
+        gv->ckpt_running = false;
+    }
     for (size_t i = 0; i < INODE_MAX; i++) {
         struct inode_ent *e = &g->t->itab[i];
         if (e->hold) {
@@ -203,9 +240,12 @@ void gv_close(struct guard *g)
             e->hold = 0;
         }
     }
-    for (size_t i = 0; i < gv->n; i++)
-        if (gv->fs[i].v.db)
-            vault_close(&gv->fs[i].v); /* commits what is pending */
+    for (size_t i = 0; i < gv->n; i++) {
+        if (!gv->fs[i].v.db)
+            continue;
+        vault_close(&gv->fs[i].v); /* commits what is pending */
+        vault_checkpoint(gv->fs[i].v.dir);
+    }
     free(gv);
     g->gv = NULL;
 }

@@ -206,7 +206,11 @@ int vault_open(struct vault *v, const char *dir, const struct vault_limits *lim,
     sqlite3_busy_timeout(v->db, create ? 100 : 2000);
     /* temp_store: no temporary file on a filesystem the guard may watch */
     if (exec(v, "PRAGMA temp_store=MEMORY;") < 0 ||
-        (create && (exec(v, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;") < 0 ||
+        /* no checkpoint from this connection: a checkpoint syncs the
+         * filesystem, which must not stall the guard's event thread (see
+         * vault_checkpoint) */
+        (create && (exec(v, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                            " PRAGMA wal_autocheckpoint=0;") < 0 ||
                     exec(v, SCHEMA) < 0)) ||
         prepare(v) < 0) {
         snprintf(err, errsz, "vault index %s is unusable: %s", db, sqlite3_errmsg(v->db));
@@ -667,6 +671,21 @@ int vault_expire(struct vault *v, uint64_t wall_now_us, unsigned max_ops)
         sqlite3_finalize(s);
     }
     return n > 0 ? n + k : k;
+}
+
+int vault_checkpoint(const char *dir)
+{
+    char db[PATH_MAX + 16];
+    snprintf(db, sizeof db, "%s/index.db", dir);
+    sqlite3 *c = NULL;
+    int rc = sqlite3_open_v2(db, &c, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                                         SQLITE_OPEN_NOFOLLOW, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(c, 100);
+        rc = sqlite3_wal_checkpoint_v2(c, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    }
+    sqlite3_close(c);
+    return rc == SQLITE_OK ? 0 : MAMORI_EIO;
 }
 
 int vault_dir_for(const char *path, char *out, size_t cap)

@@ -132,6 +132,13 @@ int vault_alert(struct vault *v, const char *alert_id, const char *incident, con
 /* Drops at most max_ops expired ops (and their blobs); returns how many. */
 int vault_expire(struct vault *v, uint64_t wall_now_us, unsigned max_ops);
 
+/* Copies the index's write-ahead log into the database (SQLite checkpoint,
+ * passive: it never blocks the writer), with a connection of its own. The
+ * guard's connection never checkpoints (a checkpoint syncs the filesystem,
+ * which may take long under heavy writes); the guard runs this from another
+ * thread. Returns 0 or MAMORI_EIO. */
+int vault_checkpoint(const char *dir);
+
 /* Directory of the vault for the filesystem holding path: the filesystem's
  * mount root + "/" VAULT_DIR_NAME. Returns 0 or a negative MAMORI_E* code. */
 int vault_dir_for(const char *path, char *out, size_t cap);
