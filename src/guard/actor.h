@@ -138,6 +138,8 @@ struct inode_ent {
     uint64_t last_peek_us;
     int hold;              /* held fd + 1 (guard_vault.c), 0 none */
     uint64_t vault_key;    /* hash of the actor key whose pre-image of this content is saved */
+    uint32_t reader_ref;   /* the last actor that opened it (ref; validated by reader_key) */
+    uint64_t reader_key;
     int64_t vault_mtime_ns;
     uint64_t vault_size;
 };

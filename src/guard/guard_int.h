@@ -45,6 +45,19 @@ struct gvault_fs {
     struct vault v;
 };
 
+/* A deleted file kept by its held fd while the guard waits for evidence
+ * (guard_vault.c, save_unlinked). */
+#define PENDING_MAX 256u
+struct pending {
+    int fd;
+    struct gvault_fs *fs;
+    uint32_t actor, reader;        /* refs, validated by key */
+    uint64_t reader_key;
+    uint64_t since_us;
+    char key[VAULT_KEY_MAX];       /* the deleter's actor key */
+    char path[PATH_MAX];
+};
+
 /* guard_vault.c's state: one vault per protected filesystem, held fds. */
 struct gvault {
     size_t n;
@@ -59,6 +72,8 @@ struct gvault {
         int64_t mtime_ns;
         bool ok;
     } trust[GUARD_ALLOW_MAX];        /* verdicts of pkg_verify, per binary */
+    size_t npending;
+    struct pending pending[PENDING_MAX];
     /* the checkpoint thread (guard_vault.c): reads only these */
     pthread_t ckpt;
     bool ckpt_running;

@@ -56,6 +56,9 @@
 #define FLUSH_EVERY_US 100000u    /* creates and renames are committed within 100 ms */
 #define HOLD_FD_RESERVE (WD_MAX + HELD_MAX + 256) /* fds kept free for everything else */
 #define CHECKPOINT_EVERY_MS 2000u
+#define PENDING_US 2000000u        /* a deletion waits this long for evidence */
+
+static void review_pending(struct guard *g, bool all);
 
 static struct gvault_fs *vault_of(struct guard *g, dev_t dev)
 {
@@ -233,6 +236,7 @@ void gv_close(struct guard *g)
         pthread_join(gv->ckpt, NULL);
         gv->ckpt_running = false;
     }
+    review_pending(g, true);
     for (size_t i = 0; i < INODE_MAX; i++) {
         struct inode_ent *e = &g->t->itab[i];
         if (e->hold) {
@@ -377,8 +381,11 @@ void gv_open_file(struct guard *g, struct actor *a, int fd, const struct stat *s
     struct gvault_fs *f = vault_of(g, st->st_dev);
     if (!f || !ensure_actor(g, f, a))
         return;
-    if (st->st_size > 0)
+    if (st->st_size > 0) {
         hold(g, ie, fd);
+        ie->reader_ref = actor_ref(g->t, a);
+        ie->reader_key = hash_str(a->vkey);
+    }
     /* Reads need nothing. Appends do: O_APPEND can be cleared with
      * fcntl(F_SETFL) and the file overwritten (unknown counts as write). */
     if (wmode == PROC_OPEN_READ)
@@ -409,23 +416,88 @@ void gv_open_file(struct guard *g, struct actor *a, int fd, const struct stat *s
 
 /* A name that pointed to a file we hold is gone (deleted, or replaced by a
  * rename): if the inode is now unlinked, save it from the held fd. */
+/* Has this actor shown what an encryptor does (new random-looking files,
+ * any score, a verdict)? */
+static bool makes_cipher(const struct actor *a)
+{
+    return a && (a->condemned || a->nnewrand > 0 || a->score > 0);
+}
+
+/* The actor that last read a file, if it is still known. */
+static struct actor *reader_of(struct guard *g, const struct inode_ent *ie)
+{
+    struct actor *r = ie->reader_ref ? actor_get(g->t, ie->reader_ref) : NULL;
+    return r && hash_str(r->vkey) == ie->reader_key ? r : NULL;
+}
+
+static void save_fd(struct guard *g, struct gvault_fs *f, struct actor *a, int fd,
+                    const struct stat *st, const char *path)
+{
+    struct progress p = {.g = g, .fd = -1, .start_us = now_us()};
+    int rc = vault_save(&f->v, a->vkey, fd, st, path, wall_us(), VAULT_SAVE_DEFER, on_progress, &p);
+    saved(g, f, a, rc, path);
+}
+
+/* A name that pointed to a file we hold is gone (deleted, or replaced by a
+ * rename), and the inode is unlinked. If the deleter, or the program that
+ * read the file, has produced ciphertext, the file is saved now. If not
+ * (`rm -rf` of a copied tree, `sed -i`), the decision waits up to
+ * PENDING_US for such evidence (the queues of names and contents are read
+ * apart, so the judgement of an encrypted copy may come just after the
+ * deletion); then the held fd is let go. A full waiting list saves at once. */
 static void save_unlinked(struct guard *g, struct gvault_fs *f, struct actor *a, const char *path)
 {
+    struct gvault *gv = g->gv;
     struct inode_ent *ie = itab_by_path(g->t, hash_str(path));
     struct stat st;
     if (!ie || !ie->hold || fstat(ie->hold - 1, &st) < 0 || st.st_nlink > 0)
         return;
+    int fd = ie->hold - 1;
+    ie->hold = 0;
     if (ie->vault_key == hash_str(a->vkey) && ie->vault_size == (uint64_t)st.st_size &&
         ie->vault_mtime_ns == (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec) {
-        /* saved at this actor's open for writing; only the name changed */
-    } else {
-        struct progress p = {.g = g, .fd = -1, .start_us = now_us()};
-        int rc = vault_save(&f->v, a->vkey, ie->hold - 1, &st, path, wall_us(), VAULT_SAVE_DEFER,
-                            on_progress, &p);
-        saved(g, f, a, rc, path);
+        close(fd); /* saved at this actor's open for writing; only the name changed */
+        return;
     }
-    close(ie->hold - 1);
-    ie->hold = 0;
+    struct actor *reader = reader_of(g, ie);
+    if (makes_cipher(a) || makes_cipher(reader) || gv->npending == PENDING_MAX) {
+        save_fd(g, f, a, fd, &st, path);
+        close(fd);
+        return;
+    }
+    struct pending *p = &gv->pending[gv->npending++];
+    *p = (struct pending){.fd = fd, .fs = f, .actor = actor_ref(g->t, a),
+                          .reader = ie->reader_ref, .reader_key = ie->reader_key,
+                          .since_us = g->now};
+    snprintf(p->key, sizeof p->key, "%s", a->vkey);
+    snprintf(p->path, sizeof p->path, "%s", path);
+}
+
+/* Decides the waiting deletions: save those whose deleter or reader has
+ * since produced ciphertext; let go of those older than PENDING_US (all
+ * of them when the guard stops). */
+static void review_pending(struct guard *g, bool all)
+{
+    struct gvault *gv = g->gv;
+    for (size_t i = 0; i < gv->npending;) {
+        struct pending *p = &gv->pending[i];
+        struct actor *a = actor_get(g->t, p->actor);
+        if (a && strcmp(a->vkey, p->key))
+            a = NULL;
+        struct actor *r = p->reader ? actor_get(g->t, p->reader) : NULL;
+        if (r && hash_str(r->vkey) != p->reader_key)
+            r = NULL;
+        bool save = makes_cipher(a) || makes_cipher(r);
+        if (!save && !all && g->now - p->since_us < PENDING_US) {
+            i++;
+            continue;
+        }
+        struct stat st;
+        if (save && a && fstat(p->fd, &st) == 0)
+            save_fd(g, p->fs, a, p->fd, &st, p->path);
+        close(p->fd);
+        gv->pending[i] = gv->pending[--gv->npending];
+    }
 }
 
 static struct gvault_fs *vault_of_path(struct guard *g, const char *path)
@@ -502,6 +574,8 @@ void gv_flush(struct guard *g, bool now)
 void gv_tick(struct guard *g)
 {
     struct gvault *gv = g->gv;
+    if (gv && gv->npending)
+        review_pending(g, false);
     if (!gv || g->now - gv->last_expire_us < EXPIRE_EVERY_US)
         return;
     gv->last_expire_us = g->now;

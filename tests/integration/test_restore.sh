@@ -21,6 +21,7 @@
 #     an attack after it is still restored completely;
 #   - on xfs the pre-images are reflinks: the same modes, and a 96 MiB file
 #     (above vault.file_max_mib) overwritten by dd comes back whole;
+#   - moving a tree (cp -a, then rm -rf of the originals) keeps no pre-image;
 #   - --dry-run changes nothing; --list names the alert; bad usage exits 2.
 #
 #   MAMORI=build/release/mamori tests/integration/test_restore.sh
@@ -242,6 +243,30 @@ modified_case() {
   rm -rf "$dir"
 }
 modified_case "$ext4"
+
+# -------------------------------------------------- moving a tree is free --
+# cp -a reads every file of a tree (the guard holds them), rm -rf deletes the
+# originals: neither produced ciphertext, so no deleted file is copied into
+# the vault (the decision waits 2 s for evidence, then lets the files go).
+move_case() {
+  local mnt=$1 log=$T/move.log saved created
+  errs=()
+  mkdir -p "$mnt/move/src"
+  cp -a /usr/include/linux "$mnt/move/src/"
+  start_guard "$log" --protect "$mnt" --action freeze || { fail move-tree "$LIB_ERR"; return; }
+  cp -a "$mnt/move/src" "$mnt/move/dst" && rm -rf "$mnt/move/src" || errs+=("cp/rm failed")
+  sleep 2.5
+  stop_guard move || errs+=("guard exit")
+  saved=$(jq -r 'select(.event=="stopped") | .vault_saved' "$log")
+  created=$(jq -r 'select(.event=="stopped") | .vault_created' "$log")
+  [ "${saved:-x}" = 0 ] || errs+=("moving a tree saved ${saved:-?} pre-images, want 0")
+  [ "${created:-0}" -gt 0 ] || errs+=("the copies were not recorded as created (${created:-none})")
+  grep -q '"event":"alert"' "$log" && errs+=("moving a tree raised an alert")
+  echo "# move-tree: saved $saved, created $created" >&2
+  if [ ${#errs[@]} -eq 0 ]; then pass move-tree; else local IFS=';'; fail move-tree "${errs[*]}"; fi
+  rm -rf "$mnt/move"
+}
+move_case "$ext4"
 
 # ----------------------------------------------------------- cap pressure --
 cap_case() {
