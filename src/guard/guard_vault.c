@@ -416,11 +416,12 @@ void gv_open_file(struct guard *g, struct actor *a, int fd, const struct stat *s
 
 /* A name that pointed to a file we hold is gone (deleted, or replaced by a
  * rename): if the inode is now unlinked, save it from the held fd. */
-/* Has this actor shown what an encryptor does (new random-looking files,
- * any score, a verdict)? */
+/* Has this actor shown what an encryptor does: new random-looking files,
+ * damage, a verdict? (A rename alone is not enough: `sed -i` renames its
+ * temporary file over the original.) */
 static bool makes_cipher(const struct actor *a)
 {
-    return a && (a->condemned || a->nnewrand > 0 || a->score > 0);
+    return a && (a->condemned || a->nnewrand > 0 || a->damaged > 0);
 }
 
 /* The actor that last read a file, if it is still known. */
