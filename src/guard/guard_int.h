@@ -47,7 +47,7 @@ struct gvault_fs {
 
 /* A deleted file kept by its held fd while the guard waits for evidence
  * (guard_vault.c, save_unlinked). */
-#define PENDING_MAX 256u
+#define PENDING_MAX 4096u
 struct pending {
     int fd;
     struct gvault_fs *fs;
@@ -55,7 +55,7 @@ struct pending {
     uint64_t reader_key;
     uint64_t since_us;
     char key[VAULT_KEY_MAX];       /* the deleter's actor key */
-    char path[PATH_MAX];
+    char *path;                    /* heap */
 };
 
 /* guard_vault.c's state: one vault per protected filesystem, held fds. */

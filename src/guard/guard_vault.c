@@ -56,7 +56,7 @@
 #define FLUSH_EVERY_US 100000u    /* creates and renames are committed within 100 ms */
 #define HOLD_FD_RESERVE (WD_MAX + HELD_MAX + 256) /* fds kept free for everything else */
 #define CHECKPOINT_EVERY_MS 2000u
-#define PENDING_US 2000000u        /* a deletion waits this long for evidence */
+#define PENDING_US 1000000u        /* a deletion waits this long for evidence */
 
 static void review_pending(struct guard *g, bool all);
 
@@ -461,7 +461,9 @@ static void save_unlinked(struct guard *g, struct gvault_fs *f, struct actor *a,
         return;
     }
     struct actor *reader = reader_of(g, ie);
-    if (makes_cipher(a) || makes_cipher(reader) || gv->npending == PENDING_MAX) {
+    char *copy = NULL;
+    if (makes_cipher(a) || makes_cipher(reader) || gv->npending == PENDING_MAX ||
+        !(copy = strdup(path))) {
         save_fd(g, f, a, fd, &st, path);
         close(fd);
         return;
@@ -469,9 +471,8 @@ static void save_unlinked(struct guard *g, struct gvault_fs *f, struct actor *a,
     struct pending *p = &gv->pending[gv->npending++];
     *p = (struct pending){.fd = fd, .fs = f, .actor = actor_ref(g->t, a),
                           .reader = ie->reader_ref, .reader_key = ie->reader_key,
-                          .since_us = g->now};
+                          .since_us = g->now, .path = copy};
     snprintf(p->key, sizeof p->key, "%s", a->vkey);
-    snprintf(p->path, sizeof p->path, "%s", path);
 }
 
 /* Decides the waiting deletions: save those whose deleter or reader has
@@ -497,6 +498,7 @@ static void review_pending(struct guard *g, bool all)
         if (save && a && fstat(p->fd, &st) == 0)
             save_fd(g, p->fs, a, p->fd, &st, p->path);
         close(p->fd);
+        free(p->path);
         gv->pending[i] = gv->pending[--gv->npending];
     }
 }

@@ -247,7 +247,7 @@ modified_case "$ext4"
 # -------------------------------------------------- moving a tree is free --
 # cp -a reads every file of a tree (the guard holds them), rm -rf deletes the
 # originals: neither produced ciphertext, so no deleted file is copied into
-# the vault (the decision waits 2 s for evidence, then lets the files go).
+# the vault (the decision waits 1 s for evidence, then lets the files go).
 move_case() {
   local mnt=$1 log=$T/move.log saved created
   errs=()
