@@ -90,20 +90,29 @@ now() { echo "$EPOCHREALTIME"; }
 # lib_mktemp_dir [PREFIX]: a fresh directory inside $LIB_TMP.
 lib_mktemp_dir() { mktemp -d "$LIB_TMP/${1:-d}.XXXXXX"; }
 
-# mk_ext4 SIZE_MB: sparse image + mkfs.ext4 -q + loop mount on a fresh
-# mountpoint; prints the mountpoint. Extra mkfs options: MKFS_OPTS env.
-mk_ext4() {
-  local size=$1 d dev
-  d=$(lib_mktemp_dir ext4) || return 1
+# mk_loopfs TYPE SIZE_MB MKFS_ARGS...: sparse image + mkfs.TYPE -q + loop
+# mount on a fresh mountpoint; prints the mountpoint.
+mk_loopfs() {
+  local type=$1 size=$2 d dev
+  shift 2
+  d=$(lib_mktemp_dir "$type") || return 1
   truncate -s "${size}M" "$d/image" || return 1
-  # shellcheck disable=SC2086  # MKFS_OPTS is a word list on purpose
-  mkfs.ext4 -q -F ${MKFS_OPTS:-} "$d/image" >&2 || { LIB_ERR="mkfs.ext4 failed"; return 1; }
+  "mkfs.$type" -q "$@" "$d/image" >&2 || { LIB_ERR="mkfs.$type failed"; return 1; }
   mkdir "$d/mnt" || return 1
   dev=$(losetup -f --show "$d/image") || { LIB_ERR="losetup failed"; return 1; }
   printf '%s\t%s\n' "$d/mnt" "$dev" >>"$LIB_TMP/.mounts"
-  mount -t ext4 "$dev" "$d/mnt" || { LIB_ERR="mount $dev failed"; return 1; }
+  mount -t "$type" "$dev" "$d/mnt" || { LIB_ERR="mount $dev failed"; return 1; }
   echo "$d/mnt"
 }
+
+# mk_ext4 SIZE_MB: an ext4 mk_loopfs. Extra mkfs options: MKFS_OPTS env.
+mk_ext4() {
+  # shellcheck disable=SC2086  # MKFS_OPTS is a word list on purpose
+  mk_loopfs ext4 "$1" -F ${MKFS_OPTS:-}
+}
+
+# mk_xfs SIZE_MB: an xfs mk_loopfs with reflinks (the vault clones files).
+mk_xfs() { mk_loopfs xfs "$1" -m reflink=1; }
 
 # mk_tmpfs SIZE_MB: a fresh tmpfs; prints the mountpoint.
 mk_tmpfs() {

@@ -127,18 +127,6 @@ for m in full copy-delete rename-encrypt mmap; do
 done
 
 # ------------------------------------------------------------------ xfs --
-# mk_xfs SIZE_MB: a loop-mounted xfs (reflinks: the vault clones instead of copying).
-mk_xfs() {
-  local d dev
-  d=$(lib_mktemp_dir xfs) || return 1
-  truncate -s "${1}M" "$d/image" && mkfs.xfs -q -m reflink=1 "$d/image" >&2 || { LIB_ERR="mkfs.xfs failed"; return 1; }
-  mkdir "$d/mnt" || return 1
-  dev=$(losetup -f --show "$d/image") || { LIB_ERR="losetup failed"; return 1; }
-  printf '%s\t%s\n' "$d/mnt" "$dev" >>"$LIB_TMP/.mounts"
-  mount -t xfs "$dev" "$d/mnt" || { LIB_ERR="mount xfs failed"; return 1; }
-  echo "$d/mnt"
-}
-
 # A file larger than vault.file_max_mib (64) overwritten in place by dd:
 # on xfs the pre-image is a reflink, so it comes back whatever its size.
 bigfile_case() {
