@@ -3,10 +3,6 @@
 #include "core/err.h"
 #include "logs/logs_int.h"
 
-int lg_audit_open(struct lg_reader *r) { return MAMORI_ENOSYS; }
-int lg_audit_next(struct lg_reader *r, const struct sg_event **ev) { return 0; }
-void lg_audit_close(struct lg_reader *r) {}
-void lg_audit_free(struct lg_reader *r) {}
 int lg_sys_open(struct lg_reader *r) { return MAMORI_ENOSYS; }
 int lg_sys_next(struct lg_reader *r, const struct sg_event **ev) { return 0; }
 void lg_sys_free(struct lg_reader *r) {}
