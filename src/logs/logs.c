@@ -247,6 +247,7 @@ int lg_open(struct lg_reader *r, const char *path, const struct lg_opts *o)
         return MAMORI_EINVAL;
     }
     r->year = r->o.year ? r->o.year : year_of(sb.st_mtime);
+    r->mtime_s = sb.st_mtime;
     enum lg_format f = r->o.format;
     if (f == LG_AUTO) {
         char head[4096];
@@ -280,6 +281,7 @@ int lg_open_mem(struct lg_reader *r, const void *buf, size_t len, const char *na
 {
     begin(r, name, o);
     r->year = r->o.year ? r->o.year : year_of(time(NULL));
+    r->mtime_s = 0;
     enum lg_format f = r->o.format;
     if (f == LG_AUTO && len >= 8 && !memcmp(buf, "ElfFile", 8))
         f = LG_EVTX;

@@ -116,7 +116,8 @@ struct lg_reader {
     char name[LG_NAME_MAX];
     enum lg_format fmt; /* of the open input; LG_AUTO when none is open */
     struct lg_stats st;
-    int year; /* for syslog: opts, else the file's mtime year */
+    int year;        /* for syslog: opts, else the file's mtime year */
+    int64_t mtime_s; /* the file's mtime (0 for memory: now) */
     struct evtx_reader *evtx;
     uint32_t sys_len[EVTX_SYS_COUNT];
     struct lg_input in;
