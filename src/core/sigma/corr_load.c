@@ -281,6 +281,16 @@ static void load_condition(struct ld *ld, struct corr *c, const struct ynode *co
     }
 }
 
+/* generate: true|false, at the top level (specification) or in the
+ * correlation section (pySigma); true in either place wins. */
+static void load_generate(struct ld *ld, struct corr *c, const struct ynode *n)
+{
+    if (ynode_is(n, "true") && !n->quoted)
+        c->generate = true;
+    else if (!(ynode_is(n, "false") && !n->quoted))
+        bad(ld, n, "generate must be true or false");
+}
+
 /* ---- the correlation section ---- */
 
 static void load_rules(struct ld *ld, struct corr *c, const struct ynode *n)
@@ -368,11 +378,11 @@ static void load_section(struct ld *ld, struct corr *c, const struct ynode *sec)
             cond = v;
         else if (ynode_is(k, "aliases"))
             load_aliases(ld, c, v);
-        else if (ynode_is(k, "generate"))
-            bad(ld, k, "generate belongs at the top level of the document, not under correlation");
+        else if (ynode_is(k, "generate")) /* pySigma reads it here, the specification above */
+            load_generate(ld, c, v);
         else
             bad(ld, k, "unknown key '%s' in correlation (expected type, rules, group-by, "
-                       "timespan, condition, aliases)", k->str ? k->str : "?");
+                       "timespan, condition, aliases, generate)", k->str ? k->str : "?");
     }
     bool type_ok = false;
     if (!type) {
@@ -452,12 +462,8 @@ static void load_meta(struct ld *ld, struct corr *c, const struct ynode *doc)
         int cnt = want_list(ld, n, "tags", CORR_MAX_TAGS, &c->tags, NULL);
         c->info.ntags = cnt > 0 ? (uint32_t)cnt : 0;
     }
-    if ((n = ynode_get(doc, "generate"))) {
-        if (ynode_is(n, "true") && !n->quoted)
-            c->generate = true;
-        else if (!(ynode_is(n, "false") && !n->quoted))
-            bad(ld, n, "generate must be true or false");
-    }
+    if ((n = ynode_get(doc, "generate")))
+        load_generate(ld, c, n);
 }
 
 static int corr_grow(struct sg_corrset *cs)

@@ -616,10 +616,14 @@ static void test_chain_generate_shows_inner(void **state)
         "name: inner\n"
         "correlation: {type: event_count, rules: [r], group-by: [User], timespan: 1m,\n"
         "              condition: {gte: 2}}\n",
+        "title: third\n"
+        "correlation: {type: event_count, rules: [r2], timespan: 1m, condition: {gte: 9},\n"
+        "              generate: true}\n",
     };
-    struct sg_ruleset rs = {.names = {"r"}, .n = 1};
-    struct sg_corrset *cs = load(&rs, docs, 2);
+    struct sg_ruleset rs = {.names = {"r", "r2"}, .n = 2};
+    struct sg_corrset *cs = load(&rs, docs, 3);
     assert_true(rs.hidden[0]); /* the inner one does not generate */
+    assert_false(rs.hidden[1]); /* generate: true inside correlation, as pySigma reads it */
     struct sg_corr_state *st = sg_corr_state_new(cs);
     struct hits hs = {0};
     feed(st, 0, T0, &hs, "User", "u", NULL);
@@ -698,7 +702,7 @@ static void test_malformed_documents(void **state)
          "  timespan: 5m\n  condition: {gte: 3}\n", 2, 7, "tags must be a list"},
         {"title: t\ncorrelation: [a]\n", 2, 14, "correlation must be a mapping"},
         {"title: t\ncorrelation:\n  type: event_count\n  rules: [a]\n  timespan: 5m\n"
-         "  condition: {gte: 3}\n  generate: true\n", 7, 3, "top level"},
+         "  condition: {gte: 3}\n  generate: 1\n", 7, 13, "generate must be true or false"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct sg_corrset *cs = sg_corrset_new();
