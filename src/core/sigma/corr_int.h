@@ -141,6 +141,7 @@ struct cw_budget {
     void (*release)(void *ctx, size_t bytes);
     void *ctx;
     uint64_t *evictions;
+    const uint64_t *key; /* the state's hash key (corr_hash) */
 };
 
 int cw_add(struct corr_window *w, const struct corr *c, const struct corr_item *it,
@@ -153,5 +154,12 @@ bool cw_measure(const struct corr_window *w, const struct corr *c, int64_t cutof
 void cw_free(struct corr_window *w, const struct corr *c, const struct cw_budget *b);
 
 bool corr_cond_holds(const struct corr_cond *cond, double v);
+
+/* ---- corr_hash.c ---- */
+
+/* SipHash-2-4 of len bytes under a 128-bit key. */
+uint64_t corr_hash(const uint64_t key[2], const void *data, size_t len);
+/* A fresh random key (getrandom; a clock-based fallback). */
+void corr_hash_key(uint64_t key[2]);
 
 #endif

@@ -68,6 +68,7 @@ struct sg_corr_state {
     int64_t now;
     bool started;
     double *scratch; /* SG_CORR_MAX_SAMPLES, for percentiles */
+    uint64_t key[2]; /* hash key: attacker-chosen values cannot be made to collide */
     struct cw_budget budget;
     sg_corr_emit_fn emit;
     void *emit_ctx;
@@ -96,18 +97,14 @@ static size_t cut_len(const char *s)
     return n;
 }
 
-static uint64_t group_hash(uint32_t corr, const char *const *vals, uint32_t n)
+static uint64_t group_hash(const struct sg_corr_state *st, uint32_t corr,
+                           const char *const *vals, uint32_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull ^ corr;
-    for (uint32_t i = 0; i < n; i++) {
-        size_t len = cut_len(vals[i]);
-        for (size_t k = 0; k < len; k++)
-            h = (h ^ (unsigned char)vals[i][k]) * 0x100000001b3ull;
-        h = (h ^ 0xffu) * 0x100000001b3ull; /* separator: ("ab","c") != ("a","bc") */
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    return h ^ (h >> 33);
+    uint64_t parts[SG_CORR_MAX_GROUP_BY + 1];
+    parts[0] = corr;
+    for (uint32_t i = 0; i < n; i++)
+        parts[i + 1] = corr_hash(st->key, vals[i], cut_len(vals[i]));
+    return corr_hash(st->key, parts, (n + 1) * sizeof *parts);
 }
 
 static bool group_is(const struct grp *g, uint32_t corr, const char *const *vals, uint32_t n)
@@ -228,7 +225,7 @@ static void heads_grow(struct sg_corr_state *st)
 static struct grp *group_get(struct sg_corr_state *st, uint32_t corr, const char *const *vals,
                              uint32_t n, int64_t t)
 {
-    uint64_t h = group_hash(corr, vals, n);
+    uint64_t h = group_hash(st, corr, vals, n);
     for (struct grp *g = st->heads[h & (st->nheads - 1)]; g; g = g->hnext)
         if (g->hash == h && group_is(g, corr, vals, n))
             return g;
@@ -412,7 +409,8 @@ struct sg_corr_state *sg_corr_state_new(const struct sg_corrset *cs)
     st->heads = calloc(HEADS_MIN, sizeof *st->heads);
     st->scratch = malloc(SG_CORR_MAX_SAMPLES * sizeof *st->scratch);
     st->nheads = HEADS_MIN;
-    st->budget = (struct cw_budget){budget_reserve, budget_release, st, &st->evictions};
+    corr_hash_key(st->key);
+    st->budget = (struct cw_budget){budget_reserve, budget_release, st, &st->evictions, st->key};
     if (!st->lists || !st->heads || !st->scratch) {
         sg_corr_state_free(st);
         return NULL;

@@ -12,7 +12,7 @@
  *                     earliest event, sum and count of numeric values. A
  *                     slice leaves the window when its first item does, so
  *                     windows are exact to within one slice.
- *   value_count       the distinct values (64-bit hashes) with their last
+ *   value_count       the distinct values (keyed 64-bit hashes) with their last
  *                     sighting, in least-recently-seen order (at most
  *                     SG_CORR_MAX_DISTINCT).
  *   value_percentile  the numeric samples in arrival order (at most
@@ -111,16 +111,6 @@ struct cw_distinct {
     uint32_t oldest, newest, free;
 };
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    h ^= h >> 33; /* spread FNV's weak high bits over the bucket index */
-    h *= 0xff51afd7ed558ccdull;
-    return h ^ (h >> 33);
-}
-
 static size_t dist_bytes(uint32_t cap)
 {
     return (size_t)cap * sizeof(struct cw_dent) + (size_t)cap * 2 * sizeof(uint32_t);
@@ -210,7 +200,7 @@ static int dist_add(struct corr_window *w, const char *value, int64_t t,
         w->dist->oldest = w->dist->newest = w->dist->free = NONE;
     }
     struct cw_distinct *d = w->dist;
-    uint64_t h = hash_str(value);
+    uint64_t h = corr_hash(b->key, value, strlen(value));
     if (d->nheads)
         for (uint32_t i = d->heads[h & (d->nheads - 1)]; i != NONE; i = d->e[i].chain)
             if (d->e[i].h == h) {

@@ -18,6 +18,7 @@
 
 #include "core/err.h"
 #include "core/sigma/corr.h"
+#include "core/sigma/corr_int.h" /* corr_hash */
 #include "core/ytree.h"
 
 #define S(x) ((int64_t)(x) * 1000000000LL)
@@ -911,6 +912,22 @@ static void test_nothing_linked(void **state)
     sg_corrset_free(cs);
 }
 
+/* SipHash-2-4 reference vectors (key 00..0f; messages empty and 00..0e). */
+static void test_keyed_hash(void **state)
+{
+    const uint64_t key[2] = {0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull};
+    unsigned char msg[15];
+    for (int i = 0; i < 15; i++)
+        msg[i] = (unsigned char)i;
+    assert_true(corr_hash(key, msg, 0) == 0x726fdb47dd0e0e31ull);
+    assert_true(corr_hash(key, msg, 15) == 0xa129ca6149be45e5ull);
+    assert_true(corr_hash(key, msg, 8) == 0x93f5f5799a932462ull);
+    uint64_t k1[2] = {0}, k2[2] = {0};
+    corr_hash_key(k1);
+    corr_hash_key(k2);
+    assert_true(k1[0] != k2[0] || k1[1] != k2[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -934,6 +951,7 @@ int main(void)
         cmocka_unit_test(test_flood_of_values_stays_bounded),
         cmocka_unit_test(test_odd_events),
         cmocka_unit_test(test_nothing_linked),
+        cmocka_unit_test(test_keyed_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
