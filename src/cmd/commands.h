@@ -15,5 +15,7 @@ int cmd_guard_main(int argc, char **argv);
 int cmd_sim_main(int argc, char **argv);
 int cmd_restore_main(int argc, char **argv);
 int cmd_evtx_main(int argc, char **argv);
+int cmd_server_main(int argc, char **argv);
+int cmd_agent_main(int argc, char **argv);
 
 #endif

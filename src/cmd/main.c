@@ -18,6 +18,8 @@ static const struct command commands[] = {
     {"restore", cmd_restore_main, "put back the files an attacker damaged, from the vault"},
     {"sim", cmd_sim_main, "safe simulator of ransomware behaviour inside a sandbox directory"},
     {"evtx", cmd_evtx_main, "read Windows event log files (.evtx), print records as JSON lines"},
+    {"server", cmd_server_main, "head-office server: enrollment, agent connections, liveness"},
+    {"agent", cmd_agent_main, "host agent: enroll with a server, keep its uplink (heartbeats)"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,278 @@
+/* uplink.c - `mamori agent run`: keep a certified connection to the server
+ * and heartbeat over it (see agent.h).
+ *
+ * States: connect (TLS with host.crt, trusting ca.crt only) -> HELLO ->
+ * WELCOME (gives heartbeat_ms) -> loop { HEARTBEAT every heartbeat_ms; read
+ * HEARTBEAT_ACK / ERROR }. The link counts as broken when the socket fails
+ * or nothing arrives from the server for 3 heartbeat intervals; the agent
+ * then reconnects after a backoff that doubles from 1 s up to max_backoff_ms
+ * (with jitter, so a site's agents do not reconnect in step). An ERROR with
+ * code "revoked" or "unknown_host" is final: the agent stops (MAMORI_EPERM).
+ * SIGINT / SIGTERM stop it between steps (signalfd, polled with the socket). */
+#include <errno.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "agent/link.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "net/tls.h"
+
+#define HELLO_TIMEOUT_MS 10000
+#define MISSED_ACKS 3
+#define MAMORI_AGENT_VERSION "0.1.0"
+
+struct uplink {
+    const struct agent_run_opts *o;
+    FILE *events;
+    SSL_CTX *ctx;
+    struct hostport hp;
+    char server[512], host_id[64], hostname[256];
+    int sigfd;
+    bool stop;
+    uint64_t seq;
+};
+
+static void emit(struct uplink *u, const char *event, const char *k1, const char *v1)
+{
+    char buf[1024];
+    struct jw w;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    jw_init(&w, buf, sizeof buf);
+    jw_obj_begin(&w);
+    jw_str(&w, "event", event);
+    jw_int(&w, "time_ms", (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    jw_str(&w, "server", u->server);
+    jw_str(&w, "host_id", u->host_id);
+    if (k1)
+        jw_str(&w, k1, v1);
+    jw_obj_end(&w);
+    if (jw_finish(&w) >= 0) {
+        fprintf(u->events, "%s\n", buf);
+        fflush(u->events);
+    }
+}
+
+static int load_state(struct uplink *u, char *err)
+{
+    char p[PATH_MAX], serr[SOCK_ERR_MAX];
+    snprintf(p, sizeof p, "%s/agent.json", u->o->dir);
+    struct json_object *j = json_object_from_file(p);
+    if (!j || !json_object_is_type(j, json_type_object)) {
+        snprintf(err, AGENT_ERR_MAX,
+                 "%.400s: %s (enroll first: mamori agent enroll --server URL --token TOKEN)", p,
+                 access(p, F_OK) == 0 ? "not a JSON object" : strerror(errno));
+        json_object_put(j);
+        return MAMORI_ECONFIG;
+    }
+    const char *server = frame_str(j, "server", sizeof u->server - 1);
+    const char *id = frame_str(j, "host_id", sizeof u->host_id - 1);
+    const char *hn = frame_str(j, "hostname", sizeof u->hostname - 1);
+    int rc = 0;
+    if (!server || !id || sock_parse_hostport(server, 1, &u->hp, serr) < 0) {
+        snprintf(err, AGENT_ERR_MAX, "%.400s: no valid \"server\" and \"host_id\"", p);
+        rc = MAMORI_ECONFIG;
+    } else {
+        snprintf(u->server, sizeof u->server, "%s", server);
+        snprintf(u->host_id, sizeof u->host_id, "%s", id);
+        snprintf(u->hostname, sizeof u->hostname, "%s", hn ? hn : "");
+    }
+    json_object_put(j);
+    return rc;
+}
+
+static int make_ctx(struct uplink *u, char *err)
+{
+    char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], e[PKI_ERR_MAX];
+    snprintf(ca, sizeof ca, "%s/ca.crt", u->o->dir);
+    snprintf(crt, sizeof crt, "%s/host.crt", u->o->dir);
+    snprintf(key, sizeof key, "%s/host.key", u->o->dir);
+    u->ctx = tls_client_ctx(ca, crt, key, e);
+    if (!u->ctx) {
+        snprintf(err, AGENT_ERR_MAX, "%s", e);
+        return MAMORI_ECONFIG;
+    }
+    return 0;
+}
+
+static void drain_signal(struct uplink *u)
+{
+    struct signalfd_siginfo si;
+    if (read(u->sigfd, &si, sizeof si) == sizeof si)
+        log_info("signal %u: stopping", si.ssi_signo);
+    u->stop = true;
+}
+
+/* Sleep ms unless a signal comes. */
+static void pause_ms(struct uplink *u, unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (sigtimedwait(&set, NULL, &ts) > 0) {
+        log_info("signal: stopping");
+        u->stop = true;
+    }
+}
+
+/* An ERROR frame: log it; true if it is final. */
+static bool server_error(struct uplink *u, struct json_object *body, char *err)
+{
+    const char *code = frame_str(body, "code", 64);
+    const char *reason = frame_str(body, "reason", 512);
+    snprintf(err, AGENT_ERR_MAX, "the server refused this host: %s (%s)",
+             reason ? reason : "no reason given", code ? code : "?");
+    emit(u, "refused", "reason", reason ? reason : "");
+    return code && (!strcmp(code, "revoked") || !strcmp(code, "unknown_host"));
+}
+
+/* One connection's life. Returns 0 when the link broke (reconnect),
+ * MAMORI_EPERM when refused for good; sets *welcomed if HELLO got through. */
+static int session(struct uplink *u, struct netconn *nc, bool *welcomed, char *err)
+{
+    uint64_t now = link_mono_ms();
+    char buf[1024];
+    struct jw w;
+    jw_init(&w, buf, sizeof buf);
+    jw_obj_begin(&w);
+    jw_int(&w, "proto", FRAME_PROTO);
+    jw_str(&w, "hostname", u->hostname);
+    jw_str(&w, "agent_version", MAMORI_AGENT_VERSION);
+    if (link_send(nc, FRAME_HELLO, &w, now + HELLO_TIMEOUT_MS) < 0) {
+        snprintf(err, AGENT_ERR_MAX, "sending HELLO: %s", nc->why);
+        return 0;
+    }
+    uint16_t type;
+    struct json_object *body = NULL;
+    int r = link_recv(nc, now + HELLO_TIMEOUT_MS, u->sigfd, &type, &body);
+    if (r == 2) {
+        drain_signal(u);
+        return 0;
+    }
+    if (r != 1) {
+        snprintf(err, AGENT_ERR_MAX, "waiting for WELCOME: %s", r == 0 ? "timed out" : nc->why);
+        return 0;
+    }
+    if (type == FRAME_ERROR) {
+        bool final = server_error(u, body, err);
+        json_object_put(body);
+        return final ? MAMORI_EPERM : 0;
+    }
+    int64_t hb = 0;
+    frame_int(body, "heartbeat_ms", &hb);
+    json_object_put(body);
+    if (type != FRAME_WELCOME || hb < 100 || hb > 3600000) {
+        snprintf(err, AGENT_ERR_MAX, "unexpected %s frame instead of WELCOME",
+                 frame_type_name(type));
+        return 0;
+    }
+    *welcomed = true;
+    log_info("connected to %s as %s (heartbeat every %lld ms)", u->server, u->host_id,
+             (long long)hb);
+    emit(u, "connected", NULL, NULL);
+    uint64_t next_beat = link_mono_ms(), last_rx = next_beat;
+    while (!u->stop) {
+        now = link_mono_ms();
+        if (now >= next_beat) {
+            jw_init(&w, buf, sizeof buf);
+            jw_obj_begin(&w);
+            jw_uint(&w, "seq", ++u->seq);
+            if (link_send(nc, FRAME_HEARTBEAT, &w, now + (uint64_t)hb) < 0) {
+                snprintf(err, AGENT_ERR_MAX, "sending HEARTBEAT: %s", nc->why);
+                return 0;
+            }
+            next_beat = now + (uint64_t)hb;
+        }
+        if (now - last_rx > MISSED_ACKS * (uint64_t)hb) {
+            snprintf(err, AGENT_ERR_MAX, "nothing from the server for %d heartbeats", MISSED_ACKS);
+            return 0;
+        }
+        r = link_recv(nc, next_beat, u->sigfd, &type, &body);
+        if (r == 2) {
+            drain_signal(u);
+        } else if (r == 1) {
+            last_rx = link_mono_ms();
+            bool final = type == FRAME_ERROR && server_error(u, body, err);
+            json_object_put(body);
+            if (final)
+                return MAMORI_EPERM;
+            if (type == FRAME_ERROR)
+                return 0;
+        } else if (r != 0) {
+            snprintf(err, AGENT_ERR_MAX, "%s",
+                     r == NC_CLOSED ? "the server closed the connection" : nc->why);
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static unsigned jitter(unsigned ms)
+{
+    uint16_t r = 0;
+    RAND_bytes((unsigned char *)&r, sizeof r);
+    return ms / 2 + (unsigned)((uint64_t)ms / 2 * r / 65535u);
+}
+
+static int run_loop(struct uplink *u, char *err)
+{
+    unsigned backoff = 1000;
+    while (!u->stop) {
+        struct netconn nc = {.fd = -1};
+        char why[AGENT_ERR_MAX] = "";
+        bool welcomed = false;
+        int rc = link_open(&nc, u->ctx, &u->hp, link_mono_ms() + LINK_CONNECT_MS, why, sizeof why);
+        if (rc == 0)
+            rc = session(u, &nc, &welcomed, why);
+        nc_free(&nc);
+        if (rc == MAMORI_EPERM) {
+            snprintf(err, AGENT_ERR_MAX, "%s", why);
+            return rc;
+        }
+        if (u->stop)
+            break;
+        if (welcomed)
+            backoff = 1000;
+        log_warn("link to %s down: %s; retrying in about %u s", u->server, why, backoff / 1000);
+        emit(u, "disconnected", "reason", why);
+        pause_ms(u, jitter(backoff));
+        backoff = backoff * 2 > u->o->max_backoff_ms ? u->o->max_backoff_ms : backoff * 2;
+    }
+    return 0;
+}
+
+int agent_run(const struct agent_run_opts *o, FILE *events, char *err)
+{
+    struct uplink u = {.o = o, .events = events, .sigfd = -1};
+    int rc = load_state(&u, err);
+    if (rc == 0)
+        rc = make_ctx(&u, err);
+    if (rc < 0)
+        return rc;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    u.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (u.sigfd < 0) {
+        snprintf(err, AGENT_ERR_MAX, "signalfd: %s", strerror(errno));
+        rc = MAMORI_EIO;
+    } else {
+        rc = run_loop(&u, err);
+        close(u.sigfd);
+    }
+    SSL_CTX_free(u.ctx);
+    return rc;
+}

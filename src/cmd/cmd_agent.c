@@ -1,0 +1,154 @@
+/* cmd_agent.c - `mamori agent`: enroll this host with a server, then keep
+ * its uplink.
+ *
+ *   mamori agent enroll --server https://HOST:PORT --token TOKEN [--dir DIR]
+ *                       [--hostname NAME]
+ *   mamori agent [run] [--dir DIR] [--max-backoff DUR]
+ *
+ * Arguments are parsed here and handed to src/agent; results become exit
+ * status 0 (ok, or stopped by a signal), 1 (runtime failure, refused by the
+ * server), 2 (usage or configuration error, naming the option or file).
+ * See docs/mamori-agent.md. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "cmd/commands.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "net/sock.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: mamori agent enroll --server https://HOST:PORT --token TOKEN [--dir DIR]\n"
+            "                           [--hostname NAME]\n"
+            "       mamori agent [run] [--dir DIR] [--max-backoff DUR]\n\n"
+            "The host side of mamori's uplink to the head-office server.\n\n"
+            "  enroll   make this host's key pair, send a certificate request with a one-time\n"
+            "           token from 'mamori server token', trust only the server CA the token\n"
+            "           pins, and store the signed certificate in DIR\n"
+            "  run      (the default) connect with that certificate and send heartbeats;\n"
+            "           reconnect with backoff when the link breaks; stop for good if the\n"
+            "           server says this host is revoked. JSON event lines on standard output\n\n"
+            "Options:\n"
+            "  -s, --server URL        the server, https://HOST:PORT (enroll)\n"
+            "  -t, --token TOKEN       the one-time enrollment token (enroll)\n"
+            "  -D, --dir DIR           agent directory (default %s)\n"
+            "      --hostname NAME     the name this host reports (enroll; default: its host\n"
+            "                          name)\n"
+            "      --max-backoff DUR   longest wait between reconnections (run; default 60s)\n"
+            "      --log-level LEVEL   error, warn, info (default) or debug\n"
+            "  -h, --help              this help\n\n"
+            "Exit status: 0 ok (run: stopped by SIGINT/SIGTERM), 1 runtime failure or refused\n"
+            "by the server, 2 usage or configuration error. See docs/mamori-agent.md.\n",
+            AGENT_DEFAULT_DIR);
+}
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "mamori agent: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see mamori agent --help)\n");
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+enum { OPT_HOSTNAME = 256, OPT_BACKOFF, OPT_LOGLEVEL };
+
+struct args {
+    struct agent_enroll_opts e;
+    struct agent_run_opts r;
+};
+
+/* 0 to go on, -1 after --help, or an exit status. */
+static int parse(int argc, char **argv, struct args *a, bool enroll)
+{
+    static const struct option longopts[] = {{"server", required_argument, NULL, 's'},
+                                             {"token", required_argument, NULL, 't'},
+                                             {"dir", required_argument, NULL, 'D'},
+                                             {"hostname", required_argument, NULL, OPT_HOSTNAME},
+                                             {"max-backoff", required_argument, NULL, OPT_BACKOFF},
+                                             {"log-level", required_argument, NULL, OPT_LOGLEVEL},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    a->e.dir = a->r.dir = AGENT_DEFAULT_DIR;
+    a->r.max_backoff_ms = 60000;
+    int c;
+    enum log_level lvl;
+    uint64_t ms;
+    while ((c = getopt_long(argc, argv, "s:t:D:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+        case 't':
+        case OPT_HOSTNAME:
+            if (!enroll)
+                return usage_error("--%s is an option of 'mamori agent enroll'", c == 's' ? "server"
+                                                                                 : c == 't'
+                                                                                     ? "token"
+                                                                                     : "hostname");
+            if (c == 's')
+                a->e.server = optarg;
+            else if (c == 't')
+                a->e.token = optarg;
+            else
+                a->e.hostname = optarg;
+            break;
+        case 'D': a->e.dir = a->r.dir = optarg; break;
+        case OPT_BACKOFF:
+            if (parse_duration_ms(optarg, &ms) < 0 || ms < 1000 || ms > 3600000)
+                return usage_error("--max-backoff '%s': a duration from 1s to 1h", optarg);
+            a->r.max_backoff_ms = (unsigned)ms;
+            break;
+        case OPT_LOGLEVEL:
+            if (log_parse_level(optarg, &lvl) < 0)
+                return usage_error("--log-level '%s': expected error, warn, info or debug", optarg);
+            log_set_level(lvl);
+            break;
+        case 'h': usage(stdout); return -1;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    if (enroll && (!a->e.server || !a->e.token))
+        return usage_error("enroll needs --server https://HOST:PORT and --token TOKEN");
+    return 0;
+}
+
+static int status_of(int rc)
+{
+    return rc == 0 ? EXIT_OK : rc == MAMORI_ECONFIG ? EXIT_USAGE : EXIT_FAIL;
+}
+
+int cmd_agent_main(int argc, char **argv)
+{
+    bool enroll = false;
+    if (argc >= 2 && argv[1][0] != '-') {
+        if (!strcmp(argv[1], "enroll"))
+            enroll = true;
+        else if (!strcmp(argv[1], "help")) {
+            usage(stdout);
+            return EXIT_OK;
+        } else if (strcmp(argv[1], "run") != 0)
+            return usage_error("unknown subcommand '%s'", argv[1]);
+        argv[1] = argv[0];
+        argc--;
+        argv++;
+    }
+    struct args a = {0};
+    int rc = parse(argc, argv, &a, enroll);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    char err[AGENT_ERR_MAX] = "";
+    rc = enroll ? agent_enroll(&a.e, stdout, err) : agent_run(&a.r, stdout, err);
+    if (rc < 0)
+        fprintf(stderr, "mamori agent: %s\n", err[0] ? err : mamori_strerror(rc));
+    return status_of(rc);
+}

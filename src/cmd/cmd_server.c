@@ -1,0 +1,435 @@
+/* cmd_server.c - `mamori server`: the head-office server and its
+ * operator commands.
+ *
+ *   mamori server [run] [--data DIR] [--listen ADDR:PORT] [--name NAME]...
+ *                       [--offline-after DUR] [--heartbeat DUR] [--max-conns N]
+ *   mamori server token  [--data DIR] --site NAME [--expires DUR]
+ *   mamori server revoke [--data DIR] HOST
+ *   mamori server hosts  [--data DIR]
+ *   mamori server alerts [--data DIR]
+ *
+ * Arguments are parsed here and handed to src/server; results become exit
+ * status 0 (ok), 1 (runtime failure, refusal), 2 (usage or configuration
+ * error, with a message naming the option or file). See docs/mamori-server.md. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/commands.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "net/sock.h"
+#include "net/token.h"
+#include "server/ca.h"
+#include "server/enroll.h"
+#include "server/server.h"
+#include "server/store.h"
+
+#define TOKEN_EXPIRES_MAX_MS (365ull * 86400 * 1000)
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: mamori server [run] [options]\n"
+            "       mamori server token  [--data DIR] --site NAME [--expires DUR]\n"
+            "       mamori server revoke [--data DIR] HOST\n"
+            "       mamori server hosts  [--data DIR]\n"
+            "       mamori server alerts [--data DIR]\n\n"
+            "The head-office server: enrolls agents, keeps a mutual-TLS (1.3) connection\n"
+            "with each, notices a host that goes silent and records an alert. Its data\n"
+            "(SQLite database, CA, keys) lives in one directory.\n\n"
+            "  run      serve in the foreground; JSON event lines on standard output\n"
+            "  token    print a one-time enrollment token for a site\n"
+            "  revoke   cut a host off now (by host id or hostname); refused thereafter\n"
+            "  hosts    list the enrolled hosts as JSON lines\n"
+            "  alerts   list the recorded alerts as JSON lines\n\n"
+            "Options of run:\n"
+            "  -d, --data DIR           data directory (default %s)\n"
+            "  -l, --listen ADDR:PORT   address to listen on (default %s; port 0 picks one)\n"
+            "  -n, --name NAME          a name or address agents use for the server, for its\n"
+            "                           certificate (repeatable; default: host name,\n"
+            "                           localhost, 127.0.0.1)\n"
+            "      --offline-after DUR  silence after which a host is offline (default 30s)\n"
+            "      --heartbeat DUR      heartbeat interval told to agents (default 10s)\n"
+            "      --max-conns N        open connections at most (default %d)\n"
+            "      --log-level LEVEL    error, warn, info (default) or debug\n"
+            "  -h, --help               this help\n\n"
+            "DUR is a number with ms, s, m, h or d (24h, 30s). Exit status: 0 ok, 1 runtime\n"
+            "failure or refusal, 2 usage or configuration error. See docs/mamori-server.md.\n",
+            SRV_DEFAULT_DATA, SRV_DEFAULT_LISTEN, SRV_DEFAULT_MAX_CONNS);
+}
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "mamori server: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see mamori server --help)\n");
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void fmt_time(int64_t ms, char *out, size_t n)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ------------------------------------------------------------------ run -- */
+
+enum { OPT_OFFLINE = 256, OPT_HEARTBEAT, OPT_MAXCONNS, OPT_LOGLEVEL, OPT_SITE, OPT_EXPIRES };
+
+static int parse_dur(const char *opt, const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (parse_duration_ms(v, out) < 0 || *out < min || *out > max) {
+        fprintf(stderr,
+                "mamori server: %s '%s': expected a duration such as 30s, 500ms, 24h, "
+                "between %" PRIu64 " ms and %" PRIu64 " s\n",
+                opt, v, min, max / 1000);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_log_level(const char *v)
+{
+    enum log_level l;
+    if (log_parse_level(v, &l) < 0)
+        return usage_error("--log-level '%s': expected error, warn, info or debug", v);
+    log_set_level(l);
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"data", required_argument, NULL, 'd'},
+        {"listen", required_argument, NULL, 'l'},
+        {"name", required_argument, NULL, 'n'},
+        {"offline-after", required_argument, NULL, OPT_OFFLINE},
+        {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
+        {"max-conns", required_argument, NULL, OPT_MAXCONNS},
+        {"log-level", required_argument, NULL, OPT_LOGLEVEL},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    struct srv_opts *o = calloc(1, sizeof *o);
+    if (!o)
+        return EXIT_FAIL;
+    snprintf(o->data, sizeof o->data, "%s", SRV_DEFAULT_DATA);
+    const char *listen = SRV_DEFAULT_LISTEN;
+    o->offline_after_ms = SRV_DEFAULT_OFFLINE_MS;
+    o->heartbeat_ms = SRV_DEFAULT_HEARTBEAT_MS;
+    o->max_conns = SRV_DEFAULT_MAX_CONNS;
+    int c, rc = EXIT_OK;
+    char err[SOCK_ERR_MAX];
+    while (rc == EXIT_OK && (c = getopt_long(argc, argv, "d:l:n:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            if (strlen(optarg) >= sizeof o->data - 32)
+                rc = usage_error("--data '%s': path too long", optarg);
+            snprintf(o->data, sizeof o->data, "%s", optarg);
+            break;
+        case 'l': listen = optarg; break;
+        case 'n':
+            if (o->nnames >= SRV_NAMES_MAX)
+                rc = usage_error("--name: at most %d names", SRV_NAMES_MAX);
+            else if (!hostname_valid(optarg) && !strchr(optarg, ':'))
+                rc = usage_error("--name '%s': not a host name or address", optarg);
+            else
+                o->names[o->nnames++] = optarg;
+            break;
+        case OPT_OFFLINE:
+            if (parse_dur("--offline-after", optarg, 1000, 86400000, &o->offline_after_ms) < 0)
+                rc = EXIT_USAGE;
+            break;
+        case OPT_HEARTBEAT:
+            if (parse_dur("--heartbeat", optarg, 100, 3600000, &o->heartbeat_ms) < 0)
+                rc = EXIT_USAGE;
+            break;
+        case OPT_MAXCONNS: {
+            char *end;
+            unsigned long n = strtoul(optarg, &end, 10);
+            if (*end || n < 1 || n > 1000000)
+                rc = usage_error("--max-conns '%s': expected 1 to 1000000", optarg);
+            o->max_conns = (unsigned)n;
+            break;
+        }
+        case OPT_LOGLEVEL: rc = set_log_level(optarg); break;
+        case 'h':
+            usage(stdout);
+            free(o);
+            return EXIT_OK;
+        default: rc = EXIT_USAGE; break;
+        }
+    }
+    if (rc == EXIT_OK && optind < argc)
+        rc = usage_error("unexpected argument '%s'", argv[optind]);
+    if (rc == EXIT_OK && sock_parse_hostport(listen, 0, &o->listen, err) < 0)
+        rc = usage_error("--listen %s", err);
+    if (rc == EXIT_OK && o->heartbeat_ms * 2 > o->offline_after_ms) {
+        fprintf(stderr,
+                "mamori server: --heartbeat (%" PRIu64 " ms) must be at most half of "
+                "--offline-after (%" PRIu64 " ms)\n",
+                o->heartbeat_ms, o->offline_after_ms);
+        rc = EXIT_USAGE;
+    }
+    if (rc == EXIT_OK) {
+        int r = srv_run(o, stdout);
+        rc = r == 0 ? EXIT_OK : r == MAMORI_ECONFIG ? EXIT_USAGE : EXIT_FAIL;
+    }
+    free(o);
+    return rc;
+}
+
+/* ----------------------------------------------------- operator commands -- */
+
+struct opcmd {
+    const char *data;
+    const char *site;
+    uint64_t expires_ms;
+};
+
+static int parse_op(int argc, char **argv, struct opcmd *o, bool token)
+{
+    static const struct option longopts[] = {{"data", required_argument, NULL, 'd'},
+                                             {"site", required_argument, NULL, OPT_SITE},
+                                             {"expires", required_argument, NULL, OPT_EXPIRES},
+                                             {"log-level", required_argument, NULL, OPT_LOGLEVEL},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    o->data = SRV_DEFAULT_DATA;
+    o->expires_ms = 24ull * 3600 * 1000;
+    int c;
+    while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': o->data = optarg; break;
+        case OPT_SITE:
+            if (!token)
+                return usage_error("--site: only for 'mamori server token'");
+            o->site = optarg;
+            break;
+        case OPT_EXPIRES:
+            if (!token)
+                return usage_error("--expires: only for 'mamori server token'");
+            if (parse_dur("--expires", optarg, 1000, TOKEN_EXPIRES_MAX_MS, &o->expires_ms) < 0)
+                return EXIT_USAGE;
+            break;
+        case OPT_LOGLEVEL:
+            if (set_log_level(optarg) != 0)
+                return EXIT_USAGE;
+            break;
+        case 'h': usage(stdout); return -1;
+        default: return EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+/* Open an existing data directory's store (operator commands never create one). */
+static int open_existing(const char *data, struct store *st)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", data, STORE_FILE);
+    if (access(p, F_OK) != 0) {
+        fprintf(stderr,
+                "mamori server: %s: no server data here (start 'mamori server run --data %s' or "
+                "make a token first)\n",
+                data, data);
+        return EXIT_USAGE;
+    }
+    if (store_open(st, data) < 0) {
+        fprintf(stderr, "mamori server: %s\n", st->err);
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+static int cmd_token(int argc, char **argv)
+{
+    struct opcmd o = {0};
+    int rc = parse_op(argc, argv, &o, true);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    if (!o.site)
+        return usage_error("token: --site NAME is required");
+    if (!site_name_valid(o.site))
+        return usage_error("--site '%s': 1-64 characters of A-Z a-z 0-9 . _ -", o.site);
+    struct srv_ca ca;
+    char err[PKI_ERR_MAX];
+    int r = srv_ca_open(&ca, o.data, err);
+    if (r < 0) {
+        fprintf(stderr, "mamori server: %s\n", err);
+        return r == MAMORI_ECONFIG ? EXIT_USAGE : EXIT_FAIL;
+    }
+    struct store st;
+    uint8_t secret[32];
+    char tok[TOKEN_BUF], hash[65], when[32];
+    int64_t now = wall_ms(), site_id = 0, expires = now + (int64_t)o.expires_ms;
+    rc = EXIT_FAIL;
+    if (store_open(&st, o.data) < 0) {
+        fprintf(stderr, "mamori server: %s\n", st.err);
+    } else {
+        if (token_make(ca.spki, secret, tok) == 0) {
+            token_hash_hex(secret, hash);
+            char detail[128];
+            fmt_time(expires, when, sizeof when);
+            snprintf(detail, sizeof detail, "site=%s expires=%s", o.site, when);
+            if (store_begin(&st) == 0 && store_site_id(&st, o.site, &site_id) == 0 &&
+                store_token_add(&st, hash, site_id, now, expires) == 0 &&
+                store_audit(&st, now, "operator", "token", hash, detail) == 0 &&
+                store_commit(&st) == 0)
+                rc = EXIT_OK;
+            else
+                store_rollback(&st);
+        }
+        if (rc != EXIT_OK)
+            fprintf(stderr, "mamori server: cannot store the token: %s\n", st.err);
+        store_close(&st);
+    }
+    srv_ca_close(&ca);
+    if (rc == EXIT_OK) {
+        printf("%s\n", tok);
+        fprintf(stderr, "mamori server: one-time token for site %s, valid until %s\n", o.site,
+                when);
+    }
+    return rc;
+}
+
+static int cmd_revoke(int argc, char **argv)
+{
+    struct opcmd o = {0};
+    int rc = parse_op(argc, argv, &o, false);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    if (optind + 1 != argc)
+        return usage_error("revoke: give exactly one HOST (host id or hostname)");
+    struct store st;
+    if ((rc = open_existing(o.data, &st)) != EXIT_OK)
+        return rc;
+    struct host_row h;
+    int r = store_host_find(&st, argv[optind], &h);
+    int64_t now = wall_ms();
+    if (r < 0) {
+        fprintf(stderr, "mamori server: revoke: %s\n", st.err);
+        rc = r == MAMORI_EIO ? EXIT_FAIL : EXIT_USAGE;
+    } else if (h.status == HOST_REVOKED) {
+        printf("host %s (%s, site %s) was already revoked\n", h.id, h.hostname, h.site);
+    } else if (store_begin(&st) == 0 && store_host_revoke(&st, h.id, now) == 0 &&
+               store_audit(&st, now, "operator", "revoke", h.id, h.hostname) == 0 &&
+               store_commit(&st) == 0) {
+        printf("revoked host %s (%s, site %s); a running server closes its connection within "
+               "a second\n",
+               h.id, h.hostname, h.site);
+    } else {
+        store_rollback(&st);
+        fprintf(stderr, "mamori server: revoke: %s\n", st.err);
+        rc = EXIT_FAIL;
+    }
+    store_close(&st);
+    return rc;
+}
+
+static int print_host(void *arg, const struct host_row *h)
+{
+    char buf[2048];
+    struct jw w;
+    jw_init(&w, buf, sizeof buf);
+    jw_obj_begin(&w);
+    jw_str(&w, "host_id", h->id);
+    jw_str(&w, "hostname", h->hostname);
+    jw_str(&w, "site", h->site);
+    jw_str(&w, "status", host_status_name(h->status));
+    jw_int(&w, "enrolled_ms", h->enrolled);
+    jw_int(&w, "last_seen_ms", h->last_seen);
+    if (h->revoked)
+        jw_int(&w, "revoked_ms", h->revoked);
+    jw_str(&w, "cert_sha256", h->cert_fp);
+    jw_obj_end(&w);
+    if (jw_finish(&w) >= 0)
+        printf("%s\n", buf);
+    return 0;
+}
+
+static int print_alert(void *arg, const struct alert_row *a)
+{
+    char buf[8192];
+    struct jw w;
+    jw_init(&w, buf, sizeof buf);
+    jw_obj_begin(&w);
+    jw_int(&w, "id", a->id);
+    jw_int(&w, "time_ms", a->time);
+    jw_str(&w, "kind", a->kind);
+    jw_str(&w, "severity", a->severity);
+    jw_str(&w, "host_id", a->host_id);
+    jw_str(&w, "hostname", a->hostname);
+    jw_str(&w, "site", a->site);
+    jw_str(&w, "summary", a->summary);
+    jw_obj_end(&w);
+    if (jw_finish(&w) >= 0)
+        printf("%s\n", buf);
+    return 0;
+}
+
+static int cmd_list(int argc, char **argv, bool hosts)
+{
+    struct opcmd o = {0};
+    int rc = parse_op(argc, argv, &o, false);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    struct store st;
+    if ((rc = open_existing(o.data, &st)) != EXIT_OK)
+        return rc;
+    int r =
+        hosts ? store_hosts_each(&st, print_host, NULL) : store_alerts_each(&st, print_alert, NULL);
+    if (r < 0) {
+        fprintf(stderr, "mamori server: %s\n", st.err);
+        rc = EXIT_FAIL;
+    }
+    store_close(&st);
+    return rc;
+}
+
+int cmd_server_main(int argc, char **argv)
+{
+    if (argc >= 2 && argv[1][0] != '-') {
+        const char *sub = argv[1];
+        argv[1] = argv[0]; /* getopt starts after the subcommand */
+        if (!strcmp(sub, "run"))
+            return cmd_run(argc - 1, argv + 1);
+        if (!strcmp(sub, "token"))
+            return cmd_token(argc - 1, argv + 1);
+        if (!strcmp(sub, "revoke"))
+            return cmd_revoke(argc - 1, argv + 1);
+        if (!strcmp(sub, "hosts"))
+            return cmd_list(argc - 1, argv + 1, true);
+        if (!strcmp(sub, "alerts"))
+            return cmd_list(argc - 1, argv + 1, false);
+        if (!strcmp(sub, "help")) {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        return usage_error("unknown subcommand '%s'", sub);
+    }
+    return cmd_run(argc, argv);
+}

@@ -1,0 +1,79 @@
+/* server_int.h - what server.c, session.c and liveness.c share: the server
+ * context and one agent connection. Internal to src/server. */
+#ifndef MAMORI_SERVER_SERVER_INT_H
+#define MAMORI_SERVER_SERVER_INT_H
+
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/json.h"
+#include "net/conn.h"
+#include "server/ca.h"
+#include "server/hosts.h"
+#include "server/server.h"
+#include "server/store.h"
+
+enum sconn_state {
+    SC_HANDSHAKE, /* TLS handshake under way */
+    SC_ENROLL,    /* no client certificate: ENROLL is the only frame allowed */
+    SC_CERT,      /* certified host, HELLO not yet received */
+    SC_AGENT,     /* certified host after HELLO */
+    SC_CLOSING,   /* a last reply is being flushed, then the socket closes */
+};
+
+struct sconn {
+    struct netconn nc;
+    enum sconn_state st;
+    struct host *host; /* SC_CERT, SC_AGENT */
+    char peer[SOCK_ADDR_MAX];
+    uint64_t deadline_ms; /* monotonic: handshake / first frame / closing */
+    uint64_t last_rx_ms;  /* monotonic: last frame */
+    uint32_t epmask;      /* events registered with epoll */
+    bool dead;            /* closed; freed after this loop turn (epoll may still name it) */
+    struct sconn *prev, *next;
+};
+
+struct server {
+    const struct srv_opts *o;
+    FILE *events;
+    struct store st;
+    struct srv_ca ca;
+    SSL_CTX *tls;
+    struct hosts hosts;
+    int ep, lfd, sigfd, tfd, lockfd;
+    struct sconn *conns; /* every open connection (list) */
+    struct sconn *dead;  /* closed this loop turn, freed at its end (next = link) */
+    unsigned nconns;
+    int64_t data_version;
+    bool stop;
+    uint64_t now_ms; /* monotonic, refreshed per loop turn */
+    uint64_t accepted, dropped;
+};
+
+uint64_t srv_mono_ms(void);
+int64_t srv_wall_ms(void);
+
+/* server.c */
+void srv_conn_drop(struct server *s, struct sconn *c, const char *why);
+/* Send ERROR {code, reason} and close once it is flushed. */
+void srv_conn_refuse(struct server *s, struct sconn *c, const char *code, const char *reason);
+/* Write one event line: w holds an open object; this closes and prints it. */
+void srv_emit(struct server *s, struct jw *w);
+void srv_event_begin(struct jw *w, char *buf, size_t cap, const char *event);
+
+/* session.c */
+/* Both return false when the connection was dropped (c is freed); a refusal
+ * leaves c in SC_CLOSING and returns true. */
+bool session_handshake_done(struct server *s, struct sconn *c);
+bool session_frame(struct server *s, struct sconn *c, const struct frame *f);
+
+/* liveness.c */
+void liveness_seen(struct server *s, struct host *h);
+void liveness_tick(struct server *s);
+int liveness_load(struct server *s);
+void liveness_flush(struct server *s);
+void liveness_revocations(struct server *s);
+
+#endif

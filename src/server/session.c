@@ -1,0 +1,235 @@
+/* session.c - what an agent connection may say, and the server's answers.
+ *
+ * After the TLS handshake (server.c) a connection is either
+ *   - without a client certificate: SC_ENROLL, frame limit FRAME_MAX_ENROLL;
+ *     one ENROLL frame is answered with ENROLL_OK or ERROR, then closed;
+ *   - with a certificate our CA issued: the host is looked up by the
+ *     certificate's CN (host id) and fingerprint; unknown or revoked hosts
+ *     get ERROR and are closed; else SC_CERT, limit FRAME_MAX. The first
+ *     frame must be HELLO (answered with WELCOME: host id, site, heartbeat
+ *     and offline intervals), then HEARTBEATs (answered with HEARTBEAT_ACK).
+ * Any other frame in a state is a protocol error: the connection is dropped
+ * with the reason logged. Every frame from a host counts as a sign of life. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "server/enroll.h"
+#include "server/server_int.h"
+
+static void host_event(struct server *s, const char *event, const struct host *h, const char *peer)
+{
+    char buf[1024];
+    struct jw w;
+    srv_event_begin(&w, buf, sizeof buf, event);
+    jw_str(&w, "host_id", h->id);
+    jw_str(&w, "hostname", h->hostname);
+    jw_str(&w, "site", h->site);
+    if (peer)
+        jw_str(&w, "peer", peer);
+    srv_emit(s, &w);
+}
+
+static bool cert_session(struct server *s, struct sconn *c, X509 *cert)
+{
+    char cn[PKI_CN_MAX], fp[65];
+    struct host *h = NULL;
+    if (pki_cert_cn(cert, cn, sizeof cn) == 0 && pki_cert_fp(cert, fp) == 0)
+        h = hosts_get(&s->hosts, cn);
+    if (!h || strcmp(h->cert_fp, fp) != 0) {
+        log_warn("refused %s: certificate of an unknown host (CN %s)", c->peer, h ? cn : "?");
+        srv_conn_refuse(s, c, "unknown_host",
+                        "this host's certificate is not known to the server: enroll again");
+        return true;
+    }
+    if (h->status == HOST_REVOKED) {
+        log_warn("refused %s: host %s (%s) is revoked", c->peer, h->id, h->hostname);
+        c->host = h;
+        host_event(s, "refused_revoked", h, c->peer);
+        srv_conn_refuse(s, c, "revoked", "this host was revoked by the server's operator");
+        return true;
+    }
+    if (h->conn) { /* the old connection of a host that reconnected */
+        srv_conn_drop(s, h->conn, "replaced by a new connection from the same host");
+    }
+    h->conn = c;
+    c->host = h;
+    c->st = SC_CERT;
+    c->nc.max_body = FRAME_MAX;
+    return true;
+}
+
+bool session_handshake_done(struct server *s, struct sconn *c)
+{
+    c->deadline_ms = s->now_ms + SRV_HANDSHAKE_MS;
+    c->last_rx_ms = s->now_ms;
+    X509 *cert = nc_peer_cert(&c->nc);
+    if (!cert) {
+        c->st = SC_ENROLL;
+        return true;
+    }
+    bool ok = cert_session(s, c, cert);
+    X509_free(cert);
+    return ok;
+}
+
+static bool protocol_error(struct server *s, struct sconn *c, const struct frame *f,
+                           const char *state)
+{
+    char why[160];
+    snprintf(why, sizeof why, "protocol error: %s frame %s", frame_type_name(f->type), state);
+    srv_conn_drop(s, c, why);
+    return false;
+}
+
+/* Close the object in w and queue it as one frame. */
+static int send_jw(struct sconn *c, uint16_t type, struct jw *w)
+{
+    jw_obj_end(w);
+    long n = jw_finish(w);
+    return n < 0 ? (int)n : nc_send(&c->nc, type, w->buf, (size_t)n);
+}
+
+static bool on_enroll(struct server *s, struct sconn *c, struct json_object *body)
+{
+    struct enroll_req req = {
+        .token = frame_str(body, "token", 256),
+        .csr = frame_str(body, "csr", PKI_PEM_MAX),
+        .hostname = frame_str(body, "hostname", HOSTNAME_MAX),
+        .peer = c->peer,
+    };
+    struct enroll_res *res = malloc(sizeof *res);
+    if (!res) {
+        srv_conn_drop(s, c, "out of memory");
+        return false;
+    }
+    int rc = srv_enroll(&s->st, &s->ca, &req, srv_wall_ms(), res);
+    if (rc < 0) {
+        char esc[HOSTNAME_MAX * 4];
+        log_escape(esc, sizeof esc, req.hostname ? req.hostname : "?");
+        log_warn("enrollment from %s (hostname %s) refused: %s", c->peer, esc, res->why);
+        char buf[1024];
+        struct jw w;
+        srv_event_begin(&w, buf, sizeof buf, "enroll_refused");
+        jw_str(&w, "peer", c->peer);
+        jw_str(&w, "code", res->code);
+        jw_str(&w, "reason", res->why);
+        srv_emit(s, &w);
+        srv_conn_refuse(s, c, res->code, res->why);
+        free(res);
+        return true;
+    }
+    struct host *h = hosts_put(&s->hosts, &res->host);
+    if (!h)
+        log_error("host table full (%u hosts): %s enrolled but not tracked", HOSTS_MAX,
+                  res->host.id);
+    log_info("enrolled host %s (%s) in site %s from %s", res->host.id, res->host.hostname,
+             res->host.site, c->peer);
+    if (h)
+        host_event(s, "enrolled", h, c->peer);
+    /* two PEM certificates, JSON-escaped (newlines double), and three names */
+    size_t cap = 4 * PKI_PEM_MAX + 1024;
+    char *buf = malloc(cap);
+    struct jw w;
+    rc = MAMORI_ENOMEM;
+    if (buf) {
+        jw_init(&w, buf, cap);
+        jw_obj_begin(&w);
+        jw_str(&w, "host_id", res->host.id);
+        jw_str(&w, "site", res->host.site);
+        jw_str(&w, "hostname", res->host.hostname);
+        jw_str(&w, "cert", res->cert_pem);
+        jw_str(&w, "ca", res->ca_pem);
+        rc = send_jw(c, FRAME_ENROLL_OK, &w);
+    }
+    free(buf);
+    free(res);
+    if (rc < 0) {
+        srv_conn_drop(s, c, "cannot queue the enrollment reply");
+        return false;
+    }
+    c->st = SC_CLOSING;
+    c->deadline_ms = s->now_ms + 2000;
+    return true;
+}
+
+static bool on_hello(struct server *s, struct sconn *c, struct json_object *body)
+{
+    int64_t proto = 0;
+    if (!frame_int(body, "proto", &proto) || proto != FRAME_PROTO) {
+        char why[96];
+        snprintf(why, sizeof why, "protocol version %lld not supported (server speaks %d)",
+                 (long long)proto, FRAME_PROTO);
+        srv_conn_refuse(s, c, "bad_proto", why);
+        return true;
+    }
+    struct host *h = c->host;
+    char buf[512];
+    struct jw w;
+    jw_init(&w, buf, sizeof buf);
+    jw_obj_begin(&w);
+    jw_str(&w, "host_id", h->id);
+    jw_str(&w, "site", h->site);
+    jw_uint(&w, "heartbeat_ms", s->o->heartbeat_ms);
+    jw_uint(&w, "offline_after_ms", s->o->offline_after_ms);
+    jw_int(&w, "server_time_ms", srv_wall_ms());
+    if (send_jw(c, FRAME_WELCOME, &w) < 0) {
+        srv_conn_drop(s, c, "cannot queue WELCOME");
+        return false;
+    }
+    c->st = SC_AGENT;
+    log_info("host %s (%s) connected from %s", h->id, h->hostname, c->peer);
+    host_event(s, "connected", h, c->peer);
+    liveness_seen(s, h);
+    return true;
+}
+
+static bool on_heartbeat(struct server *s, struct sconn *c, struct json_object *body)
+{
+    int64_t seq = 0;
+    frame_int(body, "seq", &seq);
+    char buf[64];
+    struct jw w;
+    jw_init(&w, buf, sizeof buf);
+    jw_obj_begin(&w);
+    jw_int(&w, "seq", seq);
+    if (send_jw(c, FRAME_HEARTBEAT_ACK, &w) < 0) {
+        srv_conn_drop(s, c, "write buffer full: the agent does not read its acknowledgements");
+        return false;
+    }
+    liveness_seen(s, c->host);
+    return true;
+}
+
+bool session_frame(struct server *s, struct sconn *c, const struct frame *f)
+{
+    const char *why = NULL;
+    struct json_object *body = frame_body_json(f, &why);
+    if (!body) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "malformed %s frame: %s", frame_type_name(f->type), why);
+        srv_conn_drop(s, c, msg);
+        return false;
+    }
+    c->last_rx_ms = s->now_ms;
+    bool ok;
+    switch (c->st) {
+    case SC_ENROLL:
+        ok = f->type == FRAME_ENROLL ? on_enroll(s, c, body)
+                                     : protocol_error(s, c, f, "without a client certificate");
+        break;
+    case SC_CERT:
+        ok =
+            f->type == FRAME_HELLO ? on_hello(s, c, body) : protocol_error(s, c, f, "before HELLO");
+        break;
+    case SC_AGENT:
+        ok = f->type == FRAME_HEARTBEAT ? on_heartbeat(s, c, body)
+                                        : protocol_error(s, c, f, "not expected from an agent");
+        break;
+    default: ok = protocol_error(s, c, f, "in a closing connection"); break;
+    }
+    json_object_put(body);
+    return ok;
+}

@@ -1,0 +1,98 @@
+/* store.h - the server's database: one SQLite file (server.db, WAL mode) in
+ * the data directory, with a versioned schema.
+ *
+ * Schema version 1 (PRAGMA user_version; store_open creates or upgrades it
+ * step by step and refuses a newer one):
+ *   sites   (id, name UNIQUE, created)
+ *   tokens  (hash PK = SHA-256 hex of the secret, site_id, created, expires,
+ *            used, used_by)                       one-time enrollment tokens
+ *   hosts   (id PK "h-<16 hex>", site_id, hostname, cert_fp UNIQUE, enrolled,
+ *            last_seen, status enrolled|online|offline|revoked, revoked)
+ *   events  (id, host_id, time, received, body JSON)          (intake, later)
+ *   alerts  (id, host_id, site_id, time, kind, severity, summary, body JSON)
+ *   audit   (id, time, actor, action, target, detail)   who did what, when
+ * Times are milliseconds since the epoch (UTC).
+ *
+ * Several processes share the file: the running server, and `mamori server
+ * token|revoke|hosts|alerts`. A writer waits up to STORE_BUSY_MS for the
+ * lock. The server learns of another process's commit through
+ * store_data_version. One struct store has one owner (not thread-safe).
+ * Functions return 0 or a negative MAMORI_E* code with a reason in s->err. */
+#ifndef MAMORI_SERVER_STORE_H
+#define MAMORI_SERVER_STORE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_BUSY_MS 5000
+#define STORE_FILE "server.db"
+#define SITE_NAME_MAX 64
+#define HOST_ID_MAX 24   /* "h-" + 16 hex + NUL, with room */
+#define HOSTNAME_MAX 254 /* DNS name limit + NUL */
+
+enum host_status { HOST_ENROLLED, HOST_ONLINE, HOST_OFFLINE, HOST_REVOKED };
+
+struct host_row {
+    char id[HOST_ID_MAX];
+    int64_t site_id;
+    char site[SITE_NAME_MAX + 1];
+    char hostname[HOSTNAME_MAX];
+    char cert_fp[65];
+    int64_t enrolled, last_seen, revoked; /* ms; 0 = never */
+    enum host_status status;
+};
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *host_set; /* cached: the liveness flush runs it per host */
+    char err[512];
+};
+
+int store_open(struct store *s, const char *dir);
+void store_close(struct store *s);
+int store_version(struct store *s); /* PRAGMA user_version, or < 0 */
+
+int store_begin(struct store *s); /* BEGIN IMMEDIATE */
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
+/* Site by name, created if missing. */
+int store_site_id(struct store *s, const char *name, int64_t *id);
+int store_token_add(struct store *s, const char *hash_hex, int64_t site_id, int64_t now,
+                    int64_t expires);
+/* Mark the token used by host_id. Returns 0 with the token's site, or
+ * MAMORI_ENOENT (unknown), MAMORI_EEXIST (used), MAMORI_ERANGE (expired),
+ * each with an English reason in s->err. Call inside a transaction. */
+int store_token_use(struct store *s, const char *hash_hex, int64_t now, const char *host_id,
+                    int64_t *site_id, char site[SITE_NAME_MAX + 1]);
+
+int store_host_add(struct store *s, const struct host_row *h);
+/* A host by id, else by hostname (MAMORI_EEXIST if two share it). */
+int store_host_find(struct store *s, const char *id_or_name, struct host_row *out);
+int store_host_set(struct store *s, const char *id, enum host_status st, int64_t last_seen);
+int store_host_revoke(struct store *s, const char *id, int64_t now);
+/* Calls fn for each host (ordered by site, hostname); fn returns non-zero to stop. */
+int store_hosts_each(struct store *s, int (*fn)(void *, const struct host_row *), void *arg);
+/* Calls fn with each revoked host's id. */
+int store_revoked_each(struct store *s, void (*fn)(void *, const char *), void *arg);
+
+int store_alert_add(struct store *s, const char *host_id, int64_t site_id, int64_t time,
+                    const char *kind, const char *severity, const char *summary, const char *body);
+struct alert_row {
+    int64_t id, site_id, time;
+    const char *host_id, *site, *hostname, *kind, *severity, *summary, *body; /* may be NULL */
+};
+int store_alerts_each(struct store *s, int (*fn)(void *, const struct alert_row *), void *arg);
+
+int store_audit(struct store *s, int64_t time, const char *actor, const char *action,
+                const char *target, const char *detail);
+
+/* Changes whenever another connection commits (PRAGMA data_version). */
+int64_t store_data_version(struct store *s);
+
+const char *host_status_name(enum host_status st);
+int host_status_parse(const char *s, enum host_status *out);
+
+#endif
