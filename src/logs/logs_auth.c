@@ -86,7 +86,7 @@ static void user_from(struct lg_reader *r, struct cur *c, bool from_word)
         lit(c, "user ");
     }
     /* An invalid user name may be empty: "invalid user  from ...". */
-    if (!(*c->p == ' ' ? (c->p++, false) : word(c, &w, &n)))
+    if (!(c->p < c->e && *c->p == ' ' ? (c->p++, false) : word(c, &w, &n)))
         w = NULL, n = 0;
     put(r, "User", w, n);
     if (from_word && !lit(c, "from "))
@@ -110,7 +110,7 @@ static void sshd(struct lg_reader *r, struct cur *c)
         puts_(r, "Action", "invalid_user");
         puts_(r, "Outcome", "failure");
         puts_(r, "InvalidUser", "true");
-        if (!(*c->p == ' ' ? (c->p++, false) : word(c, &w, &n)))
+        if (!(c->p < c->e && *c->p == ' ' ? (c->p++, false) : word(c, &w, &n)))
             w = NULL, n = 0;
         put(r, "User", w, n);
         if (lit(c, "from "))
@@ -319,12 +319,15 @@ static void pam(struct lg_reader *r, struct cur *c)
     } else if (lit(c, "authentication failure;")) {
         puts_(r, "Action", "logon");
         puts_(r, "Outcome", "failure");
-        while (word(c, &w, &n) || (c->p < c->e && ++c->p)) {
+        while (c->p < c->e) {
+            if (!word(c, &w, &n)) {
+                c->p++; /* a second space */
+                continue;
+            }
             if (n > 6 && !memcmp(w, "rhost=", 6))
                 put(r, "SourceIp", w + 6, n - 6);
             else if (n > 5 && !memcmp(w, "user=", 5))
                 put(r, "User", w + 5, n - 5);
-            n = 0;
         }
     } else if (lit(c, "password changed for ") && word(c, &w, &n)) {
         puts_(r, "Action", "password_change");
