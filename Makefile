@@ -12,7 +12,7 @@ CC      ?= cc
 VARIANT ?= release
 BUILD   := build/$(VARIANT)
 
-PKGS    := yaml-0.1 openssl libarchive sqlite3 zlib json-c
+PKGS    := yaml-0.1 openssl libarchive sqlite3 zlib json-c libpcre2-8
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -52,6 +52,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $(VARIANT) $<")
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The Sigma log-source mapping is embedded with .incbin (see mapping_blob.c).
+$(BUILD)/src/core/sigma/mapping_blob.o: etc/sigma/logsources.yaml
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

@@ -18,7 +18,9 @@ struct plink {
 
 struct pstate {
     struct plink *links;
-    size_t root; /* index+1 */
+    size_t root;  /* index+1 of the current document's root */
+    size_t *docs; /* roots (index+1, 0 for an empty document), multi-document mode */
+    size_t ndocs;
 };
 
 static struct ynode *new_node(struct ytree *t, struct pstate *ps, enum ynode_type type,
@@ -82,7 +84,8 @@ static void append(struct ytree *t, struct pstate *ps, struct frame *f, size_t c
     f->last = child + 1;
 }
 
-int ytree_parse(struct ytree *t, const char *text, size_t len, char *err, size_t errsz)
+static int parse(struct ytree *t, const char *text, size_t len, char *err, size_t errsz,
+                 bool multi)
 {
     memset(t, 0, sizeof *t);
     if (len > YTREE_MAX_BYTES) {
@@ -114,10 +117,24 @@ int ytree_parse(struct ytree *t, const char *text, size_t len, char *err, size_t
             done = true;
             break;
         case YAML_DOCUMENT_START_EVENT:
-            if (++docs > 1) {
+            if (++docs > 1 && !multi) {
                 snprintf(err, errsz, "%zu:%zu: more than one YAML document", m->line + 1,
                          m->column + 1);
                 rc = MAMORI_EINVAL;
+            } else if (multi && (size_t)docs > YTREE_MAX_DOCS) {
+                snprintf(err, errsz, "%zu:%zu: more than %u YAML documents", m->line + 1,
+                         m->column + 1, YTREE_MAX_DOCS);
+                rc = MAMORI_ERANGE;
+            }
+            ps.root = 0;
+            break;
+        case YAML_DOCUMENT_END_EVENT:
+            if (multi) {
+                if (!ps.docs && !(ps.docs = calloc(YTREE_MAX_DOCS, sizeof *ps.docs))) {
+                    rc = MAMORI_ENOMEM;
+                    break;
+                }
+                ps.docs[ps.ndocs++] = ps.root;
             }
             break;
         case YAML_ALIAS_EVENT:
@@ -190,12 +207,32 @@ int ytree_parse(struct ytree *t, const char *text, size_t len, char *err, size_t
             t->nodes[i].next = l->next ? &t->nodes[l->next - 1] : NULL;
             t->nodes[i].str = l->str ? t->strings + l->str - 1 : NULL;
         }
-        t->root = ps.root ? &t->nodes[ps.root - 1] : NULL;
-    } else {
-        ytree_free(t);
+        if (multi) {
+            t->ndocs = ps.ndocs;
+            if (ps.ndocs && !(t->docs = calloc(ps.ndocs, sizeof *t->docs)))
+                rc = MAMORI_ENOMEM;
+            for (size_t i = 0; rc == 0 && i < ps.ndocs; i++)
+                t->docs[i] = ps.docs[i] ? &t->nodes[ps.docs[i] - 1] : NULL;
+            t->root = t->ndocs ? t->docs[0] : NULL;
+        } else {
+            t->root = ps.root ? &t->nodes[ps.root - 1] : NULL;
+        }
     }
+    if (rc < 0)
+        ytree_free(t);
     free(ps.links);
+    free(ps.docs);
     return rc;
+}
+
+int ytree_parse(struct ytree *t, const char *text, size_t len, char *err, size_t errsz)
+{
+    return parse(t, text, len, err, errsz, false);
+}
+
+int ytree_parse_stream(struct ytree *t, const char *text, size_t len, char *err, size_t errsz)
+{
+    return parse(t, text, len, err, errsz, true);
 }
 
 int ytree_load_file(struct ytree *t, const char *path, char *err, size_t errsz)
@@ -230,6 +267,7 @@ int ytree_load_file(struct ytree *t, const char *path, char *err, size_t errsz)
 
 void ytree_free(struct ytree *t)
 {
+    free(t->docs);
     free(t->nodes);
     free(t->strings);
     memset(t, 0, sizeof *t);

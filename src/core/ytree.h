@@ -5,7 +5,9 @@
  * that configuration and rule loaders can say exactly where a value they
  * reject stands. Bounded: at most YTREE_MAX_NODES nodes, YTREE_MAX_DEPTH
  * nesting, YTREE_MAX_BYTES of input; anchors/aliases are rejected (no
- * billion-laughs). One document per input. */
+ * billion-laughs). One document per input with ytree_parse(); up to
+ * YTREE_MAX_DOCS "---"-separated documents with ytree_parse_stream() (Sigma
+ * rule files hold several). */
 #ifndef MAMORI_CORE_YTREE_H
 #define MAMORI_CORE_YTREE_H
 
@@ -15,6 +17,7 @@
 #define YTREE_MAX_NODES 200000u
 #define YTREE_MAX_DEPTH 64u
 #define YTREE_MAX_BYTES (16u * 1024 * 1024)
+#define YTREE_MAX_DOCS 1024u
 
 enum ynode_type { YN_SCALAR, YN_MAP, YN_SEQ };
 
@@ -30,7 +33,9 @@ struct ynode {
 };
 
 struct ytree {
-    struct ynode *root;    /* NULL for an empty document */
+    struct ynode *root;    /* NULL for an empty document; the first one in a stream */
+    struct ynode **docs;   /* ytree_parse_stream: root of each document (NULL when empty) */
+    size_t ndocs;
     struct ynode *nodes;
     size_t nnodes, cap;
     char *strings;         /* arena of scalar text */
@@ -40,6 +45,9 @@ struct ytree {
 /* Parses text (len bytes). On failure returns a negative MAMORI_E* code and
  * writes "LINE:COL: reason" into err. */
 int ytree_parse(struct ytree *t, const char *text, size_t len, char *err, size_t errsz);
+/* The same for a stream of documents: t->docs[0..ndocs). A syntax error
+ * anywhere fails the whole stream (libyaml cannot resume after one). */
+int ytree_parse_stream(struct ytree *t, const char *text, size_t len, char *err, size_t errsz);
 /* Reads and parses a file; err gets "FILE:LINE:COL: reason". */
 int ytree_load_file(struct ytree *t, const char *path, char *err, size_t errsz);
 void ytree_free(struct ytree *t);
