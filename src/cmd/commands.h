@@ -17,5 +17,6 @@ int cmd_restore_main(int argc, char **argv);
 int cmd_evtx_main(int argc, char **argv);
 int cmd_server_main(int argc, char **argv);
 int cmd_agent_main(int argc, char **argv);
+int cmd_hunt_main(int argc, char **argv);
 
 #endif

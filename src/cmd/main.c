@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"evtx", cmd_evtx_main, "read Windows event log files (.evtx), print records as JSON lines"},
     {"server", cmd_server_main, "head-office server: enrollment, agent connections, liveness"},
     {"agent", cmd_agent_main, "host agent: enroll with a server, keep its uplink (heartbeats)"},
+    {"hunt", cmd_hunt_main, "run Sigma rules over log files: a timeline and an attack summary"},
 };
 
 static void usage(FILE *out)

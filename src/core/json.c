@@ -70,6 +70,13 @@ void jw_obj_begin(struct jw *w)
     w->need_comma = false;
 }
 
+void jw_obj_begin_key(struct jw *w, const char *k)
+{
+    key(w, k);
+    putc1(w, '{');
+    w->need_comma = false;
+}
+
 void jw_obj_end(struct jw *w)
 {
     putc1(w, '}');

@@ -22,6 +22,7 @@ struct jw {
 
 void jw_init(struct jw *w, char *buf, size_t cap);
 void jw_obj_begin(struct jw *w);
+void jw_obj_begin_key(struct jw *w, const char *key); /* "key":{ inside an object */
 void jw_obj_end(struct jw *w);
 void jw_arr_begin(struct jw *w, const char *key); /* key NULL inside an array */
 void jw_arr_end(struct jw *w);

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# bench/hunt/parse.sh - EVTX parse-only throughput: mamori vs evtxexport vs cat.
+# bench/hunt/run.sh - `mamori hunt` and EVTX parsing: throughput and memory,
+# against evtxexport (Debian's libevtx-utils) and reading the files (cat).
+# (Until 2026-12-02 this was bench/hunt/parse.sh, parse only.)
 #
 # Builds a corpus of at least CORPUS_MB (default 1024) MB from copies of the
 # EVTX attack samples in a temporary directory (removed at exit), warms the
@@ -15,16 +17,23 @@
 #   mamori count   parse only                      (mamori evtx --count FILES)
 #   mamori jsonl   parse and render JSON lines     (mamori evtx FILES > /dev/null)
 #   evtxexport     Debian's libevtx-utils          (evtxexport FILE > /dev/null, per file)
+#   mamori hunt    every rule of SigmaHQ's rules* trees (SIGMA, default
+#                  ../shared/data/sigma) over the corpus, JSON lines to
+#                  /dev/null: on one core with --threads 1, and on all cores
+#                  (CPUS, default every online CPU) with one thread per CPU
 # and reports, for the run with the least CPU time, MiB/s and events/s per
 # CPU second (user + sys: throughput per core, robust to other load on the
 # machine), the wall time, and the peak RSS (GNU time).
 # evtxexport runs EVTXEXPORT_REPS times (default 1: about 5 minutes per GB).
 # Events are the records mamori counts (the same files for every tool).
 #
-#   bash bench/hunt/parse.sh                      # needs build/release/mamori
-#   MAMORI=path CORPUS_MB=256 REPS=1 SKIP_EVTXEXPORT=1 SET=dense bash bench/hunt/parse.sh
+#   bash bench/hunt/run.sh                      # needs build/release/mamori
+#   MAMORI=path CORPUS_MB=256 REPS=1 SKIP_EVTXEXPORT=1 SET=dense bash bench/hunt/run.sh
+# Ratios in the table: each tool's MiB/s per core against the read floor
+# measured in the same run, and the hunt's all-core wall speed-up over its
+# one-thread run.
 #
-# Writes the table to stdout and to bench/out/evtx-parse-<time>.md.
+# Writes the table to stdout and to bench/out/hunt-<set>-<time>.md.
 set -eu
 cd "$(dirname "$0")/../.."
 MAMORI=${MAMORI:-$PWD/build/release/mamori}
@@ -34,15 +43,18 @@ REPS=${REPS:-3}
 EVTXEXPORT_REPS=${EVTXEXPORT_REPS:-1}
 CPU=${CPU:-0}
 SET=${SET:-all}
+SIGMA=${SIGMA:-$PWD/../shared/data/sigma}
+NCPU=$(nproc)
+CPUS=${CPUS:-0-$((NCPU - 1))}
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-[ -x "$MAMORI" ] || { echo "parse.sh: $MAMORI not built (make)" >&2; exit 2; }
-[ -d "$SAMPLES" ] || { echo "parse.sh: no samples in $SAMPLES" >&2; exit 2; }
-[ -x /usr/bin/time ] || { echo "parse.sh: needs GNU time (apt-get install time)" >&2; exit 2; }
+[ -x "$MAMORI" ] || { echo "run.sh: $MAMORI not built (make)" >&2; exit 2; }
+[ -d "$SAMPLES" ] || { echo "run.sh: no samples in $SAMPLES" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "run.sh: needs GNU time (apt-get install time)" >&2; exit 2; }
 have_evtxexport=1
 if [ -n "${SKIP_EVTXEXPORT:-}" ] || ! command -v evtxexport >/dev/null; then
   have_evtxexport=0
-  [ -n "${SKIP_EVTXEXPORT:-}" ] || echo "parse.sh: evtxexport not installed (libevtx-utils): skipped" >&2
+  [ -n "${SKIP_EVTXEXPORT:-}" ] || echo "run.sh: evtxexport not installed (libevtx-utils): skipped" >&2
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mamori-evtxbench.XXXXXX")
@@ -69,7 +81,7 @@ samples=()
 for s in "${all[@]}"; do
   if [ "$SET" = all ] || dense "$s"; then samples+=("$s"); fi
 done
-[ ${#samples[@]} -gt 0 ] || { echo "parse.sh: no .evtx under $SAMPLES for SET=$SET" >&2; exit 2; }
+[ ${#samples[@]} -gt 0 ] || { echo "run.sh: no .evtx under $SAMPLES for SET=$SET" >&2; exit 2; }
 set_bytes=$(cat "${samples[@]}" | wc -c)
 copies=$(( (CORPUS_MB * 1048576 + set_bytes - 1) / set_bytes ))
 mkdir -p "$work/corpus/0"
@@ -95,8 +107,8 @@ run() {
   shift
   case $name in evtxexport*) reps=$EVTXEXPORT_REPS ;; esac
   for ((r = 0; r < reps; r++)); do
-    /usr/bin/time -f '%e %U %S %M' -o "$work/time" taskset -c "$CPU" "$@" > /dev/null 2>"$work/err" || {
-      echo "parse.sh: $name failed: $(tail -3 "$work/err")" >&2; return 1; }
+    /usr/bin/time -f '%e %U %S %M' -o "$work/time" taskset -c "${ON:-$CPU}" "$@" > /dev/null 2>"$work/err" || {
+      echo "run.sh: $name failed: $(tail -3 "$work/err")" >&2; return 1; }
     read -r e u s m < "$work/time"
     cpu=$(echo "$u + $s" | bc)
     if [ -z "$best" ] || [ "$(echo "$cpu < $best" | bc)" = 1 ]; then best=$cpu; wall=$e; fi
@@ -114,19 +126,42 @@ run "mamori evtx (jsonl to /dev/null)" xargs -0 -a "$work/files0" "$MAMORI" evtx
 if [ $have_evtxexport = 1 ]; then
   run "evtxexport (text to /dev/null)" xargs -0 -n 1 -a "$work/files0" evtxexport
 fi
+rule_args=()
+for d in "$SIGMA"/rules*; do [ -d "$d" ] && rule_args+=(--rules "$d"); done
+if [ ${#rule_args[@]} -gt 0 ]; then
+  hunt=("$MAMORI" hunt "${rule_args[@]}" --quiet --no-summary --no-progress -f jsonl)
+  run "mamori hunt, all rules, 1 thread" "${hunt[@]}" --threads 1 "$work/corpus"
+  ON=$CPUS run "mamori hunt, all rules, $NCPU threads (cpus $CPUS)" "${hunt[@]}" --threads "$NCPU" "$work/corpus"
+  "${hunt[@]}" --threads 1 "$work/corpus" 2>&1 >/dev/null | grep -E 'rules:|findings' > "$work/hunt.txt" || true
+else
+  echo "run.sh: no SigmaHQ rules in $SIGMA: hunt skipped" >&2
+fi
 
 out=$(
   echo "Corpus (SET=$SET): $nfiles files, $mb MiB ($copies copies of ${#samples[@]} sample files), $events events ($lost lost); one core (taskset -c $CPU), page cache warm, best of $REPS (evtxexport: $EVTXEXPORT_REPS); mamori $rev; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
-  echo "| tool | CPU s (user+sys) | MiB/s per core | events/s per core | wall s | peak RSS (MiB) |"
-  echo "|---|---|---|---|---|---|"
+  [ -f "$work/hunt.txt" ] && sed 's/^/    /' "$work/hunt.txt"
+  echo
+  echo "| tool | CPU s (user+sys) | MiB/s per core | x read floor | events/s per core | wall s | MiB/s wall | peak RSS (MiB) |"
+  echo "|---|---|---|---|---|---|---|---|"
+  floor=''
+  for r in "${results[@]}"; do
+    IFS='|' read -r name t wall rss <<< "$r"
+    mbs=$(echo "scale=1; $mb / $t" | bc 2>/dev/null || echo 0)
+    case $name in "read floor"*) floor=$mbs ;; esac
+  done
+  one=''
   for r in "${results[@]}"; do
     IFS='|' read -r name t wall rss <<< "$r"
     mbs=$(echo "scale=1; $mb / $t" | bc 2>/dev/null || echo inf)
     eps=$(echo "scale=0; $events / $t" | bc 2>/dev/null || echo inf)
-    echo "| $name | $t | $mbs | $eps | $wall | $(echo "scale=1; $rss / 1024" | bc) |"
+    ratio=$( [ -n "$floor" ] && echo "scale=3; $mbs / $floor" | bc 2>/dev/null || echo -)
+    wmbs=$(echo "scale=1; $mb / $wall" | bc 2>/dev/null || echo inf)
+    case $name in "mamori hunt, all rules, 1 thread") one=$wall ;; esac
+    case $name in "mamori hunt, all rules, "*threads*) [ -n "$one" ] && name="$name, speed-up x$(echo "scale=2; $one / $wall" | bc)" ;; esac
+    echo "| $name | $t | $mbs | $ratio | $eps | $wall | $wmbs | $(echo "scale=1; $rss / 1024" | bc) |"
   done
 )
 printf '%s\n' "$out"
 mkdir -p bench/out
-printf '%s\n' "$out" > "bench/out/evtx-parse-$SET-$(date +%Y%m%d-%H%M%S).md"
+printf '%s\n' "$out" > "bench/out/hunt-$SET-$(date +%Y%m%d-%H%M%S).md"
