@@ -157,7 +157,7 @@ static int windash_rec(const struct sgs *src, uint32_t i, struct sgs *cur, struc
             for (size_t d = 0; d < 5; d++) {
                 struct sgs c = {0};
                 int rc = sgs_lit(&c, cur->b ? cur->b : "", cur->len);
-                if (rc == 0)
+                if (rc == 0 && cur->len)
                     memcpy(c.w, cur->w, cur->len);
                 if (rc == 0)
                     rc = sgs_lit(&c, dashes[d], strlen(dashes[d]));

@@ -38,7 +38,8 @@ void sg_arena_free(struct sg_arena *a);
 /* ---- growable array helper: 0 or MAMORI_ENOMEM ---- */
 int sg_grow(void **arr, uint32_t *cap, uint32_t need, size_t elsz);
 
-/* ---- string hash table (name -> uint32), case-sensitive or not ---- */
+/* ---- string hash table (name -> uint32): exact, or ignoring ASCII case
+ * and spaces (nocase) ---- */
 struct sg_htab {
     struct sg_hslot *slots;
     uint32_t cap, n;

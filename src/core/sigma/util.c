@@ -89,21 +89,33 @@ uint32_t sg_hash(const char *s, size_t len, bool nocase)
     uint32_t h = 2166136261u; /* FNV-1a */
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (nocase && c == ' ')
+            continue;
         h = (h ^ (nocase ? lower_ascii(c) : c)) * 16777619u;
     }
     return h ? h : 1;
 }
 
+/* nocase tables also ignore spaces: Sigma names fields "as they appear in
+ * the log source with all spaces stripped" (Defender's "Threat Name" is
+ * ThreatName in rules). */
 static bool key_eq(const struct sg_hslot *sl, const char *key, size_t len, bool nocase)
 {
-    if (sl->len != len)
-        return false;
     if (!nocase)
-        return memcmp(sl->key, key, len) == 0;
-    for (size_t i = 0; i < len; i++)
-        if (lower_ascii((unsigned char)sl->key[i]) != lower_ascii((unsigned char)key[i]))
+        return sl->len == len && memcmp(sl->key, key, len) == 0;
+    size_t i = 0, j = 0;
+    for (;;) {
+        while (i < sl->len && sl->key[i] == ' ')
+            i++;
+        while (j < len && key[j] == ' ')
+            j++;
+        if (i == sl->len || j == len)
+            return i == sl->len && j == len;
+        if (lower_ascii((unsigned char)sl->key[i]) != lower_ascii((unsigned char)key[j]))
             return false;
-    return true;
+        i++;
+        j++;
+    }
 }
 
 long sg_htab_get(const struct sg_htab *h, const char *key, size_t len)
