@@ -28,7 +28,7 @@ static int make_dir(const char *dir, char *err)
     }
     snprintf(err, PKI_ERR_MAX, "%.200s: cannot create the data directory: %s", dir,
              strerror(errno));
-    return errno == ENOENT ? MAMORI_ECONFIG : MAMORI_EIO;
+    return MAMORI_ECONFIG; /* a path the operator gave that cannot be used */
 }
 
 static int create_ca(struct srv_ca *ca, const char *keyp, const char *certp, char *err)
