@@ -321,6 +321,7 @@ int sg_build_tables(struct sg_ruleset *rs, sg_diag_fn diag, void *ctx)
 
 void sg_tables_free(struct sg_ruleset *rs)
 {
+    sg_lit_free(rs);
     free(rs->chan); /* buckets live in the arena */
     rs->chan = NULL;
     rs->nchan = 0;
@@ -331,6 +332,8 @@ int sg_compile(struct sg_ruleset *rs, sg_diag_fn diag, void *ctx)
     if (rs->compiled)
         return MAMORI_EINVAL;
     int rc = sg_build_tables(rs, diag, ctx);
+    if (rc == 0 && (rc = sg_lit_build(rs)) < 0 && diag)
+        diag(ctx, "(compile)", 0, 0, "out of memory while building the literal matchers");
     if (rc < 0)
         return rc;
     rc = sg_corr_link(rs->corr, rs, diag, ctx);

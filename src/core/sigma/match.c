@@ -43,6 +43,7 @@ struct sg_matcher {
     uint32_t epoch;
     uint32_t *pep; /* per predicate: epoch when computed */
     uint8_t *pres; /* per predicate: result */
+    uint32_t *gep; /* per literal group: epoch when scanned */
     uint32_t *fep; /* per field id: epoch when fhead is valid */
     uint32_t *fhead;
     struct sg_val *vals;
@@ -64,11 +65,12 @@ struct sg_matcher *sg_matcher_new(const struct sg_ruleset *rs)
     m->pep = calloc(rs->npreds + 1, sizeof *m->pep);
     m->pres = calloc(rs->npreds + 1, 1);
     m->fep = calloc(rs->nfields + 1, sizeof *m->fep);
+    m->gep = calloc(rs->nlits + 1, sizeof *m->gep);
     m->fhead = calloc(rs->nfields + 1, sizeof *m->fhead);
     m->capvals = 256;
     m->vals = malloc(m->capvals * sizeof *m->vals);
     m->md = sg_rematch_new();
-    if (!m->pep || !m->pres || !m->fep || !m->fhead || !m->vals || !m->md) {
+    if (!m->pep || !m->pres || !m->fep || !m->gep || !m->fhead || !m->vals || !m->md) {
         sg_matcher_free(m);
         return NULL;
     }
@@ -82,6 +84,7 @@ void sg_matcher_free(struct sg_matcher *m)
     free(m->pep);
     free(m->pres);
     free(m->fep);
+    free(m->gep);
     free(m->fhead);
     free(m->vals);
     for (uint32_t i = 0; i < m->nblk; i++)
@@ -434,11 +437,51 @@ static bool pred_compute(struct sg_matcher *m, const struct sg_pred *p)
     return false;
 }
 
+static void lit_hit(void *ctx, uint32_t pi)
+{
+    struct sg_matcher *m = ctx;
+    m->pep[pi] = m->epoch;
+    m->pres[pi] = 1;
+}
+
+/* One pass of literal group g over the values of its field: every
+ * predicate of the group that holds is stamped true; the rest are false. */
+static void lit_group(struct sg_matcher *m, uint32_t g)
+{
+    const struct sg_ruleset *rs = m->rs;
+    m->gep[g] = m->epoch;
+    uint32_t field = sg_lit_field(rs, g);
+    if (field == SG_FIELD_ANY) {
+        for (uint32_t i = 0; i < m->nvals; i++) {
+            const char *f = folded(m, &m->vals[i]);
+            if (f)
+                sg_lit_scan(rs, g, f, m->vals[i].len, lit_hit, m);
+        }
+        return;
+    }
+    for (uint32_t h = head(m, field); h; h = m->vals[h - 1].next) {
+        const char *f = folded(m, &m->vals[h - 1]);
+        if (f)
+            sg_lit_scan(rs, g, f, m->vals[h - 1].len, lit_hit, m);
+    }
+}
+
 static inline bool pred(struct sg_matcher *m, uint32_t pi)
 {
     if (m->pep[pi] == m->epoch)
         return m->pres[pi];
-    bool r = pred_compute(m, &m->rs->preds[pi]);
+    const struct sg_pred *p = &m->rs->preds[pi];
+    if (p->grp) {
+        if (m->gep[p->grp - 1] != m->epoch) {
+            lit_group(m, p->grp - 1);
+            if (m->pep[pi] == m->epoch)
+                return m->pres[pi];
+        }
+        m->pep[pi] = m->epoch;
+        m->pres[pi] = 0;
+        return false;
+    }
+    bool r = pred_compute(m, p);
     m->pep[pi] = m->epoch;
     m->pres[pi] = r;
     return r;
@@ -502,6 +545,7 @@ uint32_t sg_match(struct sg_matcher *m, const struct sg_event *ev, uint32_t *hit
     if (++m->epoch == 0) { /* wrapped: forget every stamp */
         memset(m->pep, 0, (m->rs->npreds + 1) * sizeof *m->pep);
         memset(m->fep, 0, (m->rs->nfields + 1) * sizeof *m->fep);
+        memset(m->gep, 0, (m->rs->nlits + 1) * sizeof *m->gep);
         m->epoch = 1;
     }
     m->curblk = 0;

@@ -110,6 +110,7 @@ struct sg_pred {
     double num;
     void *re; /* struct sg_regex (regex.c) */
     struct sg_cidr cidr;
+    uint32_t grp; /* litscan group index+1 (set at compile), 0 none */
 };
 
 /* ---- logic nodes ---- */
@@ -228,6 +229,8 @@ struct sg_ruleset {
     struct sg_bucket star; /* channel not in the mapping */
     uint32_t f_channel, f_eventid, f_provider, f_computer; /* ids of the System fields */
     bool has_keywords;
+    struct sg_lit *lits; /* litscan.c: one automaton per field */
+    uint32_t nlits, caplits;
 };
 
 /* ---- building one rule (detect.c, modifier.c, cond.c) ---- */
@@ -297,6 +300,14 @@ struct sg_rematch; /* per-matcher match data */
 struct sg_rematch *sg_rematch_new(void);
 void sg_rematch_free(struct sg_rematch *md);
 bool sg_regex_match(const struct sg_regex *re, struct sg_rematch *md, const char *s, size_t len);
+
+/* ---- multi-pattern literal groups (litscan.c) ---- */
+struct sg_lit;
+int sg_lit_build(struct sg_ruleset *rs);
+void sg_lit_free(struct sg_ruleset *rs);
+uint32_t sg_lit_field(const struct sg_ruleset *rs, uint32_t g);
+void sg_lit_scan(const struct sg_ruleset *rs, uint32_t g, const char *s, size_t len,
+                 void (*hit)(void *ctx, uint32_t pred), void *ctx);
 
 /* compile.c */
 int sg_build_tables(struct sg_ruleset *rs, sg_diag_fn diag, void *ctx);

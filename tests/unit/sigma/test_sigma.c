@@ -662,6 +662,41 @@ static void test_many_hits_cap_and_order(void **state)
     fixture_free(&f);
 }
 
+/* Many literal tests of one field go through one multi-pattern scan
+ * (litscan.c): overlapping needles, every operator, repeated values. */
+static void test_literal_groups(void **state)
+{
+    static const char r[] =
+        "title: eq\nlogsource: {product: windows, service: security}\n"
+        "detection: {s: {F: [abc, abcd, bc, 'x y']}, condition: s}\n---\n"
+        "title: pre\nlogsource: {product: windows, service: security}\n"
+        "detection: {s: {F|startswith: [ab, bcd, zz]}, condition: s}\n---\n"
+        "title: suf\nlogsource: {product: windows, service: security}\n"
+        "detection: {s: {F|endswith: [cd, d, qq]}, condition: s}\n---\n"
+        "title: con\nlogsource: {product: windows, service: security}\n"
+        "detection: {s: {F|contains: [bc, CD, nothere]}, condition: s}\n---\n"
+        "title: kw\nlogsource: {product: windows, service: security}\n"
+        "detection: {k: [needle1, needle2, needle3], condition: k}\n";
+    struct fixture f;
+    load_ok(&f, r);
+    struct sg_field fl[2] = {{{"F", 1}, {"ABCD", 4}}, {{"G", 1}, {"xxNEEDLE2", 9}}};
+    struct sg_event ev = {.channel = {"Security", 8}, .has_event_id = true, .event_id = 1, .fields = fl, .nfields = 2};
+    uint32_t hits[8];
+    /* ABCD: eq abcd, startswith ab, endswith cd/d, contains bc; keyword needle2 */
+    assert_int_equal(sg_match(f.m, &ev, hits, 8), 5);
+    fl[0].value = (struct sg_str){"bcdx", 4}; /* startswith bcd, contains bc */
+    fl[1].value = (struct sg_str){"none", 4};
+    assert_int_equal(sg_match(f.m, &ev, hits, 8), 2);
+    assert_int_equal(hits[0], 1);
+    assert_int_equal(hits[1], 3);
+    fl[0].value = (struct sg_str){"x y", 3};
+    assert_int_equal(sg_match(f.m, &ev, hits, 8), 1);
+    assert_int_equal(hits[0], 0);
+    fl[0].value = (struct sg_str){"", 0};
+    assert_int_equal(sg_match(f.m, &ev, hits, 8), 0);
+    fixture_free(&f);
+}
+
 static void test_load_path_errors(void **state)
 {
     struct sg_ruleset *rs = sg_ruleset_new();
@@ -700,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_mapping_4688_conversions),
         cmocka_unit_test(test_mapping_errors),
         cmocka_unit_test(test_many_hits_cap_and_order),
+        cmocka_unit_test(test_literal_groups),
         cmocka_unit_test(test_load_path_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
