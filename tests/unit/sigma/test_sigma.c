@@ -697,6 +697,30 @@ static void test_literal_groups(void **state)
     fixture_free(&f);
 }
 
+/* A correlation document goes to the correlation module; with generate:
+ * false the detection rule it uses becomes hidden but still matches. */
+static void test_correlation_documents(void **state)
+{
+    static const char r[] =
+        "title: failed logon\nname: failed_logon\nlogsource: {product: windows, service: security}\n"
+        "detection: {s: {EventID: 4625}, condition: s}\n"
+        "---\n"
+        "title: many failed logons\ngenerate: false\n"
+        "correlation:\n  type: event_count\n  rules: [failed_logon]\n  group-by: [TargetUserName]\n"
+        "  timespan: 10m\n  condition: {gte: 5}\n";
+    struct fixture f;
+    load_ok(&f, r);
+    const struct sg_load_stats *st = sg_load_stats(f.rs);
+    assert_int_equal(st->docs, 2);
+    assert_int_equal(st->rules, 1);
+    assert_int_equal(st->correlations, 1);
+    assert_int_equal(sg_rule_count(f.rs), 1);
+    assert_true(sg_rule(f.rs, 0)->hidden);
+    assert_non_null(sg_ruleset_corr(f.rs));
+    assert_int_equal(match_ev(&f, "Security", 4625, EV("TargetUserName=bob")), 1);
+    fixture_free(&f);
+}
+
 static void test_load_path_errors(void **state)
 {
     struct sg_ruleset *rs = sg_ruleset_new();
@@ -736,6 +760,7 @@ int main(void)
         cmocka_unit_test(test_mapping_errors),
         cmocka_unit_test(test_many_hits_cap_and_order),
         cmocka_unit_test(test_literal_groups),
+        cmocka_unit_test(test_correlation_documents),
         cmocka_unit_test(test_load_path_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
