@@ -7,15 +7,18 @@
  *   host.crt     its certificate, signed by the server's CA
  *   ca.crt       the server's CA: the only trust anchor from now on
  *   agent.json   {"server": "https://HOST:PORT", "host_id", "site", "hostname"}
+ *   spool/       alerts waiting for the server (agent/spool.h)
  * agent_run: connects with that certificate, says HELLO, sends a HEARTBEAT
- * every interval the server's WELCOME names, reconnects with backoff when
- * the link breaks, and stops for good if the server says the host is revoked
- * or unknown. Output: JSON lines on `events` (connected, disconnected,
- * refused); diagnostics on stderr. */
+ * every interval the server's WELCOME names, forwards the spool in order
+ * (deleting what the server acknowledged as stored), reconnects with backoff
+ * when the link breaks, and stops for good if the server says the host is
+ * revoked or unknown. Output: JSON lines on `events` (connected,
+ * disconnected, refused); diagnostics on stderr. */
 #ifndef MAMORI_AGENT_AGENT_H
 #define MAMORI_AGENT_AGENT_H
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define AGENT_DEFAULT_DIR "/var/lib/mamori/agent"
@@ -36,7 +39,14 @@ int agent_enroll(const struct agent_enroll_opts *o, FILE *out, char *err);
 struct agent_run_opts {
     const char *dir;
     unsigned max_backoff_ms; /* reconnect backoff ceiling */
+    uint64_t spool_max;      /* bytes of DIR/spool (SPOOL_DEFAULT_CAP) */
 };
+
+/* Add an alert to DIR/spool for the running agent to forward (a drill or
+ * test alert now; the guard's alerts later). Returns its sequence number,
+ * or a negative MAMORI_E* code with err set (MAMORI_EFULL: spool full). */
+int64_t agent_alert(const char *dir, const char *kind, const char *severity, const char *summary,
+                    uint64_t spool_max, char *err);
 
 /* Runs until SIGINT/SIGTERM (0) or a permanent refusal (MAMORI_EPERM);
  * MAMORI_ECONFIG if the directory holds no enrollment. */

@@ -71,7 +71,13 @@ int link_send(struct netconn *nc, uint16_t type, struct jw *w, uint64_t deadline
 {
     jw_obj_end(w);
     long n = jw_finish(w);
-    int rc = n < 0 ? (int)n : nc_send(nc, type, w->buf, (size_t)n);
+    return n < 0 ? (int)n : link_send_raw(nc, type, w->buf, (size_t)n, deadline);
+}
+
+int link_send_raw(struct netconn *nc, uint16_t type, const char *body, size_t len,
+                  uint64_t deadline)
+{
+    int rc = nc_send(nc, type, body, len);
     while (rc == 0) {
         int r = nc_flush(nc);
         if (r == NC_DONE)

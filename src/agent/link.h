@@ -21,6 +21,9 @@ int link_open(struct netconn *nc, SSL_CTX *ctx, const struct hostport *hp, uint6
               char *err, size_t errsz);
 /* Close the JSON object open in w, queue it as one frame and flush it. */
 int link_send(struct netconn *nc, uint16_t type, struct jw *w, uint64_t deadline);
+/* The same with a body already encoded. */
+int link_send_raw(struct netconn *nc, uint16_t type, const char *body, size_t len,
+                  uint64_t deadline);
 /* Wait for one frame until deadline: 1 with *type and *body (caller
  * puts), 0 on timeout, 2 if extra_fd (-1: none) became readable
  * first, NC_CLOSED, or an error (nc->why). */

@@ -1,10 +1,14 @@
-/* uplink.c - `mamori agent run`: keep a certified connection to the server
- * and heartbeat over it (see agent.h).
+/* uplink.c - `mamori agent run`: keep a certified connection to the server,
+ * heartbeat over it and forward the alert spool (see agent.h).
  *
  * States: connect (TLS with host.crt, trusting ca.crt only) -> HELLO ->
- * WELCOME (gives heartbeat_ms) -> loop { HEARTBEAT every heartbeat_ms; read
- * HEARTBEAT_ACK / ERROR }. The link counts as broken when the socket fails
- * or nothing arrives from the server for 3 heartbeat intervals; the agent
+ * WELCOME (gives heartbeat_ms) -> loop { HEARTBEAT every heartbeat_ms;
+ * forward spooled alerts in order, at most ALERT_WINDOW unacknowledged,
+ * looking for new ones every SPOOL_POLL_MS; read HEARTBEAT_ACK / ALERT_ACK
+ * (the spool is deleted up to its seq) / ERROR }. After a reconnect the
+ * unacknowledged alerts are sent again (the server stores each seq once).
+ * The link counts as broken when the socket fails or nothing arrives from
+ * the server for 3 heartbeat intervals; the agent
  * then reconnects after a backoff that doubles from 1 s up to max_backoff_ms
  * (with jitter, so a site's agents do not reconnect in step). An ERROR with
  * code "revoked" or "unknown_host" is final: the agent stops (MAMORI_EPERM).
@@ -13,6 +17,7 @@
 #include <openssl/rand.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <time.h>
@@ -20,6 +25,7 @@
 
 #include "agent/agent.h"
 #include "agent/link.h"
+#include "agent/spool.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -27,6 +33,8 @@
 
 #define HELLO_TIMEOUT_MS 10000
 #define MISSED_ACKS 3
+#define ALERT_WINDOW 256  /* alerts sent and not yet acknowledged */
+#define SPOOL_POLL_MS 200 /* how often the spool is checked for new alerts */
 #define MAMORI_AGENT_VERSION "0.1.0"
 
 struct uplink {
@@ -38,6 +46,9 @@ struct uplink {
     int sigfd;
     bool stop;
     uint64_t seq;
+    struct spool sp;
+    uint64_t last_sent; /* highest spool seq sent on this connection */
+    char *rec, *frame;  /* SPOOL_REC_MAX and SPOOL_REC_MAX + 64 bytes */
 };
 
 static void emit(struct uplink *u, const char *event, const char *k1, const char *v1)
@@ -125,6 +136,37 @@ static void pause_ms(struct uplink *u, unsigned ms)
     }
 }
 
+/* Send spooled alerts while the window allows. */
+static int forward(struct uplink *u, struct netconn *nc, char *err)
+{
+    while (u->last_sent - u->sp.acked < ALERT_WINDOW) {
+        uint64_t seq;
+        size_t len;
+        int r = spool_next(&u->sp, u->rec, SPOOL_REC_MAX, &seq, &len);
+        if (r <= 0)
+            return r < 0 ? r : 0;
+        int n = snprintf(u->frame, 64, "{\"seq\":%llu,\"alert\":", (unsigned long long)seq);
+        memcpy(u->frame + n, u->rec, len);
+        u->frame[n + (int)len] = '}';
+        if (link_send_raw(nc, FRAME_ALERT, u->frame, (size_t)n + len + 1,
+                          link_mono_ms() + LINK_CONNECT_MS) < 0) {
+            snprintf(err, AGENT_ERR_MAX, "sending ALERT: %s", nc->why);
+            return MAMORI_EIO;
+        }
+        u->last_sent = seq;
+    }
+    return 0;
+}
+
+static void on_alert_ack(struct uplink *u, struct json_object *body)
+{
+    int64_t seq = 0;
+    if (!frame_int(body, "seq", &seq) || seq < 1 || (uint64_t)seq > u->last_sent)
+        return; /* not something we sent: ignore */
+    if (spool_ack(&u->sp, (uint64_t)seq) < 0)
+        log_warn("%s", u->sp.err);
+}
+
 /* An ERROR frame: log it; true if it is final. */
 static bool server_error(struct uplink *u, struct json_object *body, char *err)
 {
@@ -180,8 +222,12 @@ static int session(struct uplink *u, struct netconn *nc, bool *welcomed, char *e
     log_info("connected to %s as %s (heartbeat every %lld ms)", u->server, u->host_id,
              (long long)hb);
     emit(u, "connected", NULL, NULL);
+    spool_rewind(&u->sp); /* what the server has not acknowledged goes again */
+    u->last_sent = u->sp.acked;
     uint64_t next_beat = link_mono_ms(), last_rx = next_beat;
     while (!u->stop) {
+        if (forward(u, nc, err) < 0)
+            return 0;
         now = link_mono_ms();
         if (now >= next_beat) {
             jw_init(&w, buf, sizeof buf);
@@ -197,11 +243,14 @@ static int session(struct uplink *u, struct netconn *nc, bool *welcomed, char *e
             snprintf(err, AGENT_ERR_MAX, "nothing from the server for %d heartbeats", MISSED_ACKS);
             return 0;
         }
-        r = link_recv(nc, next_beat, u->sigfd, &type, &body);
+        uint64_t wake = next_beat < now + SPOOL_POLL_MS ? next_beat : now + SPOOL_POLL_MS;
+        r = link_recv(nc, wake, u->sigfd, &type, &body);
         if (r == 2) {
             drain_signal(u);
         } else if (r == 1) {
             last_rx = link_mono_ms();
+            if (type == FRAME_ALERT_ACK)
+                on_alert_ack(u, body);
             bool final = type == FRAME_ERROR && server_error(u, body, err);
             json_object_put(body);
             if (final)
@@ -257,8 +306,22 @@ int agent_run(const struct agent_run_opts *o, FILE *events, char *err)
     int rc = load_state(&u, err);
     if (rc == 0)
         rc = make_ctx(&u, err);
-    if (rc < 0)
+    char spool_dir[PATH_MAX];
+    snprintf(spool_dir, sizeof spool_dir, "%s/spool", o->dir);
+    if (rc == 0 && spool_open(&u.sp, spool_dir, o->spool_max, true) < 0) {
+        snprintf(err, AGENT_ERR_MAX, "%s", u.sp.err);
+        rc = MAMORI_EIO;
+    }
+    u.rec = malloc(SPOOL_REC_MAX);
+    u.frame = malloc(SPOOL_REC_MAX + 64);
+    if (rc == 0 && (!u.rec || !u.frame))
+        rc = MAMORI_ENOMEM;
+    if (rc < 0) {
+        SSL_CTX_free(u.ctx);
+        free(u.rec);
+        free(u.frame);
         return rc;
+    }
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -274,5 +337,7 @@ int agent_run(const struct agent_run_opts *o, FILE *events, char *err)
         close(u.sigfd);
     }
     SSL_CTX_free(u.ctx);
+    free(u.rec);
+    free(u.frame);
     return rc;
 }

@@ -3,7 +3,8 @@
  *
  *   mamori agent enroll --server https://HOST:PORT --token TOKEN [--dir DIR]
  *                       [--hostname NAME]
- *   mamori agent [run] [--dir DIR] [--max-backoff DUR]
+ *   mamori agent [run] [--dir DIR] [--max-backoff DUR] [--spool-max SIZE]
+ *   mamori agent alert [--dir DIR] --kind KIND --summary TEXT [--severity S]
  *
  * Arguments are parsed here and handed to src/agent; results become exit
  * status 0 (ok, or stopped by a signal), 1 (runtime failure, refused by the
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "agent/spool.h"
 #include "cmd/commands.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -27,14 +29,18 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: mamori agent enroll --server https://HOST:PORT --token TOKEN [--dir DIR]\n"
             "                           [--hostname NAME]\n"
-            "       mamori agent [run] [--dir DIR] [--max-backoff DUR]\n\n"
+            "       mamori agent [run] [--dir DIR] [--max-backoff DUR] [--spool-max MIB]\n"
+            "       mamori agent alert [--dir DIR] --kind KIND --summary TEXT [--severity S]\n\n"
             "The host side of mamori's uplink to the head-office server.\n\n"
             "  enroll   make this host's key pair, send a certificate request with a one-time\n"
             "           token from 'mamori server token', trust only the server CA the token\n"
             "           pins, and store the signed certificate in DIR\n"
             "  run      (the default) connect with that certificate and send heartbeats;\n"
             "           reconnect with backoff when the link breaks; stop for good if the\n"
-            "           server says this host is revoked. JSON event lines on standard output\n\n"
+            "           server says this host is revoked; forward the alert spool in order.\n"
+            "           JSON event lines on standard output\n"
+            "  alert    put a test or drill alert into DIR/spool; the running agent forwards\n"
+            "           it (it waits there, across restarts, while the server is unreachable)\n\n"
             "Options:\n"
             "  -s, --server URL        the server, https://HOST:PORT (enroll)\n"
             "  -t, --token TOKEN       the one-time enrollment token (enroll)\n"
@@ -42,6 +48,10 @@ static void usage(FILE *out)
             "      --hostname NAME     the name this host reports (enroll; default: its host\n"
             "                          name)\n"
             "      --max-backoff DUR   longest wait between reconnections (run; default 60s)\n"
+            "      --spool-max MIB     size bound of DIR/spool in MiB (run, alert; default 64)\n"
+            "      --kind KIND         alert kind, 1-63 bytes (alert)\n"
+            "      --severity S        info, low, medium, high (default) or critical (alert)\n"
+            "      --summary TEXT      what happened, for the operator (alert)\n"
             "      --log-level LEVEL   error, warn, info (default) or debug\n"
             "  -h, --help              this help\n\n"
             "Exit status: 0 ok (run: stopped by SIGINT/SIGTERM), 1 runtime failure or refused\n"
@@ -60,26 +70,35 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
     return EXIT_USAGE;
 }
 
-enum { OPT_HOSTNAME = 256, OPT_BACKOFF, OPT_LOGLEVEL };
+enum { OPT_HOSTNAME = 256, OPT_BACKOFF, OPT_LOGLEVEL, OPT_SPOOL, OPT_KIND, OPT_SEV, OPT_SUMMARY };
+enum mode { MODE_RUN, MODE_ENROLL, MODE_ALERT };
 
 struct args {
     struct agent_enroll_opts e;
     struct agent_run_opts r;
+    const char *kind, *severity, *summary;
 };
 
 /* 0 to go on, -1 after --help, or an exit status. */
-static int parse(int argc, char **argv, struct args *a, bool enroll)
+static int parse(int argc, char **argv, struct args *a, enum mode mode)
 {
+    bool enroll = mode == MODE_ENROLL;
     static const struct option longopts[] = {{"server", required_argument, NULL, 's'},
                                              {"token", required_argument, NULL, 't'},
                                              {"dir", required_argument, NULL, 'D'},
                                              {"hostname", required_argument, NULL, OPT_HOSTNAME},
                                              {"max-backoff", required_argument, NULL, OPT_BACKOFF},
                                              {"log-level", required_argument, NULL, OPT_LOGLEVEL},
+                                             {"spool-max", required_argument, NULL, OPT_SPOOL},
+                                             {"kind", required_argument, NULL, OPT_KIND},
+                                             {"severity", required_argument, NULL, OPT_SEV},
+                                             {"summary", required_argument, NULL, OPT_SUMMARY},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     a->e.dir = a->r.dir = AGENT_DEFAULT_DIR;
     a->r.max_backoff_ms = 60000;
+    a->r.spool_max = SPOOL_DEFAULT_CAP;
+    a->severity = "high";
     int c;
     enum log_level lvl;
     uint64_t ms;
@@ -106,6 +125,27 @@ static int parse(int argc, char **argv, struct args *a, bool enroll)
                 return usage_error("--max-backoff '%s': a duration from 1s to 1h", optarg);
             a->r.max_backoff_ms = (unsigned)ms;
             break;
+        case OPT_SPOOL: {
+            char *end;
+            unsigned long mib = strtoul(optarg, &end, 10);
+            if (*end || mib < 8 || mib > 65536)
+                return usage_error("--spool-max '%s': MiB from 8 to 65536", optarg);
+            a->r.spool_max = (uint64_t)mib << 20;
+            break;
+        }
+        case OPT_KIND:
+        case OPT_SEV:
+        case OPT_SUMMARY:
+            if (mode != MODE_ALERT)
+                return usage_error("--kind, --severity and --summary are options of 'mamori "
+                                   "agent alert'");
+            if (c == OPT_KIND)
+                a->kind = optarg;
+            else if (c == OPT_SEV)
+                a->severity = optarg;
+            else
+                a->summary = optarg;
+            break;
         case OPT_LOGLEVEL:
             if (log_parse_level(optarg, &lvl) < 0)
                 return usage_error("--log-level '%s': expected error, warn, info or debug", optarg);
@@ -119,6 +159,16 @@ static int parse(int argc, char **argv, struct args *a, bool enroll)
         return usage_error("unexpected argument '%s'", argv[optind]);
     if (enroll && (!a->e.server || !a->e.token))
         return usage_error("enroll needs --server https://HOST:PORT and --token TOKEN");
+    if (mode == MODE_ALERT) {
+        static const char *const sev[] = {"info", "low", "medium", "high", "critical"};
+        bool ok = false;
+        for (size_t i = 0; i < 5; i++)
+            ok = ok || !strcmp(a->severity, sev[i]);
+        if (!a->kind || !a->kind[0] || strlen(a->kind) > 63 || !a->summary)
+            return usage_error("alert needs --kind KIND (1-63 bytes) and --summary TEXT");
+        if (!ok)
+            return usage_error("--severity '%s': info, low, medium, high or critical", a->severity);
+    }
     return 0;
 }
 
@@ -129,10 +179,12 @@ static int status_of(int rc)
 
 int cmd_agent_main(int argc, char **argv)
 {
-    bool enroll = false;
+    enum mode mode = MODE_RUN;
     if (argc >= 2 && argv[1][0] != '-') {
         if (!strcmp(argv[1], "enroll"))
-            enroll = true;
+            mode = MODE_ENROLL;
+        else if (!strcmp(argv[1], "alert"))
+            mode = MODE_ALERT;
         else if (!strcmp(argv[1], "help")) {
             usage(stdout);
             return EXIT_OK;
@@ -143,11 +195,18 @@ int cmd_agent_main(int argc, char **argv)
         argv++;
     }
     struct args a = {0};
-    int rc = parse(argc, argv, &a, enroll);
+    int rc = parse(argc, argv, &a, mode);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
     char err[AGENT_ERR_MAX] = "";
-    rc = enroll ? agent_enroll(&a.e, stdout, err) : agent_run(&a.r, stdout, err);
+    if (mode == MODE_ALERT) {
+        int64_t seq = agent_alert(a.r.dir, a.kind, a.severity, a.summary, a.r.spool_max, err);
+        if (seq > 0)
+            printf("spooled alert %lld in %s/spool\n", (long long)seq, a.r.dir);
+        rc = seq > 0 ? 0 : (int)seq;
+    } else {
+        rc = mode == MODE_ENROLL ? agent_enroll(&a.e, stdout, err) : agent_run(&a.r, stdout, err);
+    }
     if (rc < 0)
         fprintf(stderr, "mamori agent: %s\n", err[0] ? err : mamori_strerror(rc));
     return status_of(rc);

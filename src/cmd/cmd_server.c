@@ -377,6 +377,8 @@ static int print_alert(void *arg, const struct alert_row *a)
     jw_obj_begin(&w);
     jw_int(&w, "id", a->id);
     jw_int(&w, "time_ms", a->time);
+    if (a->seq)
+        jw_int(&w, "seq", a->seq);
     jw_str(&w, "kind", a->kind);
     jw_str(&w, "severity", a->severity);
     jw_str(&w, "host_id", a->host_id);

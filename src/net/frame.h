@@ -36,7 +36,9 @@ enum frame_type {
     FRAME_ENROLL = 5,        /* agent -> server (no certificate): token + CSR */
     FRAME_ENROLL_OK = 6,     /* server -> agent: certificate, CA, host id, site */
     FRAME_ERROR = 7,         /* either way: code + reason; the sender then closes */
-    FRAME_TYPE_MAX = 7,
+    FRAME_ALERT = 8,         /* agent -> server: one spooled alert, with its sequence number */
+    FRAME_ALERT_ACK = 9,     /* server -> agent: every alert up to seq is stored */
+    FRAME_TYPE_MAX = 9,
 };
 
 struct frame {

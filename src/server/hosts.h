@@ -33,6 +33,7 @@ struct host {
     bool dirty;            /* status or last_seen to be written */
     bool alert_silent;     /* a "went silent" alert to be written with it */
     bool alert_back;       /* a "back online" alert to be written with it */
+    uint64_t ack_seq;      /* intake: highest alert seq in the batch being written */
     void *conn;            /* the live connection (server.c's struct sconn), or NULL */
 };
 

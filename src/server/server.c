@@ -391,6 +391,9 @@ static int setup(struct server *s)
     s->data_version = store_data_version(&s->st);
     if ((rc = hosts_init(&s->hosts)) < 0 || (rc = liveness_load(s)) < 0)
         return rc;
+    s->intake = calloc(SRV_INTAKE_MAX, sizeof *s->intake);
+    if (!s->intake)
+        return MAMORI_ENOMEM;
     char serr[SOCK_ERR_MAX];
     if ((s->lfd = sock_listen(&s->o->listen, serr)) < 0) {
         log_error("%s", serr);
@@ -451,12 +454,20 @@ static void loop(struct server *s)
                 conn_event(s, p, evs[i].events);
             }
         }
+        intake_flush(s); /* the alerts of this turn, in one transaction */
         free_dead(s);
     }
 }
 
 static void teardown(struct server *s)
 {
+    if (s->st.db)
+        intake_flush(s);
+    for (size_t i = 0; i < s->nintake; i++) { /* left only if the last write failed */
+        free(s->intake[i].summary);
+        free(s->intake[i].body);
+    }
+    free(s->intake);
     while (s->conns)
         conn_close(s, s->conns);
     free_dead(s);
@@ -486,8 +497,9 @@ int srv_run(const struct srv_opts *o, FILE *events)
     if (rc == 0) {
         emit_ready(s);
         loop(s);
-        log_info("stopped: %" PRIu64 " connections accepted, %" PRIu64 " dropped", s->accepted,
-                 s->dropped);
+        log_info("stopped: %" PRIu64 " connections accepted, %" PRIu64 " dropped, %" PRIu64
+                 " alerts stored",
+                 s->accepted, s->dropped, s->alerts_stored);
     }
     teardown(s);
     free(s);

@@ -27,6 +27,8 @@
 #define SRV_DEFAULT_MAX_CONNS 20000
 #define SRV_HANDSHAKE_MS 10000    /* TLS handshake + first frame */
 #define SRV_WBUF_MAX (256u << 10) /* queued replies per connection */
+#define SRV_INTAKE_MAX 4096       /* alerts waiting for a batched write */
+#define SRV_INTAKE_MAX 4096       /* alerts waiting for a batched write */
 
 struct srv_opts {
     char data[PATH_MAX - 64];

@@ -35,6 +35,17 @@ struct sconn {
     struct sconn *prev, *next;
 };
 
+/* One alert from an agent, waiting for the next batched write. */
+struct intake_rec {
+    struct host *host; /* hosts are never freed while the server runs */
+    uint64_t seq;
+    int64_t time;
+    char kind[64];
+    char severity[16];
+    char *summary; /* owned */
+    char *body;    /* owned: the alert object as JSON text */
+};
+
 struct server {
     const struct srv_opts *o;
     FILE *events;
@@ -50,6 +61,9 @@ struct server {
     bool stop;
     uint64_t now_ms; /* monotonic, refreshed per loop turn */
     uint64_t accepted, dropped;
+    struct intake_rec *intake; /* SRV_INTAKE_MAX slots */
+    size_t nintake;
+    uint64_t alerts_stored;
 };
 
 uint64_t srv_mono_ms(void);
@@ -68,6 +82,11 @@ void srv_event_begin(struct jw *w, char *buf, size_t cap, const char *event);
  * leaves c in SC_CLOSING and returns true. */
 bool session_handshake_done(struct server *s, struct sconn *c);
 bool session_frame(struct server *s, struct sconn *c, const struct frame *f);
+
+/* intake.c */
+bool intake_alert(struct server *s, struct sconn *c, struct json_object *body);
+/* Write the pending alerts in one transaction, then acknowledge them. */
+void intake_flush(struct server *s);
 
 /* liveness.c */
 void liveness_seen(struct server *s, struct host *h);

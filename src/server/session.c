@@ -203,6 +203,14 @@ static bool on_heartbeat(struct server *s, struct sconn *c, struct json_object *
     return true;
 }
 
+static bool on_alert(struct server *s, struct sconn *c, struct json_object *body)
+{
+    if (!intake_alert(s, c, body))
+        return false;
+    liveness_seen(s, c->host);
+    return true;
+}
+
 bool session_frame(struct server *s, struct sconn *c, const struct frame *f)
 {
     const char *why = NULL;
@@ -226,6 +234,7 @@ bool session_frame(struct server *s, struct sconn *c, const struct frame *f)
         break;
     case SC_AGENT:
         ok = f->type == FRAME_HEARTBEAT ? on_heartbeat(s, c, body)
+             : f->type == FRAME_ALERT   ? on_alert(s, c, body)
                                         : protocol_error(s, c, f, "not expected from an agent");
         break;
     default: ok = protocol_error(s, c, f, "in a closing connection"); break;

@@ -29,6 +29,9 @@ static const char *const MIGRATIONS[STORE_SCHEMA_VERSION] = {
     "CREATE INDEX alerts_time ON alerts(time);"
     "CREATE TABLE audit(id INTEGER PRIMARY KEY, time INTEGER NOT NULL, actor TEXT NOT NULL,"
     " action TEXT NOT NULL, target TEXT, detail TEXT);",
+    /* 2: alerts from agents carry their spool number; a resend is stored once */
+    "ALTER TABLE alerts ADD COLUMN seq INTEGER;"
+    "CREATE UNIQUE INDEX alerts_host_seq ON alerts(host_id, seq) WHERE seq IS NOT NULL;",
 };
 
 static int fail(struct store *s, const char *what)
@@ -149,7 +152,8 @@ int store_open(struct store *s, const char *dir)
 void store_close(struct store *s)
 {
     sqlite3_finalize(s->host_set);
-    s->host_set = NULL;
+    sqlite3_finalize(s->intake);
+    s->host_set = s->intake = NULL;
     if (s->db)
         sqlite3_close(s->db);
     s->db = NULL;
@@ -396,10 +400,36 @@ int store_alert_add(struct store *s, const char *host_id, int64_t site_id, int64
     return run(s, st, "add alert");
 }
 
+int store_alert_intake(struct store *s, const char *host_id, int64_t site_id, uint64_t seq,
+                       int64_t time, const char *kind, const char *severity, const char *summary,
+                       const char *body)
+{
+    if (!s->intake &&
+        sqlite3_prepare_v3(s->db,
+                           "INSERT OR IGNORE INTO alerts(host_id, site_id, seq, time, kind,"
+                           " severity, summary, body) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+                           -1, SQLITE_PREPARE_PERSISTENT, &s->intake, NULL) != SQLITE_OK)
+        return fail(s, "prepare alert intake");
+    sqlite3_stmt *q = s->intake;
+    sqlite3_reset(q);
+    bind_text(q, 1, host_id);
+    sqlite3_bind_int64(q, 2, site_id);
+    sqlite3_bind_int64(q, 3, (int64_t)seq);
+    sqlite3_bind_int64(q, 4, time);
+    bind_text(q, 5, kind);
+    bind_text(q, 6, severity);
+    bind_text(q, 7, summary);
+    bind_text(q, 8, body);
+    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : fail(s, "store alert");
+    sqlite3_reset(q);
+    return rc;
+}
+
 int store_alerts_each(struct store *s, int (*fn)(void *, const struct alert_row *), void *arg)
 {
     sqlite3_stmt *st = prep(s, "SELECT a.id, a.site_id, a.time, a.host_id, s.name, h.hostname,"
-                               " a.kind, a.severity, a.summary, a.body FROM alerts a"
+                               " a.kind, a.severity, a.summary, a.body, COALESCE(a.seq, 0)"
+                               " FROM alerts a"
                                " LEFT JOIN sites s ON s.id = a.site_id"
                                " LEFT JOIN hosts h ON h.id = a.host_id ORDER BY a.id");
     if (!st)
@@ -417,6 +447,7 @@ int store_alerts_each(struct store *s, int (*fn)(void *, const struct alert_row 
             .severity = (const char *)sqlite3_column_text(st, 7),
             .summary = (const char *)sqlite3_column_text(st, 8),
             .body = (const char *)sqlite3_column_text(st, 9),
+            .seq = sqlite3_column_int64(st, 10),
         };
         if (fn(arg, &a))
             break;

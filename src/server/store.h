@@ -1,7 +1,7 @@
 /* store.h - the server's database: one SQLite file (server.db, WAL mode) in
  * the data directory, with a versioned schema.
  *
- * Schema version 1 (PRAGMA user_version; store_open creates or upgrades it
+ * Schema version 2 (PRAGMA user_version; store_open creates or upgrades it
  * step by step and refuses a newer one):
  *   sites   (id, name UNIQUE, created)
  *   tokens  (hash PK = SHA-256 hex of the secret, site_id, created, expires,
@@ -9,7 +9,9 @@
  *   hosts   (id PK "h-<16 hex>", site_id, hostname, cert_fp UNIQUE, enrolled,
  *            last_seen, status enrolled|online|offline|revoked, revoked)
  *   events  (id, host_id, time, received, body JSON)          (intake, later)
- *   alerts  (id, host_id, site_id, time, kind, severity, summary, body JSON)
+ *   alerts  (id, host_id, site_id, time, kind, severity, summary, body JSON,
+ *            seq: the agent's spool number, unique per host; NULL for
+ *            alerts the server raised itself)                     (v2: seq)
  *   audit   (id, time, actor, action, target, detail)   who did what, when
  * Times are milliseconds since the epoch (UTC).
  *
@@ -25,7 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_MS 5000
 #define STORE_FILE "server.db"
 #define SITE_NAME_MAX 64
@@ -47,6 +49,7 @@ struct host_row {
 struct store {
     sqlite3 *db;
     sqlite3_stmt *host_set; /* cached: the liveness flush runs it per host */
+    sqlite3_stmt *intake;   /* cached: one per alert from an agent */
     char err[512];
 };
 
@@ -81,9 +84,13 @@ int store_revoked_each(struct store *s, void (*fn)(void *, const char *), void *
 int store_alert_add(struct store *s, const char *host_id, int64_t site_id, int64_t time,
                     const char *kind, const char *severity, const char *summary, const char *body);
 struct alert_row {
-    int64_t id, site_id, time;
+    int64_t id, site_id, time, seq; /* seq 0: raised by the server */
     const char *host_id, *site, *hostname, *kind, *severity, *summary, *body; /* may be NULL */
 };
+/* One alert from an agent (INSERT OR IGNORE on host + seq): cached statement. */
+int store_alert_intake(struct store *s, const char *host_id, int64_t site_id, uint64_t seq,
+                       int64_t time, const char *kind, const char *severity, const char *summary,
+                       const char *body);
 int store_alerts_each(struct store *s, int (*fn)(void *, const struct alert_row *), void *arg);
 
 int store_audit(struct store *s, int64_t time, const char *actor, const char *action,

@@ -13,7 +13,9 @@
 # connected and new enrollments still work; a killed agent is offline within
 # 3 s (+ one 250 ms tick) with a "host_silent" alert; revoke closes a live
 # agent's connection and refuses it thereafter; SIGTERM stops server and
-# agent with status 0 (clean under ASan); a restart keeps CA and hosts; usage
+# agent with status 0 (clean under ASan); a restart keeps CA and hosts;
+# alerts spooled while the server is down (across an agent restart and a
+# kill -9) arrive in order, once each, and a resend is stored once; usage
 # errors exit 2. Needs $MAMORI, jq and the openssl CLI; no root.
 # Prints "PASS name" / "FAIL name: why" per case.
 . "$(dirname "$0")/lib.sh"
@@ -110,7 +112,7 @@ fi
 spki=$(printf '%s' "$READY" | jq -r .ca_spki_sha256)
 if [ "$(stat -c %a "$D/ca.key")" = 600 ] && [ "$(stat -c %a "$D/server.key")" = 600 ] &&
    [ "$(stat -c %a "$D")" = 700 ] && [ -s "$D/server.db" ] && [ ${#spki} -eq 64 ] &&
-   [ "$(sqlite3 "$D/server.db" 'PRAGMA journal_mode; PRAGMA user_version;' | tr '\n' ' ')" = "wal 1 " ]; then
+   [ "$(sqlite3 "$D/server.db" 'PRAGMA journal_mode; PRAGMA user_version;' | tr '\n' ' ')" = "wal 2 " ]; then
   pass server-first-start
 else
   fail server-first-start "modes $(stat -c '%n=%a' "$D" "$D"/*.key | tr '\n' ' ') spki=$spki"
@@ -283,6 +285,18 @@ stop_pid "$SRV_PID"
 if [ "$STOP_RC" = 0 ] && ! grep -q "Sanitizer" "$SRV_OUT"; then pass server-sigterm; else
   fail server-sigterm "exit $STOP_RC: $(grep -A5 Sanitizer "$SRV_OUT" | head -20)"; fi
 
+# ------------------------------------------------ spool across an outage --
+# the server is down: alerts wait in web-5's spool, across an agent restart
+# and a kill -9, and arrive in order, once each, when the server is back
+ok=1
+"$MAMORI" agent alert --dir "$T/a5" --kind drill --summary "alert 1 (agent stopped)" >/dev/null || ok=0
+"$MAMORI" agent alert --dir "$T/a5" --kind drill --severity critical --summary "alert 2" >/dev/null || ok=0
+start_agent "$T/a5"; A5=$AG_PID
+sleep 0.5
+"$MAMORI" agent alert --dir "$T/a5" --kind drill --summary "alert 3 (agent running, link down)" >/dev/null || ok=0
+sleep 0.3
+kill_tree "$A5"
+"$MAMORI" agent alert --dir "$T/a5" --kind drill --summary "alert 4 (agent killed)" >/dev/null || ok=0
 if start_server "$PORT" && [ "$(printf '%s' "$READY" | jq -r .ca_spki_sha256)" = "$spki" ] &&
    [ "$(printf '%s' "$READY" | jq -r .hosts)" = 4 ]; then
   pass server-restart-keeps-ca-and-hosts
@@ -293,6 +307,33 @@ start_agent "$T/a4"; A4=$AG_PID
 if wait_status raw-1 online 10; then pass reconnect-after-restart; else
   fail reconnect-after-restart "$(tail -c 300 "$T/a4.out")"; fi
 kill_tree "$A4"
+
+start_agent "$T/a5"; A5=$AG_PID
+drill() { "$MAMORI" server alerts --data "$D" | jq -r 'select(.kind=="drill" and .hostname=="web-5") | "\(.seq) \(.summary)"'; }
+want=$'1 alert 1 (agent stopped)\n2 alert 2\n3 alert 3 (agent running, link down)\n4 alert 4 (agent killed)'
+deadline=$(($(ms) + 10000))
+while [ "$(ms)" -lt "$deadline" ] && [ "$(drill | wc -l)" -lt 4 ]; do sleep 0.1; done
+sleep 0.5
+acked=$(od -An -t u8 "$T/a5/spool/acked" 2>/dev/null | tr -d ' ')
+if [ "$ok" = 1 ] && [ "$(drill)" = "$want" ] && [ "$acked" = 4 ] &&
+   [ "$(grep -c '"event":"alert"' "$SRV_OUT")" -eq 4 ]; then
+  pass spool-across-outage-in-order
+else
+  fail spool-across-outage-in-order "spooled ok=$ok acked=$acked got: $(drill | tr '\n' '|')"
+fi
+# the acknowledgement lost (as if the agent died before writing it): the
+# agent sends all four again; the server stores them once
+stop_pid "$A5"
+rm -f "$T/a5/spool/acked"
+start_agent "$T/a5"; A5=$AG_PID
+deadline=$(($(ms) + 5000))
+while [ "$(ms)" -lt "$deadline" ] && [ ! -s "$T/a5/spool/acked" ]; do sleep 0.1; done
+if [ "$(od -An -t u8 "$T/a5/spool/acked" 2>/dev/null | tr -d ' ')" = 4 ] && [ "$(drill)" = "$want" ]; then
+  pass spool-resend-stored-once
+else
+  fail spool-resend-stored-once "$(drill | tr '\n' '|')"
+fi
+kill_tree "$A5"
 "$MAMORI" server run --data "$D" --listen 127.0.0.1:0 >"$T/second.out" 2>&1; rc=$?
 if [ $rc -eq 2 ] && grep -q "another mamori server is using this data directory" "$T/second.out"; then
   pass one-server-per-data-dir
@@ -306,7 +347,7 @@ u() { "$@" >"$T/u.out" 2>"$T/u.err"; echo $?; }
 r=(
   "$(u "$MAMORI" server --help)" "$(u "$MAMORI" server token --help)" "$(u "$MAMORI" server revoke --help)"
   "$(u "$MAMORI" server hosts --help)" "$(u "$MAMORI" server alerts --help)" "$(u "$MAMORI" agent --help)"
-  "$(u "$MAMORI" agent enroll --help)" "$(u "$MAMORI" agent run --help)"
+  "$(u "$MAMORI" agent enroll --help)" "$(u "$MAMORI" agent run --help)" "$(u "$MAMORI" agent alert --help)"
 )
 e=(
   "$(u "$MAMORI" server run --listen nowhere)" "$(u "$MAMORI" server run --offline-after 3x)"
@@ -315,8 +356,9 @@ e=(
   "$(u "$MAMORI" server hosts --data "$T/none")" "$(u "$MAMORI" server frobnicate)"
   "$(u "$MAMORI" agent enroll --server http://x:1 --token t)" "$(u "$MAMORI" agent enroll --server https://127.0.0.1:1 --token bad --dir "$T/u")"
   "$(u "$MAMORI" agent run --dir "$T/none")" "$(u "$MAMORI" agent enroll --token x)"
+  "$(u "$MAMORI" agent alert --dir "$T/a5" --summary x)" "$(u "$MAMORI" agent alert --dir "$T/a5" --kind k --summary x --severity bad)"
 )
-if [ "${r[*]}" = "0 0 0 0 0 0 0 0" ] && [ "${e[*]}" = "2 2 2 2 2 2 2 2 2 2 2 2" ]; then
+if [ "${r[*]}" = "0 0 0 0 0 0 0 0 0" ] && [ "${e[*]}" = "2 2 2 2 2 2 2 2 2 2 2 2 2 2" ]; then
   pass server-agent-usage
 else
   fail server-agent-usage "help: ${r[*]} (want 0s); errors: ${e[*]} (want 2s)"

@@ -45,6 +45,37 @@ static void test_schema(void **state)
     srvtest_rmdir(dir);
 }
 
+/* A version 1 database (alerts without seq) is upgraded in place and keeps
+ * its rows; agent alerts are then stored once per (host, seq). */
+static void test_upgrade_from_v1(void **state)
+{
+    char *dir = srvtest_mkdir();
+    char path[4200];
+    snprintf(path, sizeof path, "%.4000s/server.db", dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE alerts(id INTEGER PRIMARY KEY, host_id TEXT,"
+                                  " site_id INTEGER, time INTEGER NOT NULL, kind TEXT NOT NULL,"
+                                  " severity TEXT NOT NULL, summary TEXT NOT NULL, body TEXT);"
+                                  "INSERT INTO alerts VALUES(1, 'h-1', 1, 5, 'host_silent', 'high',"
+                                  " 'old', NULL); PRAGMA user_version=1;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    struct store st;
+    assert_int_equal(store_open(&st, dir), 0);
+    assert_int_equal(store_version(&st), 2);
+    assert_int_equal(count(&st, "SELECT count(*) FROM alerts WHERE summary='old' AND seq IS NULL"),
+                     1);
+    assert_int_equal(store_alert_intake(&st, "h-1", 1, 7, 10, "drill", "high", "x", "{}"), 0);
+    assert_int_equal(store_alert_intake(&st, "h-1", 1, 7, 11, "drill", "high", "x", "{}"), 0);
+    assert_int_equal(store_alert_intake(&st, "h-2", 1, 7, 12, "drill", "high", "x", "{}"), 0);
+    assert_int_equal(count(&st, "SELECT count(*) FROM alerts WHERE seq = 7"), 2);
+    store_close(&st);
+    srvtest_rmdir(dir);
+}
+
 static void test_missing_dir(void **state)
 {
     struct store st;
@@ -167,6 +198,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schema),
+        cmocka_unit_test(test_upgrade_from_v1),
         cmocka_unit_test(test_missing_dir),
         cmocka_unit_test(test_hosts),
         cmocka_unit_test(test_alerts_audit_version),

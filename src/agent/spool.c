@@ -1,0 +1,396 @@
+/* spool.c - the agent's on-disk queue (see spool.h for the format and the
+ * invariants this file keeps). */
+#include "agent/spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "core/err.h"
+
+#define MAGIC 0x3150534du /* "MSP1" little-endian */
+#define SEGS_MAX 4096     /* segments listed at once: cap / SPOOL_SEG_BYTES is far below */
+
+struct seglist {
+    uint64_t first[SEGS_MAX];
+    size_t n;
+};
+
+static int fail(struct spool *sp, int rc, const char *what)
+{
+    snprintf(sp->err, sizeof sp->err, "spool %.200s: %s: %s", sp->dir, what, strerror(errno));
+    return rc;
+}
+
+static void seg_path(const struct spool *sp, uint64_t first, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%016" PRIx64 ".seg", sp->dir, first);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int list_segs(struct spool *sp, struct seglist *l)
+{
+    DIR *d = opendir(sp->dir);
+    if (!d)
+        return fail(sp, MAMORI_EIO, "cannot list");
+    l->n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char *end = NULL;
+        if (strlen(e->d_name) != 20 || strcmp(e->d_name + 16, ".seg") != 0)
+            continue;
+        uint64_t v = strtoull(e->d_name, &end, 16);
+        if (end != e->d_name + 16 || v == 0)
+            continue;
+        if (l->n == SEGS_MAX) {
+            closedir(d);
+            snprintf(sp->err, sizeof sp->err, "spool %.200s: more than %d segments", sp->dir,
+                     SEGS_MAX);
+            return MAMORI_ERANGE;
+        }
+        l->first[l->n++] = v;
+    }
+    closedir(d);
+    qsort(l->first, l->n, sizeof l->first[0], cmp_u64);
+    return 0;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+    return get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    put32(p, (uint32_t)v);
+    put32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* Read the record at off in fd, expecting sequence number `want` (0: any).
+ * Returns 1 with *seq and *len (payload into buf if given), 0 if the bytes there
+ * do not make a whole valid record (end of data or a torn tail). */
+static int read_rec(int fd, uint64_t off, uint64_t want, uint8_t *buf, uint64_t *seq, size_t *len)
+{
+    uint8_t h[SPOOL_REC_HDR];
+    if (pread(fd, h, sizeof h, (off_t)off) != (ssize_t)sizeof h)
+        return 0;
+    uint32_t n = get32(h + 4);
+    uint64_t s = get64(h + 8);
+    if (get32(h) != MAGIC || n == 0 || n > SPOOL_REC_MAX || (want && s != want))
+        return 0;
+    uint8_t *p = buf ? buf : malloc(n);
+    if (!p)
+        return 0;
+    int ok = pread(fd, p, n, (off_t)(off + SPOOL_REC_HDR)) == (ssize_t)n &&
+             (uint32_t)crc32(0, p, n) == get32(h + 16);
+    if (!buf)
+        free(p);
+    if (!ok)
+        return 0;
+    *seq = s;
+    *len = n;
+    return 1;
+}
+
+/* The end of the valid records of a segment and its last seq (first - 1
+ * when it has none). */
+static void walk(int fd, uint64_t first, uint64_t *end, uint64_t *last)
+{
+    uint64_t off = 0, seq, want = first;
+    size_t len;
+    while (read_rec(fd, off, want, NULL, &seq, &len) == 1) {
+        off += SPOOL_REC_HDR + len;
+        want = seq + 1;
+    }
+    *end = off;
+    *last = want - 1;
+}
+
+static int lock(struct spool *sp, int how)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/lock", sp->dir);
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || flock(fd, how) < 0) {
+        int rc = fail(sp, MAMORI_EIO, "cannot lock");
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+static void unlock(int fd)
+{
+    close(fd);
+}
+
+static int read_acked(struct spool *sp)
+{
+    char p[PATH_MAX];
+    uint8_t b[8];
+    snprintf(p, sizeof p, "%s/acked", sp->dir);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : fail(sp, MAMORI_EIO, "cannot read acked");
+    ssize_t n = read(fd, b, sizeof b);
+    close(fd);
+    sp->acked = n == 8 ? get64(b) : 0;
+    return 0;
+}
+
+/* Under the lock: size, last seq and valid end of the last segment (a torn
+ * tail is cut when cut is set), total bytes. */
+static int scan(struct spool *sp, struct seglist *l, bool cut, uint64_t *wr_end)
+{
+    int rc = list_segs(sp, l);
+    if (rc < 0)
+        return rc;
+    sp->bytes = 0;
+    sp->last = sp->acked;
+    *wr_end = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        char p[PATH_MAX];
+        struct stat st;
+        seg_path(sp, l->first[i], p, sizeof p);
+        if (stat(p, &st) == 0)
+            sp->bytes += (uint64_t)st.st_size;
+        if (i + 1 < l->n)
+            continue;
+        int fd = open(p, (cut ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+        if (fd < 0)
+            return fail(sp, MAMORI_EIO, "cannot open a segment");
+        uint64_t end, last;
+        walk(fd, l->first[i], &end, &last);
+        if (cut && end < (uint64_t)st.st_size) {
+            if (ftruncate(fd, (off_t)end) < 0) {
+                close(fd);
+                return fail(sp, MAMORI_EIO, "cannot cut a torn record");
+            }
+            sp->bytes -= (uint64_t)st.st_size - end;
+        }
+        close(fd);
+        *wr_end = end;
+        if (last > sp->last)
+            sp->last = last;
+    }
+    return 0;
+}
+
+int spool_open(struct spool *sp, const char *dir, uint64_t cap, bool sync)
+{
+    memset(sp, 0, sizeof *sp);
+    if (strlen(dir) >= sizeof sp->dir) {
+        snprintf(sp->err, sizeof sp->err, "spool directory path too long");
+        return MAMORI_EINVAL;
+    }
+    snprintf(sp->dir, sizeof sp->dir, "%s", dir);
+    sp->cap = cap < 2ull * SPOOL_SEG_BYTES ? 2ull * SPOOL_SEG_BYTES : cap;
+    sp->sync = sync;
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return fail(sp, MAMORI_EIO, "cannot create");
+    int lk = lock(sp, LOCK_EX);
+    if (lk < 0)
+        return lk;
+    struct seglist *l = malloc(sizeof *l);
+    uint64_t end;
+    int rc = !l ? MAMORI_ENOMEM : read_acked(sp);
+    if (rc == 0)
+        rc = scan(sp, l, true, &end);
+    free(l);
+    unlock(lk);
+    sp->rd_next = sp->acked + 1;
+    return rc;
+}
+
+int64_t spool_append(struct spool *sp, const void *data, size_t len)
+{
+    if (len == 0 || len > SPOOL_REC_MAX) {
+        snprintf(sp->err, sizeof sp->err, "spool record of %zu bytes (1 to %u)", len,
+                 SPOOL_REC_MAX);
+        return MAMORI_EINVAL;
+    }
+    int lk = lock(sp, LOCK_EX);
+    if (lk < 0)
+        return lk;
+    struct seglist *l = malloc(sizeof *l);
+    uint64_t end = 0;
+    int64_t rc = !l ? MAMORI_ENOMEM : read_acked(sp);
+    if (rc == 0)
+        rc = scan(sp, l, true, &end);
+    size_t total = SPOOL_REC_HDR + len;
+    if (rc == 0 && sp->bytes + total > sp->cap) {
+        sp->dropped++;
+        snprintf(sp->err, sizeof sp->err,
+                 "spool %.200s full (%" PRIu64 " of %" PRIu64 " bytes): record dropped", sp->dir,
+                 sp->bytes, sp->cap);
+        rc = MAMORI_EFULL;
+    }
+    if (rc == 0) {
+        uint64_t seq = sp->last + 1, first = seq;
+        if (l->n > 0 && end + total <= SPOOL_SEG_BYTES)
+            first = l->first[l->n - 1]; /* else a new segment starts at seq */
+        else
+            end = 0;
+        char p[PATH_MAX];
+        seg_path(sp, first, p, sizeof p);
+        uint8_t *rec = malloc(total);
+        int fd = rec ? open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+        if (fd < 0) {
+            rc = rec ? fail(sp, MAMORI_EIO, "cannot open a segment") : MAMORI_ENOMEM;
+        } else {
+            put32(rec, MAGIC);
+            put32(rec + 4, (uint32_t)len);
+            put64(rec + 8, seq);
+            put32(rec + 16, (uint32_t)crc32(0, data, (uInt)len));
+            memcpy(rec + SPOOL_REC_HDR, data, len);
+            if (pwrite(fd, rec, total, (off_t)end) != (ssize_t)total ||
+                (sp->sync && fdatasync(fd) < 0))
+                rc = fail(sp, MAMORI_EIO, "cannot write");
+            close(fd);
+        }
+        free(rec);
+        if (rc == 0) {
+            sp->last = seq;
+            sp->bytes += total;
+            rc = (int64_t)seq;
+        }
+    }
+    free(l);
+    unlock(lk);
+    return rc;
+}
+
+void spool_rewind(struct spool *sp)
+{
+    sp->rd_seg = 0;
+    sp->rd_off = 0;
+    sp->rd_next = sp->acked + 1;
+}
+
+/* Place the reader on the record rd_next: the segment holding it, and the
+ * offset (walked from the segment's start). 1 found, 0 not written yet. */
+static int position(struct spool *sp)
+{
+    struct seglist *l = malloc(sizeof *l);
+    if (!l)
+        return MAMORI_ENOMEM;
+    int rc = list_segs(sp, l);
+    size_t i = l->n;
+    while (rc == 0 && i > 0 && l->first[i - 1] > sp->rd_next)
+        i--;
+    if (rc == 0 && i > 0) {
+        char p[PATH_MAX];
+        seg_path(sp, l->first[i - 1], p, sizeof p);
+        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        uint64_t off = 0, seq, want = l->first[i - 1];
+        size_t len;
+        while (fd >= 0 && want < sp->rd_next && read_rec(fd, off, want, NULL, &seq, &len) == 1) {
+            off += SPOOL_REC_HDR + len;
+            want++;
+        }
+        if (fd >= 0)
+            close(fd);
+        if (want == sp->rd_next) {
+            sp->rd_seg = l->first[i - 1];
+            sp->rd_off = off;
+            rc = 1;
+        }
+    }
+    free(l);
+    return rc;
+}
+
+int spool_next(struct spool *sp, void *buf, size_t cap, uint64_t *seq, size_t *len)
+{
+    if (cap < SPOOL_REC_MAX)
+        return MAMORI_EINVAL;
+    int lk = lock(sp, LOCK_SH);
+    if (lk < 0)
+        return lk;
+    int rc = 0;
+    for (int attempt = 0; attempt < 2 && rc == 0; attempt++) {
+        if (!sp->rd_seg && (rc = position(sp)) <= 0)
+            break;
+        char p[PATH_MAX];
+        seg_path(sp, sp->rd_seg, p, sizeof p);
+        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        rc = fd >= 0 ? read_rec(fd, sp->rd_off, sp->rd_next, buf, seq, len) : 0;
+        if (fd >= 0)
+            close(fd);
+        if (rc == 1) {
+            sp->rd_off += SPOOL_REC_HDR + *len;
+            sp->rd_next++;
+        } else {
+            sp->rd_seg = 0; /* the next record may start a new segment */
+        }
+    }
+    unlock(lk);
+    return rc;
+}
+
+int spool_ack(struct spool *sp, uint64_t seq)
+{
+    if (seq <= sp->acked)
+        return 0;
+    char p[PATH_MAX], tmp[PATH_MAX + 8];
+    uint8_t b[8];
+    put64(b, seq);
+    snprintf(p, sizeof p, "%s/acked", sp->dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", p);
+    int lk = lock(sp, LOCK_EX);
+    if (lk < 0)
+        return lk;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc = 0;
+    if (fd < 0 || write(fd, b, 8) != 8 || close(fd) < 0 || rename(tmp, p) < 0)
+        rc = fail(sp, MAMORI_EIO, "cannot record what the server stored");
+    if (rc == 0)
+        sp->acked = seq;
+    struct seglist *l = rc == 0 ? malloc(sizeof *l) : NULL;
+    if (rc == 0 && l && list_segs(sp, l) == 0) {
+        /* a segment is wholly acked when the next one starts at or below seq + 1;
+         * the last segment stays (it names the newest sequence number) */
+        for (size_t i = 0; i + 1 < l->n && l->first[i + 1] <= seq + 1; i++) {
+            char sp_path[PATH_MAX];
+            struct stat st;
+            seg_path(sp, l->first[i], sp_path, sizeof sp_path);
+            if (stat(sp_path, &st) == 0 && unlink(sp_path) == 0)
+                sp->bytes -= (uint64_t)st.st_size < sp->bytes ? (uint64_t)st.st_size : sp->bytes;
+            if (sp->rd_seg == l->first[i])
+                sp->rd_seg = 0;
+        }
+    }
+    free(l);
+    unlock(lk);
+    return rc;
+}
+
+uint64_t spool_pending(const struct spool *sp)
+{
+    return sp->last > sp->acked ? sp->last - sp->acked : 0;
+}
