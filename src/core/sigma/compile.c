@@ -82,6 +82,13 @@ static long guard_of(struct cstate *c, const struct sg_sel *s)
             return e;
         kids[nk++] = (uint32_t)e;
     }
+    for (uint32_t i = 0; i < s->nex && nk < 65; i++) {
+        uint32_t f = sg_field_intern(c->rs, s->exf[i], strlen(s->exf[i]));
+        long e = f == UINT32_MAX ? MAMORI_ENOMEM : sg_exists_expr(&c->b, f);
+        if (e < 0)
+            return e;
+        kids[nk++] = (uint32_t)e;
+    }
     if (nk == 0)
         return -1; /* no guard */
     return sg_expr_list(&c->b, SG_E_AND, kids, nk, 0);

@@ -76,12 +76,12 @@ static int read_eids(struct mctx *c, const struct ynode *v, uint32_t **out, uint
 static int read_sel(struct mctx *c, const struct ynode *s, struct sg_sel *out)
 {
     if (s->type != YN_MAP)
-        return merr(c, s, "a source must be a mapping (channel, provider, event_ids, fields)");
+        return merr(c, s, "a source must be a mapping (channel, provider, event_ids, fields, exists)");
     out->line = s->line;
     out->col = s->col;
     for (const struct ynode *k = s->first; k && k->next; k = k->next->next)
         if (!ynode_is(k, "channel") && !ynode_is(k, "provider") && !ynode_is(k, "event_ids") &&
-            !ynode_is(k, "fields"))
+            !ynode_is(k, "fields") && !ynode_is(k, "exists"))
             return merr(c, k, "unknown key '%s' in a source", k->str ? k->str : "?");
     const struct ynode *ch = ynode_get(s, "channel");
     if (!ch)
@@ -110,6 +110,17 @@ static int read_sel(struct mctx *c, const struct ynode *s, struct sg_sel *out)
                 return MAMORI_ECONFIG;
             out->neq++;
         }
+    }
+    const struct ynode *x = ynode_get(s, "exists");
+    if (x) {
+        if (x->type != YN_SEQ || !x->nchild)
+            return merr(c, x, "'exists' must list field names");
+        out->exf = sg_arena_alloc(&c->mp->arena, x->nchild * sizeof *out->exf);
+        if (!out->exf)
+            return merr(c, x, "out of memory");
+        for (const struct ynode *k = x->first; k; k = k->next)
+            if (!(out->exf[out->nex++] = dup_scalar(c, k, "a field name")))
+                return MAMORI_ECONFIG;
     }
     return 0;
 }

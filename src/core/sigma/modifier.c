@@ -453,6 +453,12 @@ long sg_eq_expr(struct sg_build *b, uint32_t field, const char *val)
     return r;
 }
 
+long sg_exists_expr(struct sg_build *b, uint32_t field)
+{
+    struct sg_pred p = {.field = field, .op = SG_OP_EXISTS};
+    return leaf(b, add_pred(b, &p, "", 0));
+}
+
 static bool is_null(const struct ynode *v)
 {
     return !v || (v->type == YN_SCALAR && !v->quoted &&

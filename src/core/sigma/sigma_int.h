@@ -129,6 +129,8 @@ struct sg_sel { /* one way a log source appears in events */
     uint32_t *eids, neids; /* empty: any */
     const char **eqf, **eqv; /* field equalities (case-insensitive) */
     uint32_t neq;
+    const char **exf; /* fields that must be present, any value */
+    uint32_t nex;
     unsigned line, col;
 };
 struct sg_lsrc {
@@ -267,6 +269,8 @@ int sg_value_parse(struct sg_build *b, const struct ynode *keynode, const char *
 
 /* field == val (plain text, case-insensitive) as a node */
 long sg_eq_expr(struct sg_build *b, uint32_t field, const char *val);
+/* Expression: field is present in the event (any value). */
+long sg_exists_expr(struct sg_build *b, uint32_t field);
 
 /* condition text -> node, resolving identifiers through the callback */
 struct sg_ident {
