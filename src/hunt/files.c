@@ -11,7 +11,7 @@
 #include "core/err.h"
 #include "hunt/hunt.h"
 
-static int push(struct hunt_files *f, const char *path, uint64_t size)
+static int push(struct hunt_files *f, const char *path, uint64_t size, bool walked)
 {
     if (f->n >= HUNT_FILES_MAX)
         return MAMORI_EFULL;
@@ -26,7 +26,7 @@ static int push(struct hunt_files *f, const char *path, uint64_t size)
     char *p = strdup(path);
     if (!p)
         return MAMORI_ENOMEM;
-    f->v[f->n++] = (struct hunt_file){p, size};
+    f->v[f->n++] = (struct hunt_file){p, size, walked};
     f->bytes += size;
     return 0;
 }
@@ -41,7 +41,7 @@ int files_add(struct hunt_files *f, const char *path, files_error_fn err, void *
         return 0;
     }
     if (S_ISREG(st.st_mode))
-        return push(f, path, (uint64_t)st.st_size);
+        return push(f, path, (uint64_t)st.st_size, false);
     if (!S_ISDIR(st.st_mode)) {
         f->errors++;
         if (err)
@@ -61,7 +61,7 @@ int files_add(struct hunt_files *f, const char *path, files_error_fn err, void *
     while (!rc && (e = fts_read(fts))) {
         switch (e->fts_info) {
         case FTS_F:
-            rc = push(f, e->fts_path, (uint64_t)e->fts_statp->st_size);
+            rc = push(f, e->fts_path, (uint64_t)e->fts_statp->st_size, true);
             break;
         case FTS_DNR:
         case FTS_ERR:

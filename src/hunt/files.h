@@ -1,7 +1,8 @@
 /* files.h - the input files of a hunt: paths walked into a sorted list.
  *
  * Each path on the command line is a file or a directory; directories are
- * walked recursively without following symbolic links inside them (no loops,
+ * walked recursively (their files are marked walked, so that files of no log
+ * format met there can be skipped quietly) without following symbolic links inside them (no loops,
  * no escaping the tree). Entries that are not regular files are skipped;
  * what cannot be opened or read is reported through the callback and
  * counted. The list is sorted by path, so a file's index (used to keep the
@@ -10,12 +11,14 @@
 #ifndef MAMORI_HUNT_FILES_H
 #define MAMORI_HUNT_FILES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct hunt_file {
     char *path;
     uint64_t size;
+    bool walked; /* found in a directory, not named on the command line */
 };
 
 struct hunt_files {

@@ -75,7 +75,7 @@ struct worker {
     unsigned shown;
     uint64_t hidden;
     /* totals */
-    uint64_t unreadable, damaged, lost;
+    uint64_t unreadable, damaged, lost, skipped;
     int fatal; /* a timeline could not be written */
     char fatal_msg[400];
 };
@@ -207,9 +207,13 @@ static void hunt_file(struct worker *w, size_t fi)
     w->path = hf->path;
     w->shown = 0;
     w->hidden = 0;
-    struct lg_opts lo = {.on_error = on_read_error, .ctx = w};
-    if (lg_open(w->reader, hf->path, &lo) < 0) {
-        w->unreadable++;
+    struct lg_opts lo = {.on_error = on_read_error, .ctx = w, .skip_unknown = hf->walked};
+    int orc = lg_open(w->reader, hf->path, &lo);
+    if (orc < 0) {
+        if (orc == LG_EUNKNOWN)
+            w->skipped++;
+        else
+            w->unreadable++;
         atomic_fetch_add(&sh->bytes_done, hf->size);
         atomic_fetch_add(&sh->files_done, 1);
         return;
@@ -582,9 +586,10 @@ int hunt_run(const struct hunt_opts *o)
     if (o->progress)
         progress_line(&sh, t0, true);
 
-    uint64_t unreadable = 0, damaged = 0, lost = 0;
+    uint64_t unreadable = 0, damaged = 0, lost = 0, skipped = 0;
     for (unsigned i = 0; i < nw; i++) {
         unreadable += ws[i].unreadable;
+        skipped += ws[i].skipped;
         damaged += ws[i].damaged;
         lost += ws[i].lost;
         if (ws[i].fatal) {
@@ -632,10 +637,16 @@ int hunt_run(const struct hunt_opts *o)
     fprintf(stderr,
             "mamori hunt: %zu files, %.1f MB, %" PRIu64 " events in %.2f s (%.1f MB/s, %u threads); "
             "%" PRIu64 " findings; %" PRIu64 " unreadable, %" PRIu64 " damaged (%" PRIu64
-            " events lost)\n",
+            " events lost), %" PRIu64 " of no log format skipped\n",
             files.n, (double)files.bytes / 1e6, (uint64_t)atomic_load(&sh.events), dt,
             dt > 0 ? (double)files.bytes / 1e6 / dt : 0.0, nw, summary_total(ws[0].sum),
-            unreadable + files.errors, damaged, lost);
+            unreadable + files.errors, damaged, lost, skipped);
+    uint32_t spills = 0;
+    for (unsigned i = 0; i < nw; i++)
+        spills += tl_spills(ws[i].tl);
+    if (spills)
+        fprintf(stderr, "mamori hunt: findings spilled to disk in %u runs (--memory %zu MiB)\n",
+                spills, (o->mem ? o->mem : HUNT_MEM_DEFAULT) >> 20);
     if (o->summary)
         summary_print_text(ws[0].sum, &sn, stderr);
     if (o->summary_json) {

@@ -204,6 +204,10 @@ static int start_text(struct lg_reader *r)
     if (f == LG_AUTO)
         f = lg_sniff(r->in.buf + r->in.start, avail, r->name);
     if (f == LG_AUTO) {
+        if (r->o.skip_unknown) {
+            lg_close(r);
+            return LG_EUNKNOWN;
+        }
         lg_report(r, 0, -1, 0, "%s: unknown log format (not EVTX, JSON, auditd or syslog)",
                   r->name);
         lg_close(r);

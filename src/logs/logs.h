@@ -25,9 +25,11 @@
 #ifndef MAMORI_LOGS_LOGS_H
 #define MAMORI_LOGS_LOGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "core/sigma/event.h"
 
 enum lg_format { LG_AUTO, LG_EVTX, LG_JSON, LG_AUDITD, LG_SYSLOG };
@@ -56,7 +58,12 @@ struct lg_opts {
     void *ctx;
     enum lg_format format; /* LG_AUTO: sniffed from the first bytes */
     int year;              /* for syslog lines without a year; 0 = the file's mtime */
+    bool skip_unknown;     /* a file of no known format: return LG_EUNKNOWN, report nothing
+                              (files met walking a directory: READMEs, rule files, ...) */
 };
+
+/* lg_open's result for a file of no known format when opts.skip_unknown. */
+#define LG_EUNKNOWN MAMORI_ENOSYS
 
 struct lg_reader;
 

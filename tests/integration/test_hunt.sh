@@ -46,7 +46,12 @@ if [ -d "$SIGMA/rules" ] && [ -d "$SIGMA/regression_data" ]; then
   fi
   echo "test_hunt: $line" >&2
 
-  # case: the regression data, one hunt over all of it
+  # case: the regression data, one hunt over all of it. Exact counts, but for
+  # two cases whose info.yml says 1 where the file holds 3 events the rule's
+  # own values name (checked by hand: AnyDesk's user.conf written three
+  # times; procdump64.exe, procdump64a.exe and procdump.exe dropped);
+  # SigmaHQ's regression runner takes match_count as a minimum.
+  over_ok=" 0b9ad457-2554-44c1-82c2-d56a99c42377:3 8fbf3271-1ef6-4e94-8210-03c2317947f6:3 "
   "$MAMORI" hunt "${rule_args[@]}" --quiet --no-summary -f jsonl "$SIGMA/regression_data" \
     >"$T/reg.jsonl" 2>"$T/reg.err"; rc=$?
   jq -r '[.file, .rule_id] | @tsv' <"$T/reg.jsonl" | sort | uniq -c |
@@ -61,7 +66,8 @@ if [ -d "$SIGMA/rules" ] && [ -d "$SIGMA/regression_data" ]; then
       cases=$((cases + 1))
       got=$(awk -F'\t' -v f="$evtx" -v r="$id" '$1 == f && $2 == r {print $3}' "$T/reg.counts")
       got=${got:-0}
-      if { [ -n "$want" ] && [ "$got" -ne "$want" ]; } || { [ -z "$want" ] && [ "$got" -lt 1 ]; }; then
+      if { [ -n "$want" ] && [ "$got" -ne "$want" ] && [ "${over_ok/ $id:$got /}" = "$over_ok" ]; } ||
+         { [ -z "$want" ] && [ "$got" -lt 1 ]; }; then
         bad=$((bad + 1)); why="$why ${rel##*/}:$got/${want:-1+}"
       fi
       json=${evtx%.evtx}.json
@@ -106,7 +112,8 @@ EOF
     --tmpdir "$T" "$SAMPLES" >"$T/every.jsonl" 2>"$T/every.err"; rc=$?
   n=$(wc -l <"$T/every.jsonl")
   unsorted=$(jq -r '.timestamp // ""' <"$T/every.jsonl" | LC_ALL=C sort -c 2>&1 | head -1)
-  if [ "$n" -eq "$events" ] && [ "$events" -gt 10000 ] && [ -z "$unsorted" ] && [ $rc -le 1 ]; then
+  if [ "$n" -eq "$events" ] && [ "$events" -gt 5000 ] && [ -z "$unsorted" ] && [ $rc -eq 0 ] &&
+     grep -q 'findings spilled to disk in [0-9]* runs' "$T/every.err"; then
     pass hunt-every-event-spilled
   else
     fail hunt-every-event-spilled "rc=$rc findings=$n events=$events unsorted='$unsorted' $(tail -2 "$T/every.err")"
@@ -140,7 +147,7 @@ wl() { # time computer channel provider event_id event_data_json
 # case: mamori's Windows correlations fire on the push and the RDP session
 "$MAMORI" hunt --no-summary -f jsonl --summary-json "$T/win.summary.json" "$T/win.jsonl" \
   >"$T/win.out" 2>"$T/win.err"; rc=$?
-has() { jq -e --arg t "$2" 'select(.rule_title == $t)' "$1" >/dev/null 2>&1; }
+has() { jq -r --arg t "$2" 'select(.rule_title == $t) | .rule_title' "$1" 2>/dev/null | grep -q .; }
 if [ $rc -eq 0 ] && has "$T/win.out" "Services Installed on Three or More Hosts Within 30 Minutes" &&
    has "$T/win.out" "Administrator Logon Followed by Services Pushed to Several Hosts" &&
    has "$T/win.out" "Remote Desktop Logon Followed by Backup Destruction on the Same Host" &&
