@@ -7,7 +7,7 @@
  * each call does what the socket allows and says, through nc_wants_write, if
  * it needs the socket to become writable before it can go on.
  *
- * Bounds: the read buffer starts at NC_RBUF_MIN bytes and grows only to hold
+ * Bounds: the read buffer starts at NC_RBUF_MIN (4 KiB) and grows only to hold
  * the frame whose header has arrived (at most FRAME_HDR + max_body), and
  * shrinks back once that frame is consumed; the write buffer holds at most
  * wmax bytes (nc_send returns MAMORI_EFULL beyond: a peer that does not read
@@ -22,7 +22,7 @@
 
 #include "net/frame.h"
 
-#define NC_RBUF_MIN (16u << 10)
+#define NC_RBUF_MIN (4u << 10)
 
 enum nc_status {
     NC_DONE = 1,     /* the operation finished */

@@ -26,8 +26,11 @@ static SSL_CTX *ctx_base(const SSL_METHOD *m, char *err)
         SSL_CTX_free(c);
         return NULL;
     }
-    /* conn.c retries writes from a moving buffer and takes partial writes */
-    SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* conn.c retries writes from a moving buffer and takes partial writes;
+     * an idle connection (most of them, between heartbeats) gives its
+     * record buffers back (~34 KiB each) */
+    SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                            SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_options(c, SSL_OP_NO_TICKET);
     return c;

@@ -64,6 +64,10 @@ bool intake_alert(struct server *s, struct sconn *c, struct json_object *body)
     }
     if (s->nintake == SRV_INTAKE_MAX)
         intake_flush(s); /* backpressure: write before reading more */
+    if (s->nintake == SRV_INTAKE_MAX) { /* the write failed: the agent resends later */
+        srv_conn_drop(s, c, "alert queue full and the database cannot be written now");
+        return false;
+    }
     struct intake_rec *r = &s->intake[s->nintake];
     memset(r, 0, sizeof *r);
     r->host = c->host;
