@@ -49,7 +49,7 @@ static void usage(FILE *out)
             "      --no-progress      no progress line (shown when stderr is a terminal)\n"
             "  -q, --quiet            no per-rule or per-record problem lines, only totals\n"
             "      --memory MIB       timeline kept in memory before spilling to\n"
-            "                         temporary files (default 256)\n"
+            "                         temporary files (default 128)\n"
             "      --tmpdir DIR       where spilled timeline runs go (default: $TMPDIR or /tmp)\n"
             "  -h, --help             this help\n\n"
             "JSONL keys: timestamp, computer, channel, event_id, rule_id, rule_title,\n"

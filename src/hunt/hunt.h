@@ -17,7 +17,7 @@
 #include "hunt/finding.h"
 
 #define HUNT_THREADS_MAX 256
-#define HUNT_MEM_DEFAULT (256u << 20) /* timeline bytes in memory, all threads */
+#define HUNT_MEM_DEFAULT (128u << 20) /* timeline bytes in memory, all threads */
 #define HUNT_FILES_MAX (1u << 22)     /* input files in one run */
 #define HUNT_CORR_HITS_MAX (8u << 20) /* base hits kept for correlations */
 
