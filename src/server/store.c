@@ -32,6 +32,14 @@ static const char *const MIGRATIONS[STORE_SCHEMA_VERSION] = {
     /* 2: alerts from agents carry their spool number; a resend is stored once */
     "ALTER TABLE alerts ADD COLUMN seq INTEGER;"
     "CREATE UNIQUE INDEX alerts_host_seq ON alerts(host_id, seq) WHERE seq IS NOT NULL;",
+    /* 3: response commands to agents and their results (server/cmdstore.c) */
+    "CREATE TABLE commands(id INTEGER PRIMARY KEY, uid TEXT NOT NULL UNIQUE,"
+    " host_id TEXT NOT NULL REFERENCES hosts(id), action TEXT NOT NULL"
+    " CHECK(action IN ('isolate','release','kill','restore')), arg TEXT,"
+    " created INTEGER NOT NULL, created_by TEXT NOT NULL, sent INTEGER,"
+    " status TEXT NOT NULL DEFAULT 'pending' CHECK(status IN ('pending','sent','ok','failed')),"
+    " done INTEGER, message TEXT);"
+    "CREATE INDEX commands_open ON commands(host_id, id) WHERE status IN ('pending','sent');",
 };
 
 static int fail(struct store *s, const char *what)

@@ -1,7 +1,7 @@
 /* store.h - the server's database: one SQLite file (server.db, WAL mode) in
  * the data directory, with a versioned schema.
  *
- * Schema version 2 (PRAGMA user_version; store_open creates or upgrades it
+ * Schema version 3 (PRAGMA user_version; store_open creates or upgrades it
  * step by step and refuses a newer one):
  *   sites   (id, name UNIQUE, created)
  *   tokens  (hash PK = SHA-256 hex of the secret, site_id, created, expires,
@@ -13,6 +13,10 @@
  *            seq: the agent's spool number, unique per host; NULL for
  *            alerts the server raised itself)                     (v2: seq)
  *   audit   (id, time, actor, action, target, detail)   who did what, when
+ *   commands (id, uid "c-<16 hex>" UNIQUE, host_id, action isolate|release|
+ *            kill|restore, arg, created, created_by, sent, status
+ *            pending|sent|ok|failed, done, message)   response commands (v3;
+ *            queries in server/cmdstore.h)
  * Times are milliseconds since the epoch (UTC).
  *
  * Several processes share the file: the running server, and `mamori server
@@ -27,7 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_BUSY_MS 5000
 #define STORE_FILE "server.db"
 #define SITE_NAME_MAX 64

@@ -110,9 +110,10 @@ if ! start_server; then
   fail server-start "$LIB_ERR"; lib_summary; exit 1
 fi
 spki=$(printf '%s' "$READY" | jq -r .ca_spki_sha256)
+SCHEMA=$(sed -n 's/^#define STORE_SCHEMA_VERSION \([0-9]*\).*/\1/p' "$REPO_ROOT/src/server/store.h")
 if [ "$(stat -c %a "$D/ca.key")" = 600 ] && [ "$(stat -c %a "$D/server.key")" = 600 ] &&
    [ "$(stat -c %a "$D")" = 700 ] && [ -s "$D/server.db" ] && [ ${#spki} -eq 64 ] &&
-   [ "$(sqlite3 "$D/server.db" 'PRAGMA journal_mode; PRAGMA user_version;' | tr '\n' ' ')" = "wal 2 " ]; then
+   [ "$(sqlite3 "$D/server.db" 'PRAGMA journal_mode; PRAGMA user_version;' | tr '\n' ' ')" = "wal $SCHEMA " ]; then
   pass server-first-start
 else
   fail server-first-start "modes $(stat -c '%n=%a' "$D" "$D"/*.key | tr '\n' ' ') spki=$spki"

@@ -65,7 +65,7 @@ static void test_upgrade_from_v1(void **state)
     sqlite3_close(db);
     struct store st;
     assert_int_equal(store_open(&st, dir), 0);
-    assert_int_equal(store_version(&st), 2);
+    assert_int_equal(store_version(&st), STORE_SCHEMA_VERSION);
     assert_int_equal(count(&st, "SELECT count(*) FROM alerts WHERE summary='old' AND seq IS NULL"),
                      1);
     assert_int_equal(store_alert_intake(&st, "h-1", 1, 7, 10, "drill", "high", "x", "{}"), 0);
