@@ -142,6 +142,8 @@ struct inode_ent {
     uint64_t reader_key;
     int64_t vault_mtime_ns;
     uint64_t vault_size;
+    bool leased;           /* read lease on hold + FAN_OPEN_PERM ignored (guard_lease.c) */
+    int64_t lease_op;      /* vault op saved at a lease break, writer not known yet */
 };
 
 struct tables {
@@ -149,6 +151,9 @@ struct tables {
     struct actor atab[ACTOR_MAX];
     struct inode_ent itab[INODE_MAX];
     uint32_t by_path[INODE_MAX];   /* path hash -> itab index + 1 (validated on lookup) */
+    /* called before an entry with a held fd is evicted (the guard unleases it) */
+    void (*on_evict)(void *ctx, struct inode_ent *e);
+    void *evict_ctx;
 };
 
 uint64_t hash_bytes(const void *p, size_t n);

@@ -27,6 +27,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "guard/guard_int.h"
+#include "guard/lease.h"
 
 #define READ_BUF (64u * 1024)
 /* Content events are read in small batches: every permission event in a
@@ -47,6 +48,7 @@ void guard_opts_default(struct guard_opts *o)
     o->watchdog_ms = 500;
     o->threshold = 100;
     o->vault = true;
+    o->leases = true;
     o->vault_cap_percent = 2;
     o->vault_file_max = 64u << 20;
     o->vault_keep_us = 24ull * 3600 * 1000000;
@@ -169,6 +171,9 @@ static void drain_names(struct guard *g, char *buf)
     }
 }
 
+/* An inode entry with a held fd is about to be reused (actor.c). */
+static void on_evict(void *ctx, struct inode_ent *e) { gl_unlease(ctx, e); }
+
 static void raise_priority(void)
 {
     struct sched_param sp = {.sched_priority = RT_PRIORITY};
@@ -213,6 +218,7 @@ static int setup(struct guard *g, char *err, size_t errsz)
         snprintf(err, errsz, "out of memory for the vault");
         return rc;
     }
+    gl_open(g);
     alert_load_users(g);
     if (g->o->decoys)
         decoy_place(g);
@@ -223,7 +229,7 @@ static int setup(struct guard *g, char *err, size_t errsz)
     }
     gv_mark(g);
     gv_start(g);
-    rc = wd_start(&g->wd, g->fan.content_fd, g->o->watchdog_ms);
+    rc = wd_start(&g->wd, g->fan.content_fd, g->lease_sigfd, g->o->watchdog_ms);
     if (rc < 0)
         snprintf(err, errsz, "cannot start the watchdog thread");
     return rc;
@@ -241,13 +247,18 @@ static void loop(struct guard *g, int sigfd, char *buf)
         ev.data.fd = g->fan.name_fd;
         epoll_ctl(ep, EPOLL_CTL_ADD, g->fan.name_fd, &ev);
     }
+    if (g->lease_sigfd >= 0) {
+        ev.data.fd = g->lease_sigfd;
+        epoll_ctl(ep, EPOLL_CTL_ADD, g->lease_sigfd, &ev);
+    }
     for (;;) {
         struct epoll_event out[4];
-        int n = epoll_wait(ep, out, 4, g->nheld ? 1 : LOOP_TICK_MS);
+        int n = epoll_wait(ep, out, 4, g->nheld || g->lgate.n ? 1 : LOOP_TICK_MS);
         wd_beat(&g->wd, now_us());
-        if (g->nheld) {
+        if (g->nheld || g->lgate.n) {
             g->now = now_us();
             held_review(g, false);
+            gl_review(g, false);
         }
         if (n < 0 && errno != EINTR) {
             log_error("epoll_wait: %s", strerror(errno));
@@ -262,8 +273,10 @@ static void loop(struct guard *g, int sigfd, char *buf)
                 stop = true;
             }
         }
+        gl_drain(g); /* a write-open waits on each of these */
         drain_content(g, buf);
         drain_names(g, buf);
+        gl_drain(g);
         g->now = now_us();
         gv_flush(g, false);
         gv_tick(g);
@@ -272,6 +285,7 @@ static void loop(struct guard *g, int sigfd, char *buf)
     }
     g->now = now_us();
     held_review(g, true);
+    gl_review(g, true);
     close(ep);
 }
 
@@ -304,8 +318,13 @@ int guard_run(const struct guard_opts *o)
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &mask, NULL); /* before the watchdog thread exists */
+    sigset_t blocked = mask;
+    lease_sigset(&blocked); /* lease breaks: read from their own signalfd */
+    pthread_sigmask(SIG_BLOCK, &blocked, NULL); /* before the watchdog thread exists */
     int sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    g->lease_sigfd = -1;
+    g->t->on_evict = on_evict;
+    g->t->evict_ctx = g;
 
     char err[512] = "";
     rc = setup(g, err, sizeof err);
@@ -319,6 +338,7 @@ int guard_run(const struct guard_opts *o)
     }
     wd_stop(&g->wd);
     fan_close(&g->fan);
+    gl_close(g);
     decoy_remove(g);
     if (rc == 0)
         alert_stopped(g);

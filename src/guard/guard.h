@@ -30,6 +30,7 @@ struct guard_opts {
     unsigned watchdog_ms;     /* a permission decision later than this is allowed */
     int threshold;            /* score that condemns an actor */
     bool vault;               /* keep pre-images (src/vault, guard_vault.c) */
+    bool leases;              /* with the vault: rereads pass under read leases (guard_lease.c) */
     unsigned vault_cap_percent;
     uint64_t vault_file_max;  /* bytes */
     uint64_t vault_keep_us;

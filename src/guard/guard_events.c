@@ -226,6 +226,7 @@ static void raise_alarm(struct guard *g)
 {
     if (!in_alarm(g)) {
         fan_flush_ignores(&g->fan);
+        gl_release_all(g); /* the marks are gone: the leases go too */
         gv_mark(g); /* the flush took the vault's ignore marks too */
         for (size_t i = 0; i < INODE_MAX; i++)
             g->t->itab[i].muted = g->t->itab[i].open_ignored = false;
@@ -508,6 +509,10 @@ void ev_write(struct guard *g, uint64_t mask, pid_t pid, int fd)
         !guard_path_protected(g, path))
         return;
     struct gproc *gp = learn(g, pid);
+    /* saved at a lease break, or the lease gate's file: the writer is known */
+    if (ie->lease_op || (g->lgate.until_us && g->lgate.ino == ie->ino && g->lgate.dev == ie->dev))
+        gl_claim(g, ie, gp && !gp->untouchable && !gp->trusted ? actor_for(g, gp, 0) : NULL,
+                 gp && !gp->vault_trusted);
     if (!gp || gp->untouchable || gp->trusted) {
         if (!ie->decoy)
             ie->known = false; /* changed by someone we do not judge: */

@@ -42,6 +42,7 @@ struct hold_ref {
 struct gvault_fs {
     dev_t dev;
     bool ok;
+    bool lease;      /* read leases work here (guard_lease.c) */
     struct vault v;
 };
 
@@ -63,7 +64,7 @@ struct gvault {
     size_t n;
     struct gvault_fs fs[FAN_FS_MAX];
     char boot[9];
-    uint64_t last_expire_us, last_full_log_us, last_flush_us;
+    uint64_t last_expire_us, last_full_log_us, last_flush_us, last_review_us;
     size_t hold_next, hold_max;      /* hold_max <= HOLD_MAX, from RLIMIT_NOFILE */
     struct hold_ref holds[HOLD_MAX]; /* ring: the oldest hold is closed first */
     struct trust_ent {
@@ -85,6 +86,7 @@ struct guard_stats {
     uint64_t perm_events, write_events, name_events, alerts, overflows;
     uint64_t max_event_us; /* longest time one content event took to judge */
     uint64_t held, denied;
+    uint64_t leases, lease_breaks; /* guard_lease.c */
 };
 
 struct guard {
@@ -110,6 +112,17 @@ struct guard {
         char name[32];
     } *users;                    /* heap, USERS_MAX, from alert_load_users */
     unsigned test_stall_ms;      /* fault injection: MAMORI_TEST_STALL_MS */
+    int lease_sigfd;             /* lease-break notices (guard_lease.c), -1 none */
+    struct lease_gate {          /* the write gate for leased files (guard_lease.c) */
+        uint64_t until_us;       /* a broken lease's first write not judged yet */
+        dev_t dev;
+        ino_t ino;
+        size_t n;
+        struct lease_wait {
+            int fd;
+            uint64_t deadline_us;
+        } deferred[HELD_MAX];
+    } lgate;
     struct guard_stats st;
 };
 
@@ -165,6 +178,24 @@ bool gv_is_restore(const struct guard *g, const struct proc_info *pi);
 bool gv_trusted(struct guard *g, const struct proc_info *pi);
 /* A deleted name: drop the held fd of its file (no pre-image wanted). */
 void gv_release(struct guard *g, const char *path);
+/* The vault of filesystem dev, NULL if none. */
+struct gvault_fs *gv_fs_of(struct guard *g, dev_t dev);
+/* The actor's row in that vault (once). */
+bool gv_ensure_actor(struct guard *g, struct gvault_fs *f, struct actor *a);
+
+/* guard_lease.c: read leases so that rereads skip the guard (vault on) */
+void gl_open(struct guard *g);   /* after gv_open, before the marks: probes, signalfd */
+void gl_close(struct guard *g);
+/* After a read-open by an actor that gets pre-images, of a held file. */
+void gl_place(struct guard *g, struct inode_ent *ie, int event_fd);
+/* Before a held fd is closed or let go: the mark, then the lease. */
+void gl_unlease(struct guard *g, struct inode_ent *ie);
+void gl_release_all(struct guard *g); /* the alarm: every open is gated again */
+void gl_drain(struct guard *g);       /* lease-break notices */
+void gl_review(struct guard *g, bool all); /* deferred breaks whose gate opened */
+/* The first write event of an inode whose pre-image a lease break took:
+ * a = the writer's actor (NULL if none), wants_preimages = not trusted. */
+void gl_claim(struct guard *g, struct inode_ent *ie, struct actor *a, bool wants_preimages);
 
 /* decoy.c */
 void decoy_place(struct guard *g);

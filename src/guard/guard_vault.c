@@ -57,10 +57,11 @@
 #define HOLD_FD_RESERVE (WD_MAX + HELD_MAX + 256) /* fds kept free for everything else */
 #define CHECKPOINT_EVERY_MS 2000u
 #define PENDING_US 1000000u        /* a deletion waits this long for evidence */
+#define REVIEW_EVERY_US 10000u     /* waiting deletions are looked at every 10 ms */
 
 static void review_pending(struct guard *g, bool all);
 
-static struct gvault_fs *vault_of(struct guard *g, dev_t dev)
+struct gvault_fs *gv_fs_of(struct guard *g, dev_t dev)
 {
     struct gvault *gv = g->gv;
     for (size_t i = 0; gv && i < gv->n; i++)
@@ -240,6 +241,7 @@ void gv_close(struct guard *g)
     for (size_t i = 0; i < INODE_MAX; i++) {
         struct inode_ent *e = &g->t->itab[i];
         if (e->hold) {
+            gl_unlease(g, e);
             close(e->hold - 1);
             e->hold = 0;
         }
@@ -279,7 +281,7 @@ void gv_actor_key(struct guard *g, struct actor *a, const struct proc_info *root
 }
 
 /* The actor's row, once per vault. */
-static bool ensure_actor(struct guard *g, struct gvault_fs *f, struct actor *a)
+bool gv_ensure_actor(struct guard *g, struct gvault_fs *f, struct actor *a)
 {
     unsigned bit = 1u << (unsigned)(f - g->gv->fs);
     if (a->vault_seen & bit)
@@ -336,6 +338,7 @@ static void hold(struct guard *g, struct inode_ent *ie, int fd)
         return;
     struct hold_ref *slot = &gv->holds[gv->hold_next];
     if (slot->ie && slot->ie->hold && slot->ie->dev == slot->dev && slot->ie->ino == slot->ino) {
+        gl_unlease(g, slot->ie);
         close(slot->ie->hold - 1);
         slot->ie->hold = 0;
     }
@@ -370,16 +373,16 @@ void gv_denied(struct guard *g, struct actor *a, int fd, const char *path)
 {
     struct stat st;
     struct gvault_fs *f;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (f = vault_of(g, st.st_dev)) &&
-        ensure_actor(g, f, a))
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (f = gv_fs_of(g, st.st_dev)) &&
+        gv_ensure_actor(g, f, a))
         note_if_new(g, f, a, fd, &st, path);
 }
 
 void gv_open_file(struct guard *g, struct actor *a, int fd, const struct stat *st,
                   const char *path, struct inode_ent *ie, int wmode)
 {
-    struct gvault_fs *f = vault_of(g, st->st_dev);
-    if (!f || !ensure_actor(g, f, a))
+    struct gvault_fs *f = gv_fs_of(g, st->st_dev);
+    if (!f || !gv_ensure_actor(g, f, a))
         return;
     if (st->st_size > 0) {
         hold(g, ie, fd);
@@ -388,8 +391,10 @@ void gv_open_file(struct guard *g, struct actor *a, int fd, const struct stat *s
     }
     /* Reads need nothing. Appends do: O_APPEND can be cleared with
      * fcntl(F_SETFL) and the file overwritten (unknown counts as write). */
-    if (wmode == PROC_OPEN_READ)
+    if (wmode == PROC_OPEN_READ) {
+        gl_place(g, ie, fd); /* rereads pass in the kernel until a write-open */
         return;
+    }
     int64_t mt = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
     uint64_t kh = hash_str(a->vkey);
     if (ie->vault_key == kh && ie->vault_mtime_ns == mt && ie->vault_size == (uint64_t)st->st_size)
@@ -454,6 +459,7 @@ static void save_unlinked(struct guard *g, struct gvault_fs *f, struct actor *a,
     if (!ie || !ie->hold || fstat(ie->hold - 1, &st) < 0 || st.st_nlink > 0)
         return;
     int fd = ie->hold - 1;
+    gl_unlease(g, ie);
     ie->hold = 0;
     if (ie->vault_key == hash_str(a->vkey) && ie->vault_size == (uint64_t)st.st_size &&
         ie->vault_mtime_ns == (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec) {
@@ -516,7 +522,7 @@ static struct gvault_fs *vault_of_path(struct guard *g, const char *path)
         else
             *s = '\0';
         if (stat(dir, &st) == 0)
-            return vault_of(g, st.st_dev);
+            return gv_fs_of(g, st.st_dev);
         if (s == dir)
             break;
     }
@@ -528,6 +534,7 @@ void gv_release(struct guard *g, const char *path)
     struct inode_ent *ie = g->gv ? itab_by_path(g->t, hash_str(path)) : NULL;
     struct stat st;
     if (ie && ie->hold && fstat(ie->hold - 1, &st) == 0 && st.st_nlink == 0) {
+        gl_unlease(g, ie);
         close(ie->hold - 1); /* deleted by someone we keep no pre-images for */
         ie->hold = 0;
     }
@@ -536,14 +543,14 @@ void gv_release(struct guard *g, const char *path)
 void gv_delete(struct guard *g, struct actor *a, const char *path)
 {
     struct gvault_fs *f = vault_of_path(g, path);
-    if (f && ensure_actor(g, f, a))
+    if (f && gv_ensure_actor(g, f, a))
         save_unlinked(g, f, a, path);
 }
 
 void gv_rename(struct guard *g, struct actor *a, const char *from, const char *to)
 {
     struct gvault_fs *f = vault_of_path(g, to);
-    if (!f || !ensure_actor(g, f, a))
+    if (!f || !gv_ensure_actor(g, f, a))
         return;
     save_unlinked(g, f, a, to); /* a file replaced by the rename */
     struct stat st;
@@ -558,7 +565,7 @@ void gv_alert(struct guard *g, struct actor *a)
 {
     struct gvault *gv = g->gv;
     for (size_t i = 0; gv && i < gv->n; i++)
-        if (gv->fs[i].ok && ensure_actor(g, &gv->fs[i], a))
+        if (gv->fs[i].ok && gv_ensure_actor(g, &gv->fs[i], a))
             vault_alert(&gv->fs[i].v, a->alert_id, a->incident, a->vkey, a->decision_us,
                         a->freeze_us);
 }
@@ -577,8 +584,12 @@ void gv_flush(struct guard *g, bool now)
 void gv_tick(struct guard *g)
 {
     struct gvault *gv = g->gv;
-    if (gv && gv->npending)
+    /* every REVIEW_EVERY_US, not every loop turn: thousands may wait (rm -rf
+     * of a copied tree) and the held fds keep their files meanwhile */
+    if (gv && gv->npending && g->now - gv->last_review_us >= REVIEW_EVERY_US) {
+        gv->last_review_us = g->now;
         review_pending(g, false);
+    }
     if (!gv || g->now - gv->last_expire_us < EXPIRE_EVERY_US)
         return;
     gv->last_expire_us = g->now;

@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "guard/fan.h"
+#include "guard/lease.h"
 
 uint64_t now_us(void)
 {
@@ -50,6 +51,24 @@ static void rescue(struct watchdog *w)
     }
 }
 
+/* ... and let every lease break waiting on it go: the mark first. */
+static void rescue_leases(struct watchdog *w)
+{
+    int fds[64];
+    bool overflow;
+    size_t n;
+    while ((n = lease_read_breaks(w->lease_sigfd, fds, 64, &overflow)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            fanotify_mark(w->content_fd, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK, FAN_OPEN_PERM,
+                          fds[i], NULL);
+            lease_release(fds[i]);
+        }
+        atomic_fetch_add(&w->late_allowed, n);
+    }
+    /* a lost notice (SIGIO) waits for the event thread or the kernel's
+     * fs.lease-break-time */
+}
+
 static void *wd_main(void *arg)
 {
     struct watchdog *w = arg;
@@ -82,21 +101,25 @@ static void *wd_main(void *arg)
                      late, w->deadline_ms);
         }
         uint64_t beat = atomic_load(&w->heartbeat_us);
-        struct pollfd p = {.fd = w->content_fd, .events = POLLIN};
-        if (now > beat && now - beat >= deadline && poll(&p, 1, 0) > 0) {
+        struct pollfd p[2] = {{.fd = w->content_fd, .events = POLLIN},
+                              {.fd = w->lease_sigfd, .events = POLLIN}};
+        if (now > beat && now - beat >= deadline && poll(p, w->lease_sigfd >= 0 ? 2 : 1, 0) > 0) {
             log_warn("watchdog: event thread unresponsive for %u ms; allowing queued accesses",
                      w->deadline_ms);
             rescue(w);
+            if (w->lease_sigfd >= 0)
+                rescue_leases(w);
         }
     }
     return NULL;
 }
 
-int wd_start(struct watchdog *w, int content_fd, unsigned deadline_ms)
+int wd_start(struct watchdog *w, int content_fd, int lease_sigfd, unsigned deadline_ms)
 {
     memset(w, 0, sizeof *w);
     pthread_mutex_init(&w->mu, NULL);
     w->content_fd = content_fd;
+    w->lease_sigfd = lease_sigfd;
     w->deadline_ms = deadline_ms ? deadline_ms : 1;
     atomic_store(&w->heartbeat_us, now_us());
     if (pthread_create(&w->thread, NULL, wd_main, w) != 0)

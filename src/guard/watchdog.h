@@ -5,7 +5,8 @@
  * (wd_track) and answers through wd_answer. A separate watchdog thread
  * answers "allow" for any event still unanswered after the deadline, and,
  * if the event thread stops making progress altogether, reads the queue
- * itself and allows everything in it. A stuck guard must never hang the
+ * itself and allows everything in it; lease breaks waiting on it (guard_lease.c)
+ * are released the same way, their ignore marks removed first. A stuck guard must never hang the
  * machine; if the guard dies, the kernel allows whatever was pending.
  * At most WD_MAX events are in flight (one read buffer's worth). */
 #ifndef MAMORI_GUARD_WATCHDOG_H
@@ -28,6 +29,7 @@ struct watchdog {
     pthread_t thread;
     bool running;
     int content_fd;
+    int lease_sigfd; /* lease-break notices, -1 none */
     unsigned deadline_ms;
     size_t n;
     struct wd_pending pending[WD_MAX];
@@ -36,7 +38,8 @@ struct watchdog {
     _Atomic uint64_t late_allowed; /* answered by the watchdog, for stats */
 };
 
-int wd_start(struct watchdog *w, int content_fd, unsigned deadline_ms);
+/* lease_sigfd: the signalfd of lease breaks (-1 without leases). */
+int wd_start(struct watchdog *w, int content_fd, int lease_sigfd, unsigned deadline_ms);
 void wd_stop(struct watchdog *w);
 /* Registers an event fd; MAMORI_EFULL when full (answer it at once). */
 int wd_track(struct watchdog *w, int fd, uint64_t now_us);

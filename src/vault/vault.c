@@ -574,6 +574,31 @@ int vault_mark_late(struct vault *v)
     return rc == SQLITE_DONE ? 0 : db_fail(v, "marking a save late");
 }
 
+int64_t vault_last_op(const struct vault *v)
+{
+    return v->db ? (int64_t)sqlite3_last_insert_rowid(v->db) : 0;
+}
+
+int vault_assign(struct vault *v, int64_t seq, const char *key)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(v->db, "UPDATE ops SET actor = ?2 WHERE seq = ?1", -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(s, 1, seq);
+        sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : db_fail(v, "assigning a save to its actor");
+}
+
+int vault_drop(struct vault *v, int64_t seq)
+{
+    int n = drop_ops(v, "SELECT seq, blob, cost FROM ops WHERE seq = ?1 LIMIT ?2", seq, 1, -1,
+                     NULL);
+    return n < 0 ? n : 0;
+}
+
 int vault_note_create(struct vault *v, const char *key, const char *path, const struct stat *st,
                       uint64_t wall_us)
 {

@@ -113,6 +113,14 @@ int vault_save(struct vault *v, const char *key, int src, const struct stat *st,
                const char *path, uint64_t wall_us, unsigned flags, vault_progress_fn cb, void *ctx);
 /* The last save turned out late: the opener was let go during the copy. */
 int vault_mark_late(struct vault *v);
+/* The seq of the op recorded last (after VAULT_SAVED: the save's), 0 if none. */
+int64_t vault_last_op(const struct vault *v);
+/* Moves op seq to the undo log of actor key (a save taken before its writer
+ * was known: see src/guard/guard_lease.c). Returns 0 or a negative code. */
+int vault_assign(struct vault *v, int64_t seq, const char *key);
+/* Drops op seq and its blob (nobody needs it after all). Returns 0 or a
+ * negative code. */
+int vault_drop(struct vault *v, int64_t seq);
 /* CREATE and RENAME ops. They are gathered in one transaction, committed by
  * the next save (a save is committed before vault_save returns) or by
  * vault_flush(): the guard flushes after every batch of events. */

@@ -22,6 +22,9 @@
 #   - on xfs the pre-images are reflinks: the same modes, and a 96 MiB file
 #     (above vault.file_max_mib) overwritten by dd comes back whole;
 #   - moving a tree (cp -a, then rm -rf of the originals) keeps no pre-image;
+#   - leases: files read before the attack (leased, rereads skip the guard)
+#     are still saved before their write-opens and restored; --no-leases
+#     (the fallback) says so in the ready line and restores the same;
 #   - --dry-run changes nothing; --list names the alert; bad usage exits 2.
 #
 #   MAMORI=build/release/mamori tests/integration/test_restore.sh
@@ -255,6 +258,95 @@ move_case() {
   rm -rf "$mnt/move"
 }
 move_case "$ext4"
+
+# --------------------------------------------------------------- leases --
+# Files the guard has seen read get a read lease and an ignore mark: rereads
+# cost no round trip, and a write-open waits in the kernel until the guard
+# has kept the pre-image (src/guard/guard_lease.c). An attack on files that
+# were read before it started must still be gated at its write-opens and
+# restored completely. --no-leases is the fallback (every open gated): the
+# ready line says so, and the result is the same.
+lease_case() { # MNT MODE [--no-leases]
+  local mnt=$1 mode=$2 flag=${3:-} fsn=${LEASE_FS:-ext4}
+  local name="lease[$fsn $2${3:+ $3}]"
+  local dir=$mnt/lease_${2//[^a-z0-9]/_} log=$T/lease-$fsn-$2$3.log out=$T/lease-$fsn-$2$3.restore
+  local deg leases breaks perm nfiles v bad
+  local -a extra
+  errs=()
+  seed=$((seed + 1))
+  read -r -a extra <<<"$(sim_extra "$mode")"
+  if ! timeout 60 "$MAMORI" sim corpus --dir "$dir" "${CORPUS_ARGS[@]}" --seed "$seed" >/dev/null 2>&1; then
+    fail "$name" "sim corpus failed"; return
+  fi
+  # shellcheck disable=SC2086
+  if ! start_guard "$log" --protect "$mnt" --action freeze $flag; then fail "$name" "$LIB_ERR"; return; fi
+  deg=$(jq -r 'select(.event=="ready") | .degraded' "$log")
+  if [ -n "$flag" ]; then
+    [[ $deg == *"no file leases"* ]] || errs+=("ready line does not say leases are off: '$deg'")
+  else
+    [[ $deg != *"no file leases"* ]] || errs+=("leases unavailable: '$deg'")
+  fi
+  # a backup or an indexer read every file, twice
+  nfiles=$(find "$dir" -type f | wc -l)
+  find "$dir" -type f -exec cat {} + >/dev/null
+  find "$dir" -type f -exec cat {} + >/dev/null
+  run_sim_bg "$T/lease-$fsn-$2$3.sim" ransomware --dir "$dir" --mode "$mode" "${extra[@]}"
+  wait_alert "$log" "$ALERT_TIMEOUT" >/dev/null || errs+=("no alert within ${ALERT_TIMEOUT}s")
+  sleep 0.5
+  kill_tree "$SIM_PID" || errs+=("$LIB_ERR")
+  v=$(verify "$dir")
+  restore_incidents "$log" "$mnt/.mamori-vault" "$out" ||
+    errs+=("restore failed: $(grep -v '^restored\|^removed\|^renamed\|^unchanged' "$out" | head -c 400 | tr '\n' ' ')")
+  bad=$(all_intact "$dir")
+  [ -z "$bad" ] || errs+=("after restore: $bad; $(grep -E '^(failed|skipped)' "$out" | head -c 300 | tr '\n' ' ')")
+  stop_guard "$name" || errs+=("guard exit")
+  leases=$(jq -r 'select(.event=="stopped") | .leases' "$log")
+  breaks=$(jq -r 'select(.event=="stopped") | .lease_breaks' "$log")
+  perm=$(jq -r 'select(.event=="stopped") | .permission_events' "$log")
+  if [ -n "$flag" ]; then
+    [ "${leases:-x}" = 0 ] || errs+=("--no-leases placed ${leases:-?} leases")
+  else
+    [ "${leases:-0}" -ge $((nfiles / 2)) ] || errs+=("only ${leases:-?} leases for $nfiles files read")
+  fi
+  echo "# $name: $nfiles files, leases ${leases:-?}, breaks ${breaks:-?}, permission events ${perm:-?}, before restore $(jq -c '{damaged,missing,extra}' <<<"$v" 2>/dev/null), $(grep '^alert' "$out" | tr '\n' ' ')" >&2
+  if [ ${#errs[@]} -eq 0 ]; then pass "$name"; else
+    local IFS=';'
+    fail "$name" "${errs[*]}"
+  fi
+  rm -rf "$dir"
+}
+# reread_case MNT [--no-leases]: three read passes over a corpus cost one
+# permission event per file with leases, three without.
+reread_case() {
+  local mnt=$1 flag=${2:-} name="lease-reread${2:+[$2]}" dir=$1/reread log=$T/reread$2.log
+  local nfiles perm leases
+  errs=()
+  timeout 60 "$MAMORI" sim corpus --dir "$dir" "${CORPUS_ARGS[@]}" --seed 7 >/dev/null 2>&1 ||
+    { fail "$name" "sim corpus failed"; return; }
+  # shellcheck disable=SC2086
+  start_guard "$log" --protect "$mnt" --action freeze $flag || { fail "$name" "$LIB_ERR"; return; }
+  nfiles=$(find "$dir" -type f | wc -l)
+  for _ in 1 2 3; do find "$dir" -type f -exec cat {} + >/dev/null; done
+  stop_guard "$name" || errs+=("guard exit")
+  perm=$(jq -r 'select(.event=="stopped") | .permission_events' "$log")
+  leases=$(jq -r 'select(.event=="stopped") | .leases' "$log")
+  if [ -n "$flag" ]; then
+    [ "${perm:-0}" -ge $((nfiles * 3)) ] || errs+=("$perm permission events for $nfiles files read 3 times: not all gated")
+  else
+    [ "${perm:-x}" -lt $((nfiles * 2)) ] 2>/dev/null || errs+=("$perm permission events for $nfiles files read 3 times")
+  fi
+  grep -q '"event":"alert"' "$log" && errs+=("reading raised an alert")
+  echo "# $name: $nfiles files read 3 times, ${perm:-?} permission events, ${leases:-?} leases" >&2
+  if [ ${#errs[@]} -eq 0 ]; then pass "$name"; else local IFS=';'; fail "$name" "${errs[*]}"; fi
+  rm -rf "$dir"
+}
+reread_case "$ext4"
+reread_case "$ext4" --no-leases
+for m in ${LEASE_MODES:-full threads copy-delete mmap rename-encrypt}; do
+  lease_case "$ext4" "$m"
+done
+lease_case "$ext4" full --no-leases
+LEASE_FS=tmpfs lease_case "$tmpfs" full
 
 # ----------------------------------------------------------- cap pressure --
 cap_case() {

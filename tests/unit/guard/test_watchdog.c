@@ -58,7 +58,7 @@ static int read_response(struct fixture *f, int ms, uint32_t *verdict)
 static void test_late_event_allowed_after_deadline(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(wd_start(&f->wd, f->sv[0], 100), 0);
+    assert_int_equal(wd_start(&f->wd, f->sv[0], -1, 100), 0);
     wd_beat(&f->wd, now_us());
     assert_int_equal(wd_track(&f->wd, 42, now_us()), 0);
     uint32_t v;
@@ -71,7 +71,7 @@ static void test_late_event_allowed_after_deadline(void **state)
 static void test_answered_once(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(wd_start(&f->wd, f->sv[0], 50), 0);
+    assert_int_equal(wd_start(&f->wd, f->sv[0], -1, 50), 0);
     assert_int_equal(wd_track(&f->wd, 7, now_us()), 0);
     wd_answer(&f->wd, 7, FAN_RESP_DENY);
     uint32_t v;
@@ -88,7 +88,7 @@ static void test_registered_after_clock_read_is_not_late(void **state)
      * has a timestamp later than "now"; unsigned arithmetic made it look
      * ancient and it was allowed at once. */
     struct fixture *f = *state;
-    assert_int_equal(wd_start(&f->wd, f->sv[0], 200), 0);
+    assert_int_equal(wd_start(&f->wd, f->sv[0], -1, 200), 0);
     for (int i = 0; i < 50; i++) {
         wd_beat(&f->wd, now_us());
         assert_int_equal(wd_track(&f->wd, 100 + i, now_us() + 5000), 0);
@@ -107,7 +107,7 @@ static void test_registered_after_clock_read_is_not_late(void **state)
 static void test_stuck_event_thread_rescued(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(wd_start(&f->wd, f->sv[0], 50), 0);
+    assert_int_equal(wd_start(&f->wd, f->sv[0], -1, 50), 0);
     wd_beat(&f->wd, now_us() - 1000000); /* the event thread has not beaten for 1 s */
     int evfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     assert_true(evfd >= 0);

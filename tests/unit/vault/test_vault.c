@@ -1013,6 +1013,45 @@ static void test_restore_rename_then_encrypt_incident(void **state)
     vault_close(&v);
 }
 
+/* A save taken at a lease break, before the writer is known, moves to the
+ * writer's undo log (vault_assign) or goes away with its blob (vault_drop). */
+static void test_assign_and_drop(void **state)
+{
+    struct fx *x = *state;
+    struct vault v;
+    open_vault(&v, x, &BIG);
+    assert_int_equal(vault_actor(&v, KEY_BAD, "/tmp/evil", "evil", 0, now_us()), 0);
+    char a[192], b[192];
+    path_in(a, sizeof a, x->files, "a.txt");
+    path_in(b, sizeof b, x->files, "b.txt");
+    put_file(a, "alpha alpha alpha\n", 18, 0644);
+    put_file(b, "bravo bravo bravo\n", 18, 0644);
+    int64_t seq[2];
+    const char *paths[2] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        struct stat st;
+        assert_int_equal(fstat(fd, &st), 0);
+        assert_int_equal(vault_save(&v, "boot-lease", fd, &st, paths[i], now_us(), 0, NULL, NULL),
+                         VAULT_SAVED);
+        close(fd);
+        seq[i] = vault_last_op(&v);
+        assert_true(seq[i] > 0);
+    }
+    assert_int_equal(vault_assign(&v, seq[0], KEY_BAD), 0);
+    assert_int_equal(q64(&v, "SELECT count(*) FROM ops WHERE actor = ?1", KEY_BAD), 1);
+    int64_t blob_b = blob_of(&v, b);
+    assert_true(blob_file_exists(x, blob_b));
+    uint64_t used = v.used_bytes;
+    assert_int_equal(vault_drop(&v, seq[1]), 0);
+    assert_false(blob_file_exists(x, blob_b));
+    assert_int_equal(q64(&v, "SELECT count(*) FROM ops WHERE path = ?1", b), 0);
+    assert_true(v.used_bytes < used);
+    assert_int_equal(q64(&v, "SELECT count(*) FROM ops WHERE path = ?1", a), 1);
+    vault_close(&v);
+}
+
 static void test_dir_for(void **state)
 {
     struct fx *x = *state;
@@ -1061,6 +1100,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restore_skips_later_changes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_rename_then_encrypt_incident, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_assign_and_drop, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_dir_for, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
