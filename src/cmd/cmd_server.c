@@ -31,6 +31,7 @@
 #include "server/enroll.h"
 #include "server/server.h"
 #include "server/store.h"
+#include "api/api.h"
 
 #define TOKEN_EXPIRES_MAX_MS (365ull * 86400 * 1000)
 
@@ -41,7 +42,8 @@ static void usage(FILE *out)
             "       mamori server token  [--data DIR] --site NAME [--expires DUR]\n"
             "       mamori server revoke [--data DIR] HOST\n"
             "       mamori server hosts  [--data DIR]\n"
-            "       mamori server alerts [--data DIR]\n\n"
+            "       mamori server alerts [--data DIR]\n"
+            "       mamori server api-token [--data DIR] --name NAME [--role ROLE] [--site S]\n\n"
             "The head-office server: enrolls agents, keeps a mutual-TLS (1.3) connection\n"
             "with each, notices a host that goes silent and records an alert. Its data\n"
             "(SQLite database, CA, keys) lives in one directory.\n\n"
@@ -49,7 +51,8 @@ static void usage(FILE *out)
             "  token    print a one-time enrollment token for a site\n"
             "  revoke   cut a host off now (by host id or hostname); refused thereafter\n"
             "  hosts    list the enrolled hosts as JSON lines\n"
-            "  alerts   list the recorded alerts as JSON lines\n\n"
+            "  alerts   list the recorded alerts as JSON lines\n"
+            "  api-token  print a new API token once (see mamori server api-token --help)\n\n"
             "Options of run:\n"
             "  -d, --data DIR           data directory (default %s)\n"
             "  -l, --listen ADDR:PORT   address to listen on (default %s; port 0 picks one)\n"
@@ -59,6 +62,8 @@ static void usage(FILE *out)
             "      --offline-after DUR  silence after which a host is offline (default 30s)\n"
             "      --heartbeat DUR      heartbeat interval told to agents (default 10s)\n"
             "      --max-conns N        open connections at most (default %d)\n"
+            "      --api-listen ADDR:PORT  the HTTPS API (docs/api.md; default " API_DEFAULT_LISTEN ",\n"
+            "                           'none' for no API)\n"
             "      --log-level LEVEL    error, warn, info (default) or debug\n"
             "  -h, --help               this help\n\n"
             "DUR is a number with ms, s, m, h or d (24h, 30s). Exit status: 0 ok, 1 runtime\n"
@@ -94,7 +99,7 @@ static void fmt_time(int64_t ms, char *out, size_t n)
 
 /* ------------------------------------------------------------------ run -- */
 
-enum { OPT_OFFLINE = 256, OPT_HEARTBEAT, OPT_MAXCONNS, OPT_LOGLEVEL, OPT_SITE, OPT_EXPIRES };
+enum { OPT_OFFLINE = 256, OPT_HEARTBEAT, OPT_MAXCONNS, OPT_LOGLEVEL, OPT_SITE, OPT_EXPIRES, OPT_API };
 
 static int parse_dur(const char *opt, const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -127,11 +132,15 @@ static int cmd_run(int argc, char **argv)
         {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
         {"max-conns", required_argument, NULL, OPT_MAXCONNS},
         {"log-level", required_argument, NULL, OPT_LOGLEVEL},
+        {"api-listen", required_argument, NULL, OPT_API},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     struct srv_opts *o = calloc(1, sizeof *o);
     if (!o)
         return EXIT_FAIL;
+    struct api_opts api;
+    api_opts_default(&api);
+    o->api = &api;
     snprintf(o->data, sizeof o->data, "%s", SRV_DEFAULT_DATA);
     const char *listen = SRV_DEFAULT_LISTEN;
     o->offline_after_ms = SRV_DEFAULT_OFFLINE_MS;
@@ -172,6 +181,10 @@ static int cmd_run(int argc, char **argv)
             break;
         }
         case OPT_LOGLEVEL: rc = set_log_level(optarg); break;
+        case OPT_API:
+            if (api_opts_listen(&api, optarg, err, sizeof err) < 0)
+                rc = usage_error("--api-listen %s", err);
+            break;
         case 'h':
             usage(stdout);
             free(o);
@@ -427,6 +440,8 @@ int cmd_server_main(int argc, char **argv)
             return cmd_list(argc - 1, argv + 1, true);
         if (!strcmp(sub, "alerts"))
             return cmd_list(argc - 1, argv + 1, false);
+        if (!strcmp(sub, "api-token"))
+            return cmd_server_api_token(argc - 1, argv + 1);
         if (!strcmp(sub, "help")) {
             usage(stdout);
             return EXIT_OK;

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "net/tls.h"
@@ -494,6 +495,9 @@ int srv_run(const struct srv_opts *o, FILE *events)
     s->now_ms = srv_mono_ms();
     raise_fd_limit(o->max_conns);
     int rc = setup(s);
+    struct api *api = NULL; /* its own thread, store connection and listener */
+    if (rc == 0 && o->api)
+        rc = api_start(o->api, o, &s->ca, s->lfd, events, &api);
     if (rc == 0) {
         emit_ready(s);
         loop(s);
@@ -501,6 +505,7 @@ int srv_run(const struct srv_opts *o, FILE *events)
                  " alerts stored",
                  s->accepted, s->dropped, s->alerts_stored);
     }
+    api_stop(api);
     teardown(s);
     free(s);
     return rc;

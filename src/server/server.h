@@ -18,6 +18,8 @@
 
 #include "net/sock.h"
 
+struct api_opts;
+
 #define SRV_NAMES_MAX 16
 #define SRV_TICK_MS 250
 #define SRV_DEFAULT_DATA "/var/lib/mamori/server"
@@ -38,6 +40,7 @@ struct srv_opts {
     uint64_t offline_after_ms;
     uint64_t heartbeat_ms;
     unsigned max_conns;
+    const struct api_opts *api; /* the HTTPS API (src/api/api.h); NULL: none */
 };
 
 /* Runs until SIGINT/SIGTERM. Returns 0, MAMORI_ECONFIG (bad data dir,

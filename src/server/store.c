@@ -40,6 +40,22 @@ static const char *const MIGRATIONS[STORE_SCHEMA_VERSION] = {
     " status TEXT NOT NULL DEFAULT 'pending' CHECK(status IN ('pending','sent','ok','failed')),"
     " done INTEGER, message TEXT);"
     "CREATE INDEX commands_open ON commands(host_id, id) WHERE status IN ('pending','sent');",
+    /* 4: the HTTPS API (src/api): API tokens (salted hashes), audit rows tied to
+     * a site, and the indexes its keyset pages use */
+    "CREATE TABLE api_tokens(id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+    " role TEXT NOT NULL CHECK(role IN ('admin','site-admin','viewer')),"
+    " site_id INTEGER REFERENCES sites(id), salt BLOB NOT NULL, hash BLOB NOT NULL,"
+    " created INTEGER NOT NULL, expires INTEGER, last_used INTEGER NOT NULL DEFAULT 0,"
+    " revoked INTEGER);"
+    "ALTER TABLE audit ADD COLUMN site_id INTEGER;"
+    "CREATE INDEX audit_site ON audit(site_id, id);"
+    "CREATE INDEX hosts_name_id ON hosts(hostname, id);"
+    "CREATE INDEX hosts_site_name ON hosts(site_id, hostname, id);"
+    "CREATE INDEX hosts_status_name ON hosts(status, hostname, id);"
+    "CREATE INDEX hosts_site_status_name ON hosts(site_id, status, hostname, id);"
+    "CREATE INDEX alerts_site_id ON alerts(site_id, id);"
+    "CREATE INDEX alerts_host_id ON alerts(host_id, id);"
+    "CREATE INDEX alerts_severity_id ON alerts(severity, id);",
 };
 
 static int fail(struct store *s, const char *what)

@@ -1,7 +1,7 @@
 /* store.h - the server's database: one SQLite file (server.db, WAL mode) in
  * the data directory, with a versioned schema.
  *
- * Schema version 3 (PRAGMA user_version; store_open creates or upgrades it
+ * Schema version 4 (PRAGMA user_version; store_open creates or upgrades it
  * step by step and refuses a newer one):
  *   sites   (id, name UNIQUE, created)
  *   tokens  (hash PK = SHA-256 hex of the secret, site_id, created, expires,
@@ -17,6 +17,10 @@
  *            kill|restore, arg, created, created_by, sent, status
  *            pending|sent|ok|failed, done, message)   response commands (v3;
  *            queries in server/cmdstore.h)
+ *   api_tokens (id PK 16 hex, name, role admin|site-admin|viewer, site_id,
+ *            salt, hash = SHA-256(salt || secret), created, expires,
+ *            last_used, revoked)  API tokens; audit gains site_id; indexes
+ *            for the API's pages (v4; queries in api/api_store.h)
  * Times are milliseconds since the epoch (UTC).
  *
  * Several processes share the file: the running server, and `mamori server
@@ -31,7 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_BUSY_MS 5000
 #define STORE_FILE "server.db"
 #define SITE_NAME_MAX 64
