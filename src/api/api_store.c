@@ -364,7 +364,7 @@ int apist_alerts(struct store *st, const struct apist_alert_q *f,
     if (f->kind)
         bind_text(q, sqlite3_bind_parameter_index(q, ":kind"), f->kind);
     for (int i = 0; i < f->nsev && i < APIST_SEV_MAX; i++) {
-        char nm[8];
+        char nm[16];
         snprintf(nm, sizeof nm, ":s%d", i);
         bind_text(q, sqlite3_bind_parameter_index(q, nm), f->sev[i]);
     }
