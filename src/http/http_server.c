@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -470,6 +472,8 @@ static void do_accept(struct http_server *hs)
             close(fd);
             continue;
         }
+        int one = 1; /* responses leave as TLS records at once: no Nagle/delayed-ACK stall */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->hs = hs;
         c->fd = fd;
         c->ssl = ssl;
