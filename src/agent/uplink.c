@@ -12,7 +12,10 @@
  * then reconnects after a backoff that doubles from 1 s up to max_backoff_ms
  * (with jitter, so a site's agents do not reconnect in step). An ERROR with
  * code "revoked" or "unknown_host" is final: the agent stops (MAMORI_EPERM).
- * SIGINT / SIGTERM stop it between steps (signalfd, polled with the socket). */
+ * SIGINT / SIGTERM stop it between steps (signalfd, polled with the socket).
+ * A COMMAND frame is run at once (agent/respond.h: each id once) and
+ * answered with a RESULT frame; an isolation ordered earlier is re-applied
+ * before the first connection. */
 #include <errno.h>
 #include <openssl/rand.h>
 #include <signal.h>
@@ -25,6 +28,7 @@
 
 #include "agent/agent.h"
 #include "agent/link.h"
+#include "agent/respond.h"
 #include "agent/spool.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -49,6 +53,7 @@ struct uplink {
     struct spool sp;
     uint64_t last_sent; /* highest spool seq sent on this connection */
     char *rec, *frame;  /* SPOOL_REC_MAX and SPOOL_REC_MAX + 64 bytes */
+    struct respond_ctx *resp;
 };
 
 static void emit(struct uplink *u, const char *event, const char *k1, const char *v1)
@@ -167,6 +172,59 @@ static void on_alert_ack(struct uplink *u, struct json_object *body)
         log_warn("%s", u->sp.err);
 }
 
+/* A COMMAND frame: run it (once), log it, answer with RESULT. */
+static int on_command(struct uplink *u, struct netconn *nc, struct json_object *body, char *err)
+{
+    struct respond_out *out = malloc(sizeof *out);
+    if (!out)
+        return 0; /* not answered: the server sends it again after the next HELLO */
+    respond_command(u->resp, body, out);
+    if (!out->id[0]) {
+        free(out);
+        return 0;
+    }
+    char esc[CMD_MSG_MAX];
+    log_escape(esc, sizeof esc, out->message);
+    if (out->ok)
+        log_info("command %s (%s)%s: ok: %s", out->id, out->action,
+                 out->repeat ? " repeated: not run again" : "", esc);
+    else
+        log_warn("command %s (%s)%s failed: %s", out->id, out->action,
+                 out->repeat ? " repeated: not run again;" : "", esc);
+    char buf[CMD_MSG_MAX * 6 + 512];
+    struct jw w;
+    jw_init(&w, buf, sizeof buf);
+    jw_obj_begin(&w);
+    jw_str(&w, "event", "command");
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    jw_int(&w, "time_ms", (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    jw_str(&w, "host_id", u->host_id);
+    jw_str(&w, "id", out->id);
+    jw_str(&w, "action", out->action);
+    jw_str(&w, "status", out->ok ? "ok" : "failed");
+    jw_bool(&w, "repeat", out->repeat);
+    jw_str(&w, "message", out->message);
+    jw_obj_end(&w);
+    if (jw_finish(&w) >= 0) {
+        fprintf(u->events, "%s\n", buf);
+        fflush(u->events);
+    }
+    jw_init(&w, buf, sizeof buf);
+    jw_obj_begin(&w);
+    jw_str(&w, "id", out->id);
+    jw_str(&w, "status", out->ok ? "ok" : "failed");
+    jw_str(&w, "message", out->message);
+    jw_bool(&w, "repeat", out->repeat);
+    int rc = link_send(nc, FRAME_RESULT, &w, link_mono_ms() + LINK_CONNECT_MS);
+    free(out);
+    if (rc < 0) {
+        snprintf(err, AGENT_ERR_MAX, "sending RESULT: %s", nc->why);
+        return MAMORI_EIO;
+    }
+    return 0;
+}
+
 /* An ERROR frame: log it; true if it is final. */
 static bool server_error(struct uplink *u, struct json_object *body, char *err)
 {
@@ -222,6 +280,9 @@ static int session(struct uplink *u, struct netconn *nc, bool *welcomed, char *e
     log_info("connected to %s as %s (heartbeat every %lld ms)", u->server, u->host_id,
              (long long)hb);
     emit(u, "connected", NULL, NULL);
+    u->resp->server_len = sizeof u->resp->server; /* isolate keeps this path open */
+    if (getpeername(nc->fd, (struct sockaddr *)&u->resp->server, &u->resp->server_len) < 0)
+        u->resp->server_len = 0;
     spool_rewind(&u->sp); /* what the server has not acknowledged goes again */
     u->last_sent = u->sp.acked;
     uint64_t next_beat = link_mono_ms(), last_rx = next_beat;
@@ -251,6 +312,10 @@ static int session(struct uplink *u, struct netconn *nc, bool *welcomed, char *e
             last_rx = link_mono_ms();
             if (type == FRAME_ALERT_ACK)
                 on_alert_ack(u, body);
+            if (type == FRAME_COMMAND && on_command(u, nc, body, err) < 0) {
+                json_object_put(body);
+                return 0;
+            }
             bool final = type == FRAME_ERROR && server_error(u, body, err);
             json_object_put(body);
             if (final)
@@ -300,10 +365,39 @@ static int run_loop(struct uplink *u, char *err)
     return 0;
 }
 
+/* An isolation ordered before a restart or reboot is in force again before
+ * the first connection. */
+static void reapply(struct uplink *u)
+{
+    char msg[1024];
+    int rc = isolate_reapply(u->o->dir, msg, sizeof msg);
+    if (!msg[0])
+        return;
+    if (rc == 0)
+        log_warn("%s", msg);
+    else
+        log_error("%s", msg);
+    emit(u, rc == 0 ? "isolation_reapplied" : "isolation_failed", "message", msg);
+}
+
+int agent_reapply(const char *dir, char *msg, size_t cap)
+{
+    return isolate_reapply(dir, msg, cap);
+}
+
 int agent_run(const struct agent_run_opts *o, FILE *events, char *err)
 {
     struct uplink u = {.o = o, .events = events, .sigfd = -1};
     int rc = load_state(&u, err);
+    u.resp = calloc(1, sizeof *u.resp);
+    if (rc == 0 && !u.resp)
+        rc = MAMORI_ENOMEM;
+    if (rc == 0 && (rc = respond_init(u.resp, o->dir, err, AGENT_ERR_MAX)) == 0) {
+        for (size_t i = 0; i < o->nvaults && i < RESPOND_VAULTS_MAX; i++)
+            u.resp->vaults[u.resp->nvaults++] = o->vaults[i];
+        u.resp->config = o->config;
+        reapply(&u);
+    }
     if (rc == 0)
         rc = make_ctx(&u, err);
     char spool_dir[PATH_MAX];
@@ -320,6 +414,7 @@ int agent_run(const struct agent_run_opts *o, FILE *events, char *err)
         SSL_CTX_free(u.ctx);
         free(u.rec);
         free(u.frame);
+        free(u.resp);
         return rc;
     }
     sigset_t set;
@@ -339,5 +434,6 @@ int agent_run(const struct agent_run_opts *o, FILE *events, char *err)
     SSL_CTX_free(u.ctx);
     free(u.rec);
     free(u.frame);
+    free(u.resp);
     return rc;
 }

@@ -4,7 +4,9 @@
  *   mamori agent enroll --server https://HOST:PORT --token TOKEN [--dir DIR]
  *                       [--hostname NAME]
  *   mamori agent [run] [--dir DIR] [--max-backoff DUR] [--spool-max SIZE]
+ *                      [--vault DIR]... [--config FILE]
  *   mamori agent alert [--dir DIR] --kind KIND --summary TEXT [--severity S]
+ *   mamori agent reapply [--dir DIR]
  *
  * Arguments are parsed here and handed to src/agent; results become exit
  * status 0 (ok, or stopped by a signal), 1 (runtime failure, refused by the
@@ -20,6 +22,7 @@
 #include "agent/agent.h"
 #include "agent/spool.h"
 #include "cmd/commands.h"
+#include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "net/sock.h"
@@ -30,7 +33,9 @@ static void usage(FILE *out)
             "usage: mamori agent enroll --server https://HOST:PORT --token TOKEN [--dir DIR]\n"
             "                           [--hostname NAME]\n"
             "       mamori agent [run] [--dir DIR] [--max-backoff DUR] [--spool-max MIB]\n"
-            "       mamori agent alert [--dir DIR] --kind KIND --summary TEXT [--severity S]\n\n"
+            "                          [--vault DIR]... [--config FILE]\n"
+            "       mamori agent alert [--dir DIR] --kind KIND --summary TEXT [--severity S]\n"
+            "       mamori agent reapply [--dir DIR]\n\n"
             "The host side of mamori's uplink to the head-office server.\n\n"
             "  enroll   make this host's key pair, send a certificate request with a one-time\n"
             "           token from 'mamori server token', trust only the server CA the token\n"
@@ -38,9 +43,13 @@ static void usage(FILE *out)
             "  run      (the default) connect with that certificate and send heartbeats;\n"
             "           reconnect with backoff when the link breaks; stop for good if the\n"
             "           server says this host is revoked; forward the alert spool in order.\n"
-            "           JSON event lines on standard output\n"
+            "           JSON event lines on standard output. Runs the server's response\n"
+            "           commands (isolate, release, kill an actor, restore an alert's files),\n"
+            "           each at most once, and re-applies an isolation at start\n"
             "  alert    put a test or drill alert into DIR/spool; the running agent forwards\n"
-            "           it (it waits there, across restarts, while the server is unreachable)\n\n"
+            "           it (it waits there, across restarts, while the server is unreachable)\n"
+            "  reapply  re-apply the isolation the server ordered (DIR/isolate.nft), if any,\n"
+            "           and exit: for a boot unit that runs before the network comes up\n\n"
             "Options:\n"
             "  -s, --server URL        the server, https://HOST:PORT (enroll)\n"
             "  -t, --token TOKEN       the one-time enrollment token (enroll)\n"
@@ -49,6 +58,10 @@ static void usage(FILE *out)
             "                          name)\n"
             "      --max-backoff DUR   longest wait between reconnections (run; default 60s)\n"
             "      --spool-max MIB     size bound of DIR/spool in MiB (run, alert; default 64)\n"
+            "      --vault DIR         a vault for restore commands (run; repeatable; default:\n"
+            "                          the vaults of the configuration's protected paths)\n"
+            "  -c, --config FILE       configuration for that lookup (run; default %s\n"
+            "                          if it exists, else the embedded defaults)\n"
             "      --kind KIND         alert kind, 1-63 bytes (alert)\n"
             "      --severity S        info, low, medium, high (default) or critical (alert)\n"
             "      --summary TEXT      what happened, for the operator (alert)\n"
@@ -56,7 +69,7 @@ static void usage(FILE *out)
             "  -h, --help              this help\n\n"
             "Exit status: 0 ok (run: stopped by SIGINT/SIGTERM), 1 runtime failure or refused\n"
             "by the server, 2 usage or configuration error. See docs/mamori-agent.md.\n",
-            AGENT_DEFAULT_DIR);
+            AGENT_DEFAULT_DIR, CONFIG_DEFAULT_PATH);
 }
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
@@ -70,8 +83,17 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
     return EXIT_USAGE;
 }
 
-enum { OPT_HOSTNAME = 256, OPT_BACKOFF, OPT_LOGLEVEL, OPT_SPOOL, OPT_KIND, OPT_SEV, OPT_SUMMARY };
-enum mode { MODE_RUN, MODE_ENROLL, MODE_ALERT };
+enum {
+    OPT_HOSTNAME = 256,
+    OPT_BACKOFF,
+    OPT_LOGLEVEL,
+    OPT_SPOOL,
+    OPT_KIND,
+    OPT_SEV,
+    OPT_SUMMARY,
+    OPT_VAULT
+};
+enum mode { MODE_RUN, MODE_ENROLL, MODE_ALERT, MODE_REAPPLY };
 
 struct args {
     struct agent_enroll_opts e;
@@ -93,6 +115,8 @@ static int parse(int argc, char **argv, struct args *a, enum mode mode)
                                              {"kind", required_argument, NULL, OPT_KIND},
                                              {"severity", required_argument, NULL, OPT_SEV},
                                              {"summary", required_argument, NULL, OPT_SUMMARY},
+                                             {"vault", required_argument, NULL, OPT_VAULT},
+                                             {"config", required_argument, NULL, 'c'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     a->e.dir = a->r.dir = AGENT_DEFAULT_DIR;
@@ -102,7 +126,7 @@ static int parse(int argc, char **argv, struct args *a, enum mode mode)
     int c;
     enum log_level lvl;
     uint64_t ms;
-    while ((c = getopt_long(argc, argv, "s:t:D:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:t:D:c:h", longopts, NULL)) != -1) {
         switch (c) {
         case 's':
         case 't':
@@ -120,6 +144,17 @@ static int parse(int argc, char **argv, struct args *a, enum mode mode)
                 a->e.hostname = optarg;
             break;
         case 'D': a->e.dir = a->r.dir = optarg; break;
+        case OPT_VAULT:
+        case 'c':
+            if (mode != MODE_RUN)
+                return usage_error("--vault and --config are options of 'mamori agent run'");
+            if (c == 'c')
+                a->r.config = optarg;
+            else if (a->r.nvaults == AGENT_VAULTS_MAX)
+                return usage_error("--vault: at most %d", AGENT_VAULTS_MAX);
+            else
+                a->r.vaults[a->r.nvaults++] = optarg;
+            break;
         case OPT_BACKOFF:
             if (parse_duration_ms(optarg, &ms) < 0 || ms < 1000 || ms > 3600000)
                 return usage_error("--max-backoff '%s': a duration from 1s to 1h", optarg);
@@ -185,6 +220,8 @@ int cmd_agent_main(int argc, char **argv)
             mode = MODE_ENROLL;
         else if (!strcmp(argv[1], "alert"))
             mode = MODE_ALERT;
+        else if (!strcmp(argv[1], "reapply"))
+            mode = MODE_REAPPLY;
         else if (!strcmp(argv[1], "help")) {
             usage(stdout);
             return EXIT_OK;
@@ -199,7 +236,14 @@ int cmd_agent_main(int argc, char **argv)
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
     char err[AGENT_ERR_MAX] = "";
-    if (mode == MODE_ALERT) {
+    if (mode == MODE_REAPPLY) {
+        char msg[AGENT_ERR_MAX];
+        rc = agent_reapply(a.r.dir, msg, sizeof msg);
+        if (rc < 0)
+            memcpy(err, msg, sizeof err);
+        else
+            printf("%s\n", msg[0] ? msg : "not isolated: nothing to re-apply");
+    } else if (mode == MODE_ALERT) {
         int64_t seq = agent_alert(a.r.dir, a.kind, a.severity, a.summary, a.r.spool_max, err);
         if (seq > 0)
             printf("spooled alert %lld in %s/spool\n", (long long)seq, a.r.dir);

@@ -7,6 +7,9 @@
  *   mamori server revoke [--data DIR] HOST
  *   mamori server hosts  [--data DIR]
  *   mamori server alerts [--data DIR]
+ *   mamori server command [--data DIR] HOST isolate|release|kill --actor KEY|
+ *                         restore --alert ID [--wait DUR]
+ *   mamori server commands [--data DIR] [HOST]
  *
  * Arguments are parsed here and handed to src/server; results become exit
  * status 0 (ok), 1 (runtime failure, refusal), 2 (usage or configuration
@@ -28,6 +31,7 @@
 #include "net/sock.h"
 #include "net/token.h"
 #include "server/ca.h"
+#include "server/cmdstore.h"
 #include "server/enroll.h"
 #include "server/server.h"
 #include "server/store.h"
@@ -43,6 +47,9 @@ static void usage(FILE *out)
             "       mamori server revoke [--data DIR] HOST\n"
             "       mamori server hosts  [--data DIR]\n"
             "       mamori server alerts [--data DIR]\n"
+            "       mamori server command [--data DIR] HOST ACTION [--actor KEY | --alert ID]\n"
+            "                             [--wait DUR]\n"
+            "       mamori server commands [--data DIR] [HOST]\n"
             "       mamori server api-token [--data DIR] --name NAME [--role ROLE] [--site S]\n\n"
             "The head-office server: enrolls agents, keeps a mutual-TLS (1.3) connection\n"
             "with each, notices a host that goes silent and records an alert. Its data\n"
@@ -52,6 +59,13 @@ static void usage(FILE *out)
             "  revoke   cut a host off now (by host id or hostname); refused thereafter\n"
             "  hosts    list the enrolled hosts as JSON lines\n"
             "  alerts   list the recorded alerts as JSON lines\n"
+            "  command  send a response command to a host (audited); prints its id. ACTION:\n"
+            "           isolate (nftables: only loopback, DNS and the server pass), release,\n"
+            "           kill --actor KEY (an actor the guard reported: BOOT-PID-START),\n"
+            "           restore --alert ID (put back the files of that alert's incident).\n"
+            "           The host runs it once and reports; --wait DUR waits for the result\n"
+            "           (exit 0 ok, 1 failed or no result in time)\n"
+            "  commands list the commands and their results as JSON lines\n"
             "  api-token  print a new API token once (see mamori server api-token --help)\n\n"
             "Options of run:\n"
             "  -d, --data DIR           data directory (default %s)\n"
@@ -425,6 +439,177 @@ static int cmd_list(int argc, char **argv, bool hosts)
     return rc;
 }
 
+/* ------------------------------------------------------------ commands -- */
+
+enum { OPT_ACTOR = 512, OPT_ALERT, OPT_WAIT };
+
+static int print_cmd(void *arg, const struct cmd_row *r)
+{
+    char buf[CMD_MSG_MAX * 6 + 1024];
+    struct jw w;
+    jw_init(&w, buf, sizeof buf);
+    jw_obj_begin(&w);
+    jw_str(&w, "id", r->uid);
+    jw_str(&w, "host_id", r->host_id);
+    jw_str(&w, "hostname", r->hostname);
+    jw_str(&w, "action", cmd_action_name(r->action));
+    const char *key = cmd_arg_key(r->action);
+    if (key)
+        jw_str(&w, key, r->arg);
+    jw_str(&w, "status", cmd_status_name(r->status));
+    jw_str(&w, "created_by", r->created_by);
+    jw_int(&w, "created_ms", r->created);
+    if (r->sent)
+        jw_int(&w, "sent_ms", r->sent);
+    if (r->done) {
+        jw_int(&w, "done_ms", r->done);
+        jw_str(&w, "message", r->message);
+    }
+    jw_obj_end(&w);
+    if (jw_finish(&w) >= 0)
+        printf("%s\n", buf);
+    return 0;
+}
+
+/* Poll the command's row until it has a result or wait_ms pass. */
+static int wait_result(struct store *st, const char *uid, uint64_t wait_ms)
+{
+    int64_t deadline = wall_ms() + (int64_t)wait_ms;
+    struct cmd_row r;
+    for (;;) {
+        if (cmdstore_get(st, uid, &r) < 0) {
+            fprintf(stderr, "mamori server: %s\n", st->err);
+            return EXIT_FAIL;
+        }
+        if (r.status == CMDST_OK || r.status == CMDST_FAILED || wall_ms() >= deadline)
+            break;
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    print_cmd(NULL, &r);
+    if (r.status == CMDST_OK)
+        return EXIT_OK;
+    if (r.status == CMDST_FAILED)
+        fprintf(stderr, "mamori server: command %s failed on host %s: %s\n", uid, r.hostname,
+                r.message);
+    else
+        fprintf(stderr,
+                "mamori server: command %s: no result within %.1f s (status %s); it stays "
+                "queued and runs when the host is connected\n",
+                uid, (double)wait_ms / 1000.0, cmd_status_name(r.status));
+    return EXIT_FAIL;
+}
+
+static int cmd_command(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"data", required_argument, NULL, 'd'},
+                                             {"actor", required_argument, NULL, OPT_ACTOR},
+                                             {"alert", required_argument, NULL, OPT_ALERT},
+                                             {"wait", required_argument, NULL, OPT_WAIT},
+                                             {"log-level", required_argument, NULL, OPT_LOGLEVEL},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    const char *data = SRV_DEFAULT_DATA, *actor = NULL, *alert = NULL;
+    uint64_t wait_ms = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': data = optarg; break;
+        case OPT_ACTOR: actor = optarg; break;
+        case OPT_ALERT: alert = optarg; break;
+        case OPT_WAIT:
+            if (parse_dur("--wait", optarg, 100, 3600000, &wait_ms) < 0)
+                return EXIT_USAGE;
+            break;
+        case OPT_LOGLEVEL:
+            if (set_log_level(optarg) != 0)
+                return EXIT_USAGE;
+            break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (optind + 2 != argc)
+        return usage_error("command: give HOST and ACTION (isolate, release, kill, restore)");
+    enum cmd_action a;
+    if (cmd_action_parse(argv[optind + 1], &a) < 0)
+        return usage_error("command: unknown action '%s' (isolate, release, kill, restore)",
+                           argv[optind + 1]);
+    if (actor && a != CMD_KILL)
+        return usage_error("--actor: only for the kill action");
+    if (alert && a != CMD_RESTORE)
+        return usage_error("--alert: only for the restore action");
+    const char *arg = a == CMD_KILL ? actor : a == CMD_RESTORE ? alert : NULL;
+    if (a == CMD_KILL && !cmd_arg_valid(a, arg))
+        return usage_error("kill: --actor KEY is required, an actor key BOOT-PID-START as the "
+                           "guard reports it (got '%s')",
+                           arg ? arg : "");
+    if (a == CMD_RESTORE && !cmd_arg_valid(a, arg))
+        return usage_error("restore: --alert ID is required, 1-47 of A-Z a-z 0-9 . _ - (got '%s')",
+                           arg ? arg : "");
+    struct store st;
+    int rc = open_existing(data, &st);
+    if (rc != EXIT_OK)
+        return rc;
+    struct host_row h;
+    char uid[CMD_ID_MAX];
+    int r = store_host_find(&st, argv[optind], &h);
+    if (r < 0) {
+        fprintf(stderr, "mamori server: command: %s\n", st.err);
+        rc = r == MAMORI_EIO ? EXIT_FAIL : EXIT_USAGE;
+    } else if (h.status == HOST_REVOKED) {
+        fprintf(stderr, "mamori server: command: host %s (%s) is revoked: it cannot receive "
+                        "commands\n",
+                h.id, h.hostname);
+        rc = EXIT_FAIL;
+    } else if (cmdstore_add(&st, h.id, a, arg, "operator", wall_ms(), uid) < 0) {
+        fprintf(stderr, "mamori server: command: %s\n", st.err);
+        rc = EXIT_FAIL;
+    } else {
+        printf("%s\n", uid);
+        fflush(stdout);
+        fprintf(stderr,
+                "mamori server: command %s (%s%s%s) for host %s (%s, site %s) queued; the "
+                "server sends it within a second while the host is connected, else when it "
+                "connects\n",
+                uid, cmd_action_name(a), arg ? " " : "", arg ? arg : "", h.id, h.hostname, h.site);
+        if (wait_ms)
+            rc = wait_result(&st, uid, wait_ms);
+    }
+    store_close(&st);
+    return rc;
+}
+
+static int cmd_commands(int argc, char **argv)
+{
+    struct opcmd o = {0};
+    int rc = parse_op(argc, argv, &o, false);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    if (optind + 1 < argc)
+        return usage_error("commands: at most one HOST");
+    struct store st;
+    if ((rc = open_existing(o.data, &st)) != EXIT_OK)
+        return rc;
+    struct host_row h;
+    const char *host = NULL;
+    if (optind < argc) {
+        int r = store_host_find(&st, argv[optind], &h);
+        if (r < 0) {
+            fprintf(stderr, "mamori server: commands: %s\n", st.err);
+            store_close(&st);
+            return r == MAMORI_EIO ? EXIT_FAIL : EXIT_USAGE;
+        }
+        host = h.id;
+    }
+    if (cmdstore_each(&st, host, false, print_cmd, NULL) < 0) {
+        fprintf(stderr, "mamori server: %s\n", st.err);
+        rc = EXIT_FAIL;
+    }
+    store_close(&st);
+    return rc;
+}
+
 int cmd_server_main(int argc, char **argv)
 {
     if (argc >= 2 && argv[1][0] != '-') {
@@ -440,6 +625,10 @@ int cmd_server_main(int argc, char **argv)
             return cmd_list(argc - 1, argv + 1, true);
         if (!strcmp(sub, "alerts"))
             return cmd_list(argc - 1, argv + 1, false);
+        if (!strcmp(sub, "command"))
+            return cmd_command(argc - 1, argv + 1);
+        if (!strcmp(sub, "commands"))
+            return cmd_commands(argc - 1, argv + 1);
         if (!strcmp(sub, "api-token"))
             return cmd_server_api_token(argc - 1, argv + 1);
         if (!strcmp(sub, "help")) {

@@ -38,7 +38,9 @@ enum frame_type {
     FRAME_ERROR = 7,         /* either way: code + reason; the sender then closes */
     FRAME_ALERT = 8,         /* agent -> server: one spooled alert, with its sequence number */
     FRAME_ALERT_ACK = 9,     /* server -> agent: every alert up to seq is stored */
-    FRAME_TYPE_MAX = 9,
+    FRAME_COMMAND = 10,      /* server -> agent: a response command (id, action, argument) */
+    FRAME_RESULT = 11,       /* agent -> server: a command's outcome (id, ok/failed, message) */
+    FRAME_TYPE_MAX = 11,
 };
 
 struct frame {

@@ -287,6 +287,8 @@ static void on_tick(struct server *s)
         log_warn("timerfd: %s", strerror(errno));
     conn_timeouts(s);
     liveness_tick(s);
+    if (store_data_version(&s->st) != s->data_version)
+        command_scan(s); /* before liveness_revocations takes the new version */
     liveness_revocations(s);
     liveness_flush(s);
 }

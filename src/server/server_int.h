@@ -88,6 +88,12 @@ bool intake_alert(struct server *s, struct sconn *c, struct json_object *body);
 /* Write the pending alerts in one transaction, then acknowledge them. */
 void intake_flush(struct server *s);
 
+/* command.c: response commands (rules there) */
+void command_scan(struct server *s); /* pending rows another process committed */
+/* After WELCOME: the host's open commands; false if c was dropped. */
+bool command_hello(struct server *s, struct sconn *c);
+bool command_result(struct server *s, struct sconn *c, struct json_object *body);
+
 /* liveness.c */
 void liveness_seen(struct server *s, struct host *h);
 void liveness_tick(struct server *s);

@@ -7,7 +7,8 @@
  *     certificate's CN (host id) and fingerprint; unknown or revoked hosts
  *     get ERROR and are closed; else SC_CERT, limit FRAME_MAX. The first
  *     frame must be HELLO (answered with WELCOME: host id, site, heartbeat
- *     and offline intervals), then HEARTBEATs (answered with HEARTBEAT_ACK).
+ *     and offline intervals, then the host's open commands: command.c),
+ *     then HEARTBEATs (answered with HEARTBEAT_ACK), ALERTs and RESULTs.
  * Any other frame in a state is a protocol error: the connection is dropped
  * with the reason logged. Every frame from a host counts as a sign of life. */
 #include <stdio.h>
@@ -183,7 +184,7 @@ static bool on_hello(struct server *s, struct sconn *c, struct json_object *body
     log_info("host %s (%s) connected from %s", h->id, h->hostname, c->peer);
     host_event(s, "connected", h, c->peer);
     liveness_seen(s, h);
-    return true;
+    return command_hello(s, c);
 }
 
 static bool on_heartbeat(struct server *s, struct sconn *c, struct json_object *body)
@@ -206,6 +207,14 @@ static bool on_heartbeat(struct server *s, struct sconn *c, struct json_object *
 static bool on_alert(struct server *s, struct sconn *c, struct json_object *body)
 {
     if (!intake_alert(s, c, body))
+        return false;
+    liveness_seen(s, c->host);
+    return true;
+}
+
+static bool on_result(struct server *s, struct sconn *c, struct json_object *body)
+{
+    if (!command_result(s, c, body))
         return false;
     liveness_seen(s, c->host);
     return true;
@@ -235,6 +244,7 @@ bool session_frame(struct server *s, struct sconn *c, const struct frame *f)
     case SC_AGENT:
         ok = f->type == FRAME_HEARTBEAT ? on_heartbeat(s, c, body)
              : f->type == FRAME_ALERT   ? on_alert(s, c, body)
+             : f->type == FRAME_RESULT  ? on_result(s, c, body)
                                         : protocol_error(s, c, f, "not expected from an agent");
         break;
     default: ok = protocol_error(s, c, f, "in a closing connection"); break;

@@ -1,0 +1,202 @@
+/* test_respond.c - the agent's command bookkeeping: the ledger (each id
+ * recorded before and after it runs, read back after a reopen), a repeated
+ * id answered from the ledger without running again, a command the agent
+ * died in the middle of never run again, malformed commands failed with a
+ * reason; and the isolation ruleset text and resolv.conf parsing (no
+ * nftables call: these tests change no firewall). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <arpa/inet.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/ledger.h"
+#include "agent/respond.h"
+#include "core/err.h"
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static char *mkdir_tmp(void)
+{
+    char *d = strdup("/tmp/mamori-agenttest.XXXXXX");
+    assert_non_null(d);
+    assert_non_null(mkdtemp(d));
+    return d;
+}
+
+static void rmdir_tmp(char *d)
+{
+    nftw(d, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(d);
+}
+
+static struct json_object *command(const char *id, const char *action, const char *key,
+                                   const char *arg)
+{
+    struct json_object *j = json_object_new_object();
+    json_object_object_add(j, "id", json_object_new_string(id));
+    json_object_object_add(j, "action", json_object_new_string(action));
+    if (key)
+        json_object_object_add(j, key, json_object_new_string(arg));
+    return j;
+}
+
+static void test_ledger(void **state)
+{
+    char *dir = mkdir_tmp();
+    struct ledger l;
+    assert_int_equal(ledger_open(&l, dir), 0);
+    char msg[CMD_MSG_MAX], action[16];
+    const char *id = "c-00112233445566aa";
+    assert_int_equal(ledger_lookup(&l, id, msg, action), LEDGER_NONE);
+    assert_int_equal(ledger_begin(&l, id, "kill"), 0);
+    assert_int_equal(ledger_lookup(&l, id, msg, action), LEDGER_RUNNING);
+    assert_int_equal(ledger_finish(&l, id, "kill", true, "killed \"x\"\n"), 0);
+    struct ledger l2; /* a new agent process */
+    assert_int_equal(ledger_open(&l2, dir), 0);
+    assert_int_equal(ledger_lookup(&l2, id, msg, action), LEDGER_OK);
+    assert_string_equal(msg, "killed \"x\"\n");
+    assert_string_equal(action, "kill");
+    /* ids become file names only when they are ids */
+    assert_int_equal(ledger_begin(&l, "../x", "kill"), MAMORI_EINVAL);
+    assert_int_equal(ledger_lookup(&l, "../x", msg, NULL), LEDGER_RUNNING);
+    /* a damaged record counts as "do not run again" */
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/commands/c-00112233445566bb.json", dir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("{\"state\":", f);
+    fclose(f);
+    assert_int_equal(ledger_lookup(&l, "c-00112233445566bb", msg, NULL), LEDGER_RUNNING);
+    rmdir_tmp(dir);
+}
+
+static void test_runs_once(void **state)
+{
+    char *dir = mkdir_tmp();
+    struct respond_ctx *r = calloc(1, sizeof *r);
+    char err[256];
+    assert_int_equal(respond_init(r, dir, err, sizeof err), 0);
+    struct respond_out out;
+
+    /* isolate without a connection to keep open fails before any nftables call */
+    struct json_object *c = command("c-0000000000000001", "isolate", NULL, NULL);
+    respond_command(r, c, &out);
+    assert_string_equal(out.id, "c-0000000000000001");
+    assert_false(out.ok);
+    assert_false(out.repeat);
+    assert_string_equal(out.message, "isolate: the server's address is unknown");
+    respond_command(r, c, &out); /* the same id again: the recorded answer */
+    assert_true(out.repeat);
+    assert_false(out.ok);
+    assert_string_equal(out.message, "isolate: the server's address is unknown");
+    json_object_put(c);
+
+    /* malformed arguments and unknown actions fail with a reason, once */
+    c = command("c-0000000000000002", "kill", "actor", "not-a-key");
+    respond_command(r, c, &out);
+    assert_false(out.ok);
+    assert_non_null(strstr(out.message, "actor key BOOT-PID-START (this one is malformed)"));
+    json_object_put(c);
+    c = command("c-0000000000000003", "reboot", NULL, NULL);
+    respond_command(r, c, &out);
+    assert_false(out.ok);
+    assert_non_null(strstr(out.message, "unknown action 'reboot'"));
+    json_object_put(c);
+    c = command("c-0000000000000004", "restore", NULL, NULL);
+    respond_command(r, c, &out);
+    assert_non_null(strstr(out.message, "restore needs an alert id (none given)"));
+    json_object_put(c);
+    /* kill of an actor from another boot: refused without signalling */
+    c = command("c-0000000000000005", "kill", "actor", "ffffffffffffffff-1-1");
+    respond_command(r, c, &out);
+    assert_false(out.ok);
+    assert_non_null(strstr(out.message, "is from another boot"));
+    json_object_put(c);
+
+    /* the agent died while running a command: it is not run again */
+    assert_int_equal(ledger_begin(&r->ledger, "c-0000000000000006", "isolate"), 0);
+    c = command("c-0000000000000006", "isolate", NULL, NULL);
+    respond_command(r, c, &out);
+    assert_false(out.ok);
+    assert_true(out.repeat);
+    assert_non_null(strstr(out.message, "it is not run again"));
+    respond_command(r, c, &out); /* and that answer is now recorded */
+    assert_true(out.repeat);
+    assert_int_equal(ledger_lookup(&r->ledger, "c-0000000000000006", NULL, NULL), LEDGER_FAILED);
+    json_object_put(c);
+
+    /* no valid id: nothing to answer */
+    c = command("c-XYZ", "isolate", NULL, NULL);
+    respond_command(r, c, &out);
+    assert_string_equal(out.id, "");
+    json_object_put(c);
+    free(r);
+    rmdir_tmp(dir);
+}
+
+static void test_ruleset(void **state)
+{
+    struct sockaddr_storage ss = {0};
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons(7447);
+    inet_pton(AF_INET, "192.0.2.10", &a->sin_addr);
+    const char *res[] = {"198.51.100.53", "2001:db8::53"};
+    char buf[ISOLATE_RULES_MAX];
+    int n = isolate_ruleset(&ss, res, 2, buf, sizeof buf);
+    assert_true(n > 0);
+    assert_non_null(strstr(buf, "table inet mamori_isolate\ndelete table inet mamori_isolate\n"));
+    assert_non_null(strstr(buf, "type filter hook input priority -300; policy drop;"));
+    assert_non_null(strstr(buf, "type filter hook output priority -300; policy drop;"));
+    assert_non_null(strstr(buf, "type filter hook forward priority -300; policy drop;"));
+    assert_non_null(strstr(buf, "iif \"lo\" accept"));
+    assert_non_null(strstr(buf, "ip saddr 192.0.2.10 tcp sport 7447 accept"));
+    assert_non_null(strstr(buf, "ip daddr 192.0.2.10 tcp dport 7447 accept"));
+    assert_non_null(strstr(buf, "ip daddr 198.51.100.53 udp dport 53 accept"));
+    assert_non_null(strstr(buf, "ip6 saddr 2001:db8::53 tcp sport 53 accept"));
+    assert_int_equal(isolate_ruleset(&ss, res, 2, buf, 100), MAMORI_EFULL);
+    struct sockaddr_storage none = {0};
+    assert_int_equal(isolate_ruleset(&none, res, 0, buf, sizeof buf), MAMORI_EINVAL);
+
+    char p[] = "/tmp/mamori-resolv.XXXXXX";
+    int fd = mkstemp(p);
+    assert_true(fd >= 0);
+    const char *conf = "# comment\nsearch example.com\nnameserver 10.0.0.53\n"
+                       "nameserver fe80::1%eth0\nnameserver not-an-address\n"
+                       "  nameserver\t2001:db8::1\nnameserver 10.0.0.54\n";
+    assert_int_equal(write(fd, conf, strlen(conf)), (ssize_t)strlen(conf));
+    close(fd);
+    char got[RESOLVERS_MAX][64];
+    assert_int_equal(isolate_resolvers(p, got, RESOLVERS_MAX), 3);
+    assert_string_equal(got[0], "10.0.0.53");
+    assert_string_equal(got[1], "2001:db8::1");
+    assert_string_equal(got[2], "10.0.0.54");
+    assert_int_equal(isolate_resolvers(p, got, 2), 2);
+    assert_int_equal(isolate_resolvers("/nonexistent/resolv.conf", got, 2), 0);
+    unlink(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ledger),
+        cmocka_unit_test(test_runs_once),
+        cmocka_unit_test(test_ruleset),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
