@@ -210,8 +210,7 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
 {
     static const unsigned char h11[] = "\x08http/1.1";
     unsigned char *o = NULL;
-    if (SSL_select_next_proto(&o, outlen, h11, sizeof h11 - 1, in, inlen) !=
-        OPENSSL_NPN_NEGOTIATED)
+    if (SSL_select_next_proto(&o, outlen, h11, sizeof h11 - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_NOACK; /* no ALPN: plain HTTP/1.1 all the same */
     *out = o;
     return SSL_TLSEXT_ERR_OK;

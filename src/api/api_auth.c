@@ -117,8 +117,9 @@ int api_authenticate(struct store *st, const char *authorization, int64_t now_ms
     bool ok = rc == 0 && apitok_verify(row.salt, row.hash, secret);
     OPENSSL_cleanse(secret, sizeof secret);
     if (!ok) {
-        snprintf(why, whysz, rc == MAMORI_EIO ? "the token store cannot be read"
-                                              : "unknown API token or wrong secret");
+        snprintf(why, whysz,
+                 rc == MAMORI_EIO ? "the token store cannot be read"
+                                  : "unknown API token or wrong secret");
         return rc == MAMORI_EIO ? MAMORI_EIO : MAMORI_EPERM;
     }
     if (row.revoked) {

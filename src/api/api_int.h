@@ -35,7 +35,7 @@ struct api {
     pthread_t thread;
     bool running;
     uint8_t ca_spki[32];
-    char listen[SOCK_ADDR_MAX]; /* bound address */
+    char listen[SOCK_ADDR_MAX];         /* bound address */
     char agent_url[SOCK_HOST_MAX + 24]; /* https://NAME:PORT agents enroll with */
     /* event stream */
     struct api_stream *streams;
@@ -51,9 +51,9 @@ struct api_call {
     const char *body;
     struct http_params p;
     struct api_principal who;
-    int64_t now; /* wall clock ms */
-    bool audited; /* the handler wrote the audit row of this write */
-    int status;   /* the answer given */
+    int64_t now;   /* wall clock ms */
+    bool audited;  /* the handler wrote the audit row of this write */
+    int status;    /* the answer given */
     char why[200]; /* its error message, if any */
 };
 

@@ -45,8 +45,7 @@ static int param_limit(struct api_call *q, int *limit)
 }
 
 /* The cursor of this list and filters, if one was given (*has set). */
-static int param_cursor(struct api_call *q, char list, uint32_t fp, struct api_cursor *c,
-                        bool *has)
+static int param_cursor(struct api_call *q, char list, uint32_t fp, struct api_cursor *c, bool *has)
 {
     const char *v = http_query(q->r, "cursor");
     *has = false;
@@ -224,10 +223,14 @@ void api_site_get(struct api_call *q)
     const char *name = http_param(&q->p, "name");
     struct apist_site s;
     int rc = site_name_valid(name) ? apist_site_get(&q->a->st, name, &s) : MAMORI_ENOENT;
-    if (rc == MAMORI_EIO)
-        { api_store_fail(q, "read site"); return; }
-    if (rc < 0 || !api_in_scope(&q->who, s.id))
-        { api_fail(q, 404, "not_found", "no site '%.64s'", name); return; }
+    if (rc == MAMORI_EIO) {
+        api_store_fail(q, "read site");
+        return;
+    }
+    if (rc < 0 || !api_in_scope(&q->who, s.id)) {
+        api_fail(q, 404, "not_found", "no site '%.64s'", name);
+        return;
+    }
     struct hbuf b;
     hbuf_init(&b, 64u << 10);
     api_site_json(&b, &s);
@@ -265,9 +268,10 @@ void api_hosts_list(struct api_call *q)
     if (site && api_site_param(q, site, &f.site_id) < 0)
         return;
     enum host_status hs;
-    if (status && host_status_parse(status, &hs) < 0)
-        { api_fail(q, 400, "bad_parameter",
-                        "status must be enrolled, online, offline or revoked"); return; }
+    if (status && host_status_parse(status, &hs) < 0) {
+        api_fail(q, 400, "bad_parameter", "status must be enrolled, online, offline or revoked");
+        return;
+    }
     f.status = status;
     char fps[128];
     snprintf(fps, sizeof fps, "hosts|%" PRId64 "|%s", f.site_id, status ? status : "");
@@ -294,10 +298,14 @@ void api_host_get(struct api_call *q)
     const char *id = http_param(&q->p, "id");
     struct host_row h;
     int rc = apist_host_get(&q->a->st, id, &h);
-    if (rc == MAMORI_EIO)
-        { api_store_fail(q, "read host"); return; }
-    if (rc < 0 || !api_in_scope(&q->who, h.site_id))
-        { api_fail(q, 404, "not_found", "no host '%.64s'", id); return; }
+    if (rc == MAMORI_EIO) {
+        api_store_fail(q, "read host");
+        return;
+    }
+    if (rc < 0 || !api_in_scope(&q->who, h.site_id)) {
+        api_fail(q, 404, "not_found", "no host '%.64s'", id);
+        return;
+    }
     struct hbuf b;
     hbuf_init(&b, 64u << 10);
     api_host_json(&b, &h);
@@ -364,8 +372,8 @@ static int param_severity(struct api_call *q, struct apist_alert_q *f)
 
 void api_alerts_list(struct api_call *q)
 {
-    static const char *const allowed[] = {"site",  "host",   "since", "severity",
-                                          "kind",  "limit",  "cursor", NULL};
+    static const char *const allowed[] = {"site", "host",  "since",  "severity",
+                                          "kind", "limit", "cursor", NULL};
     int limit;
     if (check_params(q, allowed) < 0 || param_limit(q, &limit) < 0)
         return;
@@ -376,20 +384,27 @@ void api_alerts_list(struct api_call *q)
     if (host) {
         struct host_row h;
         int rc = apist_host_get(&q->a->st, host, &h);
-        if (rc == MAMORI_EIO)
-            { api_store_fail(q, "read host"); return; }
-        if (rc < 0 || !api_in_scope(&q->who, h.site_id))
-            { api_fail(q, 404, "not_found", "no host '%.64s'", host); return; }
+        if (rc == MAMORI_EIO) {
+            api_store_fail(q, "read host");
+            return;
+        }
+        if (rc < 0 || !api_in_scope(&q->who, h.site_id)) {
+            api_fail(q, 404, "not_found", "no host '%.64s'", host);
+            return;
+        }
         f.host_id = host;
     }
     if (param_time(q, "since", &f.since) < 0 || param_severity(q, &f) < 0)
         return;
     f.kind = http_query(q->r, "kind");
-    if (f.kind && (!*f.kind || strlen(f.kind) > 63))
-        { api_fail(q, 400, "bad_parameter", "kind must be 1-63 bytes"); return; }
+    if (f.kind && (!*f.kind || strlen(f.kind) > 63)) {
+        api_fail(q, 400, "bad_parameter", "kind must be 1-63 bytes");
+        return;
+    }
     char fps[1400];
     snprintf(fps, sizeof fps, "alerts|%" PRId64 "|%s|%" PRId64 "|%s|%s", f.site_id,
-             host ? host : "", f.since, http_query(q->r, "severity") ? http_query(q->r, "severity") : "",
+             host ? host : "", f.since,
+             http_query(q->r, "severity") ? http_query(q->r, "severity") : "",
              f.kind ? f.kind : "");
     uint32_t fp = api_fp(fps);
     struct api_cursor cur;
@@ -430,8 +445,10 @@ void api_alert_get(struct api_call *q)
     char *end;
     errno = 0;
     long long id = strtoll(v, &end, 10);
-    if (!*v || *end || errno || id <= 0)
-        { api_fail(q, 404, "not_found", "no alert '%.64s'", v); return; }
+    if (!*v || *end || errno || id <= 0) {
+        api_fail(q, 404, "not_found", "no alert '%.64s'", v);
+        return;
+    }
     struct one_alert o = {.q = q};
     hbuf_init(&o.b, 4u << 20);
     int rc = apist_alert_get(&q->a->st, id, alert_one, &o);
@@ -468,8 +485,10 @@ static int audit_row(void *arg, const struct apist_audit *u)
 void api_audit_list(struct api_call *q)
 {
     static const char *const allowed[] = {"since", "actor", "action", "limit", "cursor", NULL};
-    if (q->who.role == ROLE_VIEWER)
-        { api_fail(q, 403, "forbidden", "the audit log is for admins and site admins"); return; }
+    if (q->who.role == ROLE_VIEWER) {
+        api_fail(q, 403, "forbidden", "the audit log is for admins and site admins");
+        return;
+    }
     int limit;
     if (check_params(q, allowed) < 0 || param_limit(q, &limit) < 0)
         return;

@@ -50,9 +50,9 @@ int apist_sites(struct store *st, int64_t only_site, const char *after, int limi
 int apist_site_get(struct store *st, const char *name, struct apist_site *out);
 
 struct apist_host_q {
-    int64_t site_id;          /* 0: any */
-    const char *status;       /* NULL: any */
-    const char *after_name;   /* keyset: rows after (after_name, after_id) */
+    int64_t site_id;        /* 0: any */
+    const char *status;     /* NULL: any */
+    const char *after_name; /* keyset: rows after (after_name, after_id) */
     const char *after_id;
     int limit;
 };
@@ -62,14 +62,14 @@ int apist_host_get(struct store *st, const char *id, struct host_row *out);
 
 #define APIST_SEV_MAX 5
 struct apist_alert_q {
-    int64_t site_id;      /* 0: any */
-    const char *host_id;  /* NULL: any */
-    int64_t since;        /* time >= since (ms); 0: no bound */
+    int64_t site_id;     /* 0: any */
+    const char *host_id; /* NULL: any */
+    int64_t since;       /* time >= since (ms); 0: no bound */
     const char *sev[APIST_SEV_MAX];
     int nsev;
-    const char *kind;     /* NULL: any */
-    int64_t before_id;    /* keyset: id < before_id; 0: from the newest */
-    int64_t after_id;     /* non-zero: ascending, id > after_id (event stream; -1: all) */
+    const char *kind;  /* NULL: any */
+    int64_t before_id; /* keyset: id < before_id; 0: from the newest */
+    int64_t after_id;  /* non-zero: ascending, id > after_id (event stream; -1: all) */
     int limit;
 };
 int apist_alerts(struct store *st, const struct apist_alert_q *q,

@@ -135,8 +135,8 @@ static int make_token(struct store *st, const char *name, enum api_role role, co
         return EXIT_FAIL;
     }
     printf("%s\n", tok);
-    fprintf(stderr, "mamori server api-token: token %s for '%s', role %s%s%s; shown only now\n",
-            id, name, api_role_name(role), site ? ", site " : "", site ? site : "");
+    fprintf(stderr, "mamori server api-token: token %s for '%s', role %s%s%s; shown only now\n", id,
+            name, api_role_name(role), site ? ", site " : "", site ? site : "");
     OPENSSL_cleanse(tok, sizeof tok);
     return EXIT_OK;
 }
@@ -199,8 +199,8 @@ int cmd_server_api_token(int argc, char **argv)
     if (strlen(data) > 4000)
         return usage_error("--data: path too long");
     if (mkdir(data, 0700) < 0 && errno != EEXIST) {
-        fprintf(stderr, "mamori server api-token: %s: cannot create the data directory: %s\n",
-                data, strerror(errno));
+        fprintf(stderr, "mamori server api-token: %s: cannot create the data directory: %s\n", data,
+                strerror(errno));
         return EXIT_USAGE;
     }
     struct store st;

@@ -64,9 +64,8 @@ long http_pct_decode(const char *in, size_t n, char *out, size_t outsz, bool plu
 static const struct {
     const char *name;
     enum http_method m;
-} METHODS[] = {{"GET", HM_GET},       {"HEAD", HM_HEAD},     {"POST", HM_POST},
-               {"PUT", HM_PUT},       {"PATCH", HM_PATCH},   {"DELETE", HM_DELETE},
-               {"OPTIONS", HM_OPTIONS}};
+} METHODS[] = {{"GET", HM_GET},     {"HEAD", HM_HEAD},     {"POST", HM_POST},      {"PUT", HM_PUT},
+               {"PATCH", HM_PATCH}, {"DELETE", HM_DELETE}, {"OPTIONS", HM_OPTIONS}};
 
 /* Quick checks on an incomplete head, so garbage and slow attacks on the
  * framing are refused at once instead of after 16 KiB or a timeout. */
@@ -162,9 +161,9 @@ static int parse_query(struct http_req *r, const char *q, size_t n, struct http_
                              "a query parameter name is not 1-63 of a-z 0-9 _");
                 return -1;
             }
-            long vn = eq < end ? http_pct_decode(q + eq + 1, end - eq - 1, p->val, sizeof p->val,
-                                                 true)
-                               : http_pct_decode("", 0, p->val, sizeof p->val, true);
+            long vn = eq < end
+                          ? http_pct_decode(q + eq + 1, end - eq - 1, p->val, sizeof p->val, true)
+                          : http_pct_decode("", 0, p->val, sizeof p->val, true);
             if (vn < 0) {
                 http_err_set(e, 400, "bad_parameter",
                              "query parameter '%s': bad percent-encoding or longer than %d bytes",
@@ -383,7 +382,8 @@ int http_parse_head(char *buf, size_t len, struct http_req *r, struct http_err *
         return -1;
     if (!end) {
         const void *nl = memchr(buf, '\n', scan);
-        if ((!nl && scan >= HTTP_LINE_MAX) || (nl && (const char *)nl - buf > (long)HTTP_LINE_MAX)) {
+        if ((!nl && scan >= HTTP_LINE_MAX) ||
+            (nl && (const char *)nl - buf > (long)HTTP_LINE_MAX)) {
             http_err_set(e, 414, "uri_too_long", "the request line is longer than %u bytes",
                          HTTP_LINE_MAX);
             return -1;

@@ -50,7 +50,7 @@ struct http_qparam {
 struct http_req {
     enum http_method method;
     const char *method_name;
-    const char *target; /* raw request-target (path and query, still encoded) */
+    const char *target;       /* raw request-target (path and query, still encoded) */
     char path[HTTP_LINE_MAX]; /* decoded and checked */
     int minor;                /* HTTP/1.<minor> */
     struct http_header h[HTTP_HEADERS_MAX];

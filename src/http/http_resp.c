@@ -39,8 +39,8 @@ const char *http_reason(int status)
 int http_resp_head(struct hbuf *out, int status, const char *ctype, long body_len, bool keep_alive,
                    const char *extra)
 {
-    int rc = hbuf_printf(out, "HTTP/1.1 %d %s\r\n" HTTP_SECURITY_HEADERS, status,
-                         http_reason(status));
+    int rc =
+        hbuf_printf(out, "HTTP/1.1 %d %s\r\n" HTTP_SECURITY_HEADERS, status, http_reason(status));
     if (rc == 0 && ctype)
         rc = hbuf_printf(out, "Content-Type: %s\r\n", ctype);
     if (rc == 0 && body_len >= 0)

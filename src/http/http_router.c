@@ -33,8 +33,7 @@ static bool match(const char *pat, const char *path, struct http_params *p)
 }
 
 int http_route(const struct http_route *routes, size_t n, const char *method, const char *path,
-               const struct http_route **found, struct http_params *p, char *allow,
-               size_t allowsz)
+               const struct http_route **found, struct http_params *p, char *allow, size_t allowsz)
 {
     struct http_params tmp;
     size_t o = 0;

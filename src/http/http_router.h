@@ -29,8 +29,7 @@ struct http_route {
 
 /* 200 with *found set, 404, or 405 with `allow` ("GET, POST"). */
 int http_route(const struct http_route *routes, size_t n, const char *method, const char *path,
-               const struct http_route **found, struct http_params *p, char *allow,
-               size_t allowsz);
+               const struct http_route **found, struct http_params *p, char *allow, size_t allowsz);
 /* A parameter's value by name, or NULL. */
 const char *http_param(const struct http_params *p, const char *name);
 

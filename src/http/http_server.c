@@ -42,7 +42,7 @@ struct http_conn {
     enum hc_state st;
     char peer[SOCK_ADDR_MAX];
     struct hbuf in, out;
-    size_t out_off;     /* bytes of out already written */
+    size_t out_off;      /* bytes of out already written */
     struct http_req req; /* the request being read or answered */
     size_t need;         /* head + body bytes of the current request */
     bool head_done, head_started, replied;
@@ -76,9 +76,18 @@ uint64_t http_mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-const char *http_conn_peer(const struct http_conn *c) { return c->peer; }
-void *http_conn_user(const struct http_conn *c) { return c->user; }
-unsigned http_server_streams(const struct http_server *hs) { return hs->nstreams; }
+const char *http_conn_peer(const struct http_conn *c)
+{
+    return c->peer;
+}
+void *http_conn_user(const struct http_conn *c)
+{
+    return c->user;
+}
+unsigned http_server_streams(const struct http_server *hs)
+{
+    return hs->nstreams;
+}
 
 /* ---------------------------------------------------------- lifecycle -- */
 
@@ -563,10 +572,10 @@ int http_server_new(struct http_server **out, const struct http_server_cfg *cfg,
     hs->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     struct itimerspec it = {.it_interval = {0, HTTP_TICK_MS * 1000000L},
                             .it_value = {0, HTTP_TICK_MS * 1000000L}};
-    int rc = hs->ep >= 0 && hs->evfd >= 0 && hs->tfd >= 0 &&
-                     timerfd_settime(hs->tfd, 0, &it, NULL) == 0
-                 ? 0
-                 : -1;
+    int rc =
+        hs->ep >= 0 && hs->evfd >= 0 && hs->tfd >= 0 && timerfd_settime(hs->tfd, 0, &it, NULL) == 0
+            ? 0
+            : -1;
     struct {
         int fd;
         void *tag;

@@ -53,8 +53,7 @@ struct http_server_cfg {
     unsigned max_conns; /* open connections at most */
     void *arg;          /* passed to the callbacks */
     /* A complete request; body has r->content_length bytes. Must answer. */
-    void (*on_request)(void *arg, struct http_conn *c, const struct http_req *r,
-                       const char *body);
+    void (*on_request)(void *arg, struct http_conn *c, const struct http_req *r, const char *body);
     void (*on_tick)(void *arg, uint64_t now_ms);
     /* A stream connection closed (its user pointer is still set). */
     void (*on_stream_close)(void *arg, struct http_conn *c);

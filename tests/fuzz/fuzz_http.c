@@ -21,9 +21,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct http_route ROUTES[] = {
-    {"GET", "/api/v1/health", 0},          {"GET", "/api/v1/hosts", 1},
-    {"GET", "/api/v1/hosts/{id}", 2},      {"POST", "/api/v1/hosts/{id}/revoke", 3},
-    {"GET", "/api/v1/alerts/{id}", 4},     {"GET", "/api/v1/sites/{name}", 5},
+    {"GET", "/api/v1/health", 0},      {"GET", "/api/v1/hosts", 1},
+    {"GET", "/api/v1/hosts/{id}", 2},  {"POST", "/api/v1/hosts/{id}/revoke", 3},
+    {"GET", "/api/v1/alerts/{id}", 4}, {"GET", "/api/v1/sites/{name}", 5},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -52,8 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const struct http_route *f;
         struct http_params p;
         char allow[64];
-        int st = http_route(ROUTES, sizeof ROUTES / sizeof ROUTES[0], r.method_name, r.path, &f,
-                            &p, allow, sizeof allow);
+        int st = http_route(ROUTES, sizeof ROUTES / sizeof ROUTES[0], r.method_name, r.path, &f, &p,
+                            allow, sizeof allow);
         if (st != 200 && st != 404 && st != 405)
             abort();
         static const char *const allowed[] = {"site", "limit", "cursor", NULL};

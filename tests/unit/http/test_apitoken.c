@@ -122,8 +122,9 @@ static void test_authenticate(void **state)
     assert_int_equal(apist_token_revoke(&st, "0000000000000000", 3000), MAMORI_ENOENT);
     /* no secret in the database */
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(st.db, "SELECT count(*) FROM api_tokens WHERE"
-                                               " instr(hash, ?) > 0 OR instr(salt, ?) > 0",
+    assert_int_equal(sqlite3_prepare_v2(st.db,
+                                        "SELECT count(*) FROM api_tokens WHERE"
+                                        " instr(hash, ?) > 0 OR instr(salt, ?) > 0",
                                         -1, &q, NULL),
                      SQLITE_OK);
     char id2[APITOK_ID_LEN + 1];

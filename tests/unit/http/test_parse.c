@@ -121,15 +121,13 @@ static void test_malformed(void **state)
     expect_refused("GET / HTTP/1.1\r\nHost: a\r\nX\r\n\r\n", 400, "bad_header");
     expect_refused("GET / HTTP/1.1\r\nHost: a\r\nX : y\r\n\r\n", 400, "bad_header");
     expect_refused("GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", 400, "bad_header");
-    expect_refused("GET / HTTP/1.1\r\nHost: a\r\nExpect: magic\r\n\r\n", 417,
-                   "expectation_failed");
+    expect_refused("GET / HTTP/1.1\r\nHost: a\r\nExpect: magic\r\n\r\n", 417, "expectation_failed");
 }
 
 static void test_injection(void **state)
 {
     /* a CR inside a value (response splitting / header injection) */
-    expect_refused("GET / HTTP/1.1\r\nHost: a\r\nX-A: b\rSet-Cookie: c\r\n\r\n", 400,
-                   "bad_header");
+    expect_refused("GET / HTTP/1.1\r\nHost: a\r\nX-A: b\rSet-Cookie: c\r\n\r\n", 400, "bad_header");
     expect_refused("GET / HTTP/1.1\r\nHost: a\r\nX-A: b\x01\r\n\r\n", 400, "bad_header");
     char t[64] = "GET / HTTP/1.1\r\nHost: a\r\nX: \0\r\n\r\n";
     struct http_err e;
@@ -214,8 +212,8 @@ static void test_bodies(void **state)
     expect_refused("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
                    "Content-Length: 3\r\n\r\n",
                    400, "bad_header");
-    assert_int_equal(
-        parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1048576\r\n\r\n", &R, &e), 1);
+    assert_int_equal(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1048576\r\n\r\n", &R, &e),
+                     1);
     assert_int_equal(R.content_length, HTTP_BODY_MAX);
 }
 

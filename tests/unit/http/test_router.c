@@ -49,8 +49,15 @@ static void test_not_found(void **state)
     const struct http_route *f;
     struct http_params p;
     char allow[64];
-    const char *paths[] = {"/", "/api/v1", "/api/v1/hosts/", "/api/v1/hostsx", "/api/v1/hosts//revoke",
-                           "/api/v1/hosts/a/b", "/api/v2/hosts", "/API/v1/hosts", ""};
+    const char *paths[] = {"/",
+                           "/api/v1",
+                           "/api/v1/hosts/",
+                           "/api/v1/hostsx",
+                           "/api/v1/hosts//revoke",
+                           "/api/v1/hosts/a/b",
+                           "/api/v2/hosts",
+                           "/API/v1/hosts",
+                           ""};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         if (route("GET", paths[i], &f, &p, allow) != 404)
             fail_msg("%s should be 404", paths[i]);
