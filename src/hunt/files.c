@@ -1,5 +1,6 @@
-/* files.c - walking the hunt's input paths (fts, physical walk: symbolic
- * links inside a tree are not followed). */
+/* files.c - walking the hunt's input paths (fts, physical walk: a path
+ * named on the command line is followed when it is a symbolic link; links
+ * inside a tree are not). */
 #include "hunt/files.h"
 
 #include <errno.h>
@@ -49,7 +50,7 @@ int files_add(struct hunt_files *f, const char *path, files_error_fn err, void *
         return 0;
     }
     char *const roots[] = {(char *)path, NULL};
-    FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
+    FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_COMFOLLOW | FTS_NOCHDIR, NULL);
     if (!fts) {
         f->errors++;
         if (err)

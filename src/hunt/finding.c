@@ -24,12 +24,54 @@ static const char *const KNOWN[] = {
     "ScriptBlockText", "message", "program", "SourceIp", "exe", "comm",
 };
 
-static const struct sg_field *find_field(const struct sg_event *ev, const char *name)
+/* Names equal ignoring ASCII case and spaces ("Threat Name" = "ThreatName"),
+ * as the Sigma engine compares them. */
+static bool name_eq(const char *a, size_t alen, const char *b)
 {
+    size_t i = 0;
+    for (;; b++) {
+        while (i < alen && a[i] == ' ')
+            i++;
+        while (*b == ' ')
+            b++;
+        if (i == alen || !*b)
+            return i == alen && !*b;
+        char x = a[i++], y = *b;
+        if (x >= 'A' && x <= 'Z')
+            x = (char)(x + 32);
+        if (y >= 'A' && y <= 'Z')
+            y = (char)(y + 32);
+        if (x != y)
+            return false;
+    }
+}
+
+bool finding_event_value(const struct sg_event *ev, const char *name, char *tmp, size_t tmpcap,
+                         struct sg_field *out)
+{
+    size_t nl = strlen(name);
     for (uint32_t i = 0; i < ev->nfields; i++)
-        if (ev->fields[i].name.s && !strcmp(ev->fields[i].name.s, name))
-            return &ev->fields[i];
-    return NULL;
+        if (ev->fields[i].name.s && name_eq(ev->fields[i].name.s, ev->fields[i].name.len, name)) {
+            *out = ev->fields[i];
+            return true;
+        }
+    const struct sg_str *hv = NULL;
+    if (name_eq("Computer", 8, name) && ev->computer.s)
+        hv = &ev->computer;
+    else if (name_eq("Channel", 7, name) && ev->channel.s)
+        hv = &ev->channel;
+    else if (name_eq("Provider_Name", 13, name) && ev->provider.s)
+        hv = &ev->provider;
+    if (hv) {
+        *out = (struct sg_field){{name, (uint32_t)nl}, *hv};
+        return true;
+    }
+    if (name_eq("EventID", 7, name) && ev->has_event_id && tmpcap >= 12) {
+        int n = snprintf(tmp, tmpcap, "%u", ev->event_id);
+        *out = (struct sg_field){{name, (uint32_t)nl}, {tmp, (uint32_t)n}};
+        return true;
+    }
+    return false;
 }
 
 static bool have(const struct sg_field *out, uint32_t n, const char *name)
@@ -44,16 +86,15 @@ uint32_t finding_key_fields(const struct sg_event *ev, const char *const *prefer
                             struct sg_field *out, uint32_t max)
 {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < nprefer && n < max; i++) {
-        const struct sg_field *f = find_field(ev, prefer[i]);
-        if (f && f->value.len && !have(out, n, f->name.s))
-            out[n++] = *f;
-    }
-    for (size_t i = 0; i < sizeof KNOWN / sizeof *KNOWN && n < max; i++) {
-        const struct sg_field *f = find_field(ev, KNOWN[i]);
-        if (f && f->value.len && !have(out, n, f->name.s))
-            out[n++] = *f;
-    }
+    struct sg_field f;
+    for (uint32_t i = 0; i < nprefer && n < max; i++)
+        if (finding_event_value(ev, prefer[i], NULL, 0, &f) && f.value.len &&
+            !have(out, n, f.name.s))
+            out[n++] = f;
+    for (size_t i = 0; i < sizeof KNOWN / sizeof *KNOWN && n < max; i++)
+        if (finding_event_value(ev, KNOWN[i], NULL, 0, &f) && f.value.len &&
+            !have(out, n, f.name.s))
+            out[n++] = f;
     return n;
 }
 
@@ -78,6 +119,12 @@ static size_t cut(const char *s, size_t len, size_t max)
     return n;
 }
 
+/* A string value cut to max bytes on a character boundary (NULL stays null). */
+static void jw_cut(struct jw *w, const char *key, const char *v, size_t max)
+{
+    jw_strn(w, key, v, v ? cut(v, strlen(v), max) : 0);
+}
+
 static long render_json(const struct finding *f, char *buf, size_t cap, size_t vmax)
 {
     struct jw w;
@@ -86,25 +133,29 @@ static long render_json(const struct finding *f, char *buf, size_t cap, size_t v
     jw_init(&w, buf, cap);
     jw_obj_begin(&w);
     jw_str(&w, "timestamp", ts[0] ? ts : NULL);
-    jw_str(&w, "computer", f->computer);
-    jw_str(&w, "channel", f->channel);
+    jw_cut(&w, "computer", f->computer, vmax);
+    jw_cut(&w, "channel", f->channel, vmax);
     if (f->has_event_id)
         jw_uint(&w, "event_id", f->event_id);
     else
         jw_str(&w, "event_id", NULL);
-    jw_str(&w, "rule_id", f->rule_id);
-    jw_str(&w, "rule_title", f->rule_title);
-    jw_str(&w, "level", f->level);
+    jw_cut(&w, "rule_id", f->rule_id, vmax);
+    jw_cut(&w, "rule_title", f->rule_title, vmax);
+    jw_cut(&w, "level", f->level, vmax);
     jw_arr_begin(&w, "tags");
     for (uint32_t i = 0; i < f->ntags; i++)
-        jw_str(&w, NULL, f->tags[i]);
+        jw_cut(&w, NULL, f->tags[i], vmax);
     jw_arr_end(&w);
-    jw_str(&w, "file", f->file);
+    jw_cut(&w, "file", f->file, vmax * 2);
     jw_uint(&w, "record", f->record);
     jw_obj_begin_key(&w, "fields");
     for (uint32_t i = 0; i < f->nfields; i++) {
         const struct sg_field *fl = &f->fields[i];
-        jw_strn(&w, fl->name.s, fl->value.s, cut(fl->value.s, fl->value.len, vmax));
+        char name[FINDING_NAME_MAX + 1];
+        size_t nl = cut(fl->name.s, fl->name.len, FINDING_NAME_MAX);
+        memcpy(name, fl->name.s, nl);
+        name[nl] = 0;
+        jw_strn(&w, name, fl->value.s, cut(fl->value.s, fl->value.len, vmax));
     }
     jw_obj_end(&w);
     jw_obj_end(&w);
@@ -131,8 +182,6 @@ static void put(struct out *o, const char *s, size_t n)
     memcpy(o->buf + o->len, s, n);
     o->len += n;
 }
-
-static void puts0(struct out *o, const char *s) { put(o, s, s ? strlen(s) : 0); }
 
 /* One CSV cell, always quoted; a leading formula character gets a quote. */
 static void csv_cell(struct out *o, const char *s, size_t n, bool first)
@@ -162,12 +211,12 @@ static long render_csv(const struct finding *f, char *buf, size_t cap, size_t vm
         snprintf(eid, sizeof eid, "%u", f->event_id);
     const char *cells[] = {ts, f->computer, f->channel, eid, f->rule_id, f->rule_title, f->level};
     for (size_t i = 0; i < sizeof cells / sizeof *cells; i++)
-        csv_cell(&o, cells[i], cells[i] ? strlen(cells[i]) : 0, i == 0);
+        csv_cell(&o, cells[i], cells[i] ? cut(cells[i], strlen(cells[i]), vmax) : 0, i == 0);
     size_t t = 0;
     for (uint32_t i = 0; i < f->ntags && t < sizeof tmp - 1; i++)
         t += (size_t)snprintf(tmp + t, sizeof tmp - t, "%s%s", i ? " " : "", f->tags[i]);
     csv_cell(&o, tmp, t < sizeof tmp ? t : sizeof tmp - 1, false);
-    csv_cell(&o, f->file, f->file ? strlen(f->file) : 0, false);
+    csv_cell(&o, f->file, f->file ? cut(f->file, strlen(f->file), vmax * 2) : 0, false);
     snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)f->record);
     csv_cell(&o, tmp, strlen(tmp), false);
     /* fields: "Name=value | Name=value" in one cell */
@@ -176,7 +225,7 @@ static long render_csv(const struct finding *f, char *buf, size_t cap, size_t vm
         const struct sg_field *fl = &f->fields[i];
         if (i)
             put(&o, " | ", 3);
-        puts0(&o, fl->name.s);
+        put(&o, fl->name.s, cut(fl->name.s, fl->name.len, FINDING_NAME_MAX));
         put(&o, "=", 1);
         size_t n = cut(fl->value.s, fl->value.len, vmax);
         for (size_t k = 0; k < n; k++) {
@@ -232,7 +281,7 @@ static long render_table(const struct finding *f, char *buf, size_t cap, size_t 
         memcpy(val, fl->value.s, n);
         val[n] = 0;
         put(&o, i ? " " : "", i ? 1 : 0);
-        puts0(&o, fl->name.s);
+        table_cell(&o, fl->name.s, FINDING_NAME_MAX, false);
         put(&o, "=", 1);
         table_cell(&o, val, 200, false);
     }

@@ -5,8 +5,8 @@
  * event's key fields (finding_key_fields), and renders it in the output
  * format into a caller buffer; the timeline keeps the rendered bytes.
  * Every outside string is escaped for its format (JSON, CSV quoting, control
- * characters in the table), and values are cut at FINDING_VALUE_MAX bytes so
- * a line stays bounded. */
+ * characters in the table), and every string is cut at FINDING_VALUE_MAX
+ * bytes (field names at FINDING_NAME_MAX) so a line stays bounded. */
 #ifndef MAMORI_HUNT_FINDING_H
 #define MAMORI_HUNT_FINDING_H
 
@@ -17,7 +17,8 @@
 #include "core/sigma/event.h"
 
 #define FINDING_FIELDS_MAX 16      /* key fields shown per finding */
-#define FINDING_VALUE_MAX 2048     /* bytes of one value shown */
+#define FINDING_VALUE_MAX 2048     /* bytes of one value shown (the file path: twice) */
+#define FINDING_NAME_MAX 256       /* bytes of one field name shown */
 
 enum hunt_format { HUNT_JSONL, HUNT_CSV, HUNT_TABLE };
 
@@ -41,6 +42,14 @@ struct finding {
  * how many were written to out. */
 uint32_t finding_key_fields(const struct sg_event *ev, const char *const *prefer, uint32_t nprefer,
                             struct sg_field *out, uint32_t max);
+
+/* The value of field name in ev, as the Sigma engine would find it: names
+ * compared ignoring case and spaces, and Computer, Channel, Provider_Name
+ * and EventID from the event's header when no field carries them (tmp, of
+ * tmpcap >= 12 bytes, holds the EventID text). out->name is name itself.
+ * False when the event has no such field. */
+bool finding_event_value(const struct sg_event *ev, const char *name, char *tmp, size_t tmpcap,
+                         struct sg_field *out);
 
 /* Renders f (with a trailing newline) into buf. Returns the length, or a
  * negative MAMORI_EFULL when cap is too small even after values are cut. */

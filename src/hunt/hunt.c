@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/log.h"
 #include "core/sigma/corr.h"
 #include "core/sigma/sigma.h"
 #include "hunt/files.h"
@@ -31,6 +32,7 @@
 #define LINE_CAP TL_LINE_MAX  /* one rendered finding */
 #define ERRORS_SHOWN 20       /* damage lines printed per input file */
 #define LOAD_ERRORS_SHOWN 200 /* rule load errors printed (the rest counted) */
+#define CORR_FIELDS_MAX 64    /* fields one base hit keeps for correlations */
 
 static const char *const LEVELS[] = {"informational", "low", "medium", "high", "critical"};
 
@@ -54,7 +56,7 @@ struct shared {
     atomic_uint_fast64_t bytes_done, events, files_done;
     atomic_uint_fast64_t findings;
     atomic_size_t corr_kept;
-    atomic_uint_fast64_t corr_dropped;
+    atomic_uint_fast64_t corr_dropped, corr_fields_cut, hits_cut, unrendered;
     pthread_mutex_t err_lock;
     size_t mem_per_worker;
 };
@@ -76,7 +78,7 @@ struct worker {
     uint64_t hidden;
     /* totals */
     uint64_t unreadable, damaged, lost, skipped;
-    int fatal; /* a timeline could not be written */
+    atomic_int fatal; /* a timeline could not be written */
     char fatal_msg[400];
 };
 
@@ -89,7 +91,8 @@ static void on_read_error(void *p, const struct lg_error *e)
     }
     w->shown++;
     pthread_mutex_lock(&w->sh->err_lock);
-    fprintf(stderr, "mamori hunt: %s", e->file);
+    char safe[1024];
+    fprintf(stderr, "mamori hunt: %s", log_escape(safe, sizeof safe, e->file));
     if (e->chunk >= 0)
         fprintf(stderr, ": chunk %" PRId64, e->chunk);
     if (e->where)
@@ -97,7 +100,19 @@ static void on_read_error(void *p, const struct lg_error *e)
                                               ? "record"
                                               : "line",
                 e->where);
-    fprintf(stderr, ": %s", e->reason);
+    /* readers may start the reason with the file (and line) again */
+    const char *why = e->reason;
+    size_t fl = strlen(e->file);
+    if (!strncmp(why, e->file, fl) && why[fl] == ':') {
+        why += fl + 1;
+        while (*why >= '0' && *why <= '9')
+            why++;
+        if (*why == ':')
+            why++;
+        while (*why == ' ')
+            why++;
+    }
+    fprintf(stderr, ": %s", log_escape(safe, sizeof safe, why));
     if (e->lost)
         fprintf(stderr, " (%" PRIu64 " event%s lost)", e->lost, e->lost == 1 ? "" : "s");
     fputc('\n', stderr);
@@ -114,18 +129,19 @@ static int keep_corr(struct worker *w, uint32_t rule, uint32_t file, const struc
     const char *const *names;
     uint32_t nn = sg_corr_fields_for_rule(sh->cs, rule, &names);
     size_t bytes = sizeof(struct corr_base) + nn * sizeof(struct sg_field);
-    const struct sg_str *vals[64];
-    if (nn > 64)
-        nn = 64;
+    struct sg_str vals[CORR_FIELDS_MAX];
+    bool have[CORR_FIELDS_MAX];
+    char eid[CORR_FIELDS_MAX][16];
+    if (nn > CORR_FIELDS_MAX) {
+        atomic_fetch_add(&sh->corr_fields_cut, 1);
+        nn = CORR_FIELDS_MAX;
+    }
     for (uint32_t i = 0; i < nn; i++) {
-        vals[i] = NULL;
-        for (uint32_t k = 0; k < ev->nfields; k++)
-            if (ev->fields[k].name.s && !strcmp(ev->fields[k].name.s, names[i])) {
-                vals[i] = &ev->fields[k].value;
-                break;
-            }
-        if (vals[i])
-            bytes += vals[i]->len + 1;
+        struct sg_field f;
+        have[i] = finding_event_value(ev, names[i], eid[i], sizeof eid[i], &f);
+        vals[i] = f.value;
+        if (have[i])
+            bytes += vals[i].len + 1;
     }
     if (w->ncorr == w->corr_cap) {
         size_t cap = w->corr_cap ? w->corr_cap * 2 : 1024;
@@ -145,13 +161,13 @@ static int keep_corr(struct worker *w, uint32_t rule, uint32_t file, const struc
     b->nfields = 0;
     char *text = (char *)&b->fields[nn];
     for (uint32_t i = 0; i < nn; i++) {
-        if (!vals[i])
+        if (!have[i])
             continue;
-        memcpy(text, vals[i]->s, vals[i]->len);
-        text[vals[i]->len] = 0;
+        memcpy(text, vals[i].s, vals[i].len);
+        text[vals[i].len] = 0;
         b->fields[b->nfields++] = (struct sg_field){{names[i], (uint32_t)strlen(names[i])},
-                                                    {text, vals[i]->len}};
-        text += vals[i]->len + 1;
+                                                    {text, vals[i].len}};
+        text += vals[i].len + 1;
     }
     w->corr[w->ncorr++] = b;
     return 0;
@@ -187,8 +203,10 @@ static int on_hit(struct worker *w, uint32_t rule, uint32_t file, const struct s
         .nfields = nkf,
     };
     long n = finding_render(sh->o->format, &f, w->line, LINE_CAP);
-    if (n < 0)
+    if (n < 0) {
+        atomic_fetch_add(&sh->unrendered, 1);
         return 0;
+    }
     struct tl_key k = {ev->time_ns, file, rule, ev->record};
     int rc = tl_add(w->tl, &k, w->line, (size_t)n);
     if (rc < 0) {
@@ -223,8 +241,10 @@ static void hunt_file(struct worker *w, size_t fi)
     while (!w->fatal && lg_next(w->reader, &ev) > 0) {
         events++;
         uint32_t nh = sg_match(w->matcher, ev, w->hits, HITS_CAP);
-        if (nh > HITS_CAP)
+        if (nh > HITS_CAP) {
+            atomic_fetch_add(&sh->hits_cut, nh - HITS_CAP);
             nh = HITS_CAP;
+        }
         for (uint32_t i = 0; i < nh && !w->fatal; i++) {
             int rc = on_hit(w, w->hits[i], (uint32_t)fi, ev);
             if (rc < 0) {
@@ -330,14 +350,18 @@ static void on_corr_hit(void *p, const struct sg_corr_hit *h)
         .level = LEVELS[level],
         .tags = ci->tags,
         .ntags = ci->ntags,
-        .file = c->cur ? c->sh->files->v[c->cur->file].path : NULL,
-        .record = c->cur ? c->cur->record : 0,
+        /* the base hit being fed completed it only when it is its last one;
+           a window closed by time names no event */
+        .file = c->cur && c->cur->time_ns == h->last_ns ? c->sh->files->v[c->cur->file].path : NULL,
+        .record = c->cur && c->cur->time_ns == h->last_ns ? c->cur->record : 0,
         .fields = kf,
         .nfields = nkf,
     };
     long n = finding_render(c->sh->o->format, &f, c->w->line, LINE_CAP);
-    if (n < 0)
+    if (n < 0) {
+        atomic_fetch_add(&c->sh->unrendered, 1);
         return;
+    }
     uint32_t slot = c->nrules + h->corr_idx;
     struct tl_key k = {h->last_ns, UINT32_MAX, slot, 0};
     int rc = tl_add(c->w->tl, &k, c->w->line, (size_t)n);
@@ -397,6 +421,12 @@ static int run_correlations(struct shared *sh, struct worker *ws, unsigned nw, u
     c.cur = NULL;
     if (c.rc == 0)
         sg_corr_finish(st, on_corr_hit, &c);
+    uint64_t ev = sg_corr_evictions(st);
+    if (ev)
+        fprintf(stderr,
+                "mamori hunt: correlation state was full: %" PRIu64
+                " groups were dropped before their windows ended (their hits may be missing)\n",
+                ev);
     sg_corr_state_free(st);
     free(all);
     return c.rc;
@@ -419,16 +449,20 @@ static void on_load_error(void *p, const char *file, unsigned line, unsigned col
         return;
     }
     c->shown++;
+    char f[1024], r[1024];
+    log_escape(f, sizeof f, file);
+    log_escape(r, sizeof r, reason);
     if (line)
-        fprintf(stderr, "mamori hunt: rule %s:%u:%u: %s\n", file, line, col, reason);
+        fprintf(stderr, "mamori hunt: rule %s:%u:%u: %s\n", f, line, col, r);
     else
-        fprintf(stderr, "mamori hunt: rule %s: %s\n", file, reason);
+        fprintf(stderr, "mamori hunt: rule %s: %s\n", f, r);
 }
 
 static void on_file_error(void *ctx, const char *path, const char *reason)
 {
     (void)ctx;
-    fprintf(stderr, "mamori hunt: %s: %s\n", path, reason);
+    char safe[1024];
+    fprintf(stderr, "mamori hunt: %s: %s\n", log_escape(safe, sizeof safe, path), reason);
 }
 
 static int write_line(void *ctx, const struct tl_key *k, const char *line, size_t len)
@@ -605,6 +639,13 @@ int hunt_run(const struct hunt_opts *o)
         fprintf(stderr, "mamori hunt: correlations: %s\n", mamori_strerror(rc));
         status = 1;
     }
+    if (atomic_load(&sh.hits_cut))
+        fprintf(stderr, "mamori hunt: %" PRIu64 " rule hits beyond %u on one event were not kept\n",
+                (uint64_t)atomic_load(&sh.hits_cut), HITS_CAP);
+    if (atomic_load(&sh.corr_fields_cut))
+        fprintf(stderr,
+                "mamori hunt: %" PRIu64 " base hits kept only %u of the fields correlations read\n",
+                (uint64_t)atomic_load(&sh.corr_fields_cut), CORR_FIELDS_MAX);
     if (atomic_load(&sh.corr_dropped))
         fprintf(stderr,
                 "mamori hunt: %" PRIu64 " base hits beyond %u were not given to correlation rules\n",
@@ -621,6 +662,11 @@ int hunt_run(const struct hunt_opts *o)
         bufs[i] = ws[i].tl;
     rc = tl_merge(bufs, nw, write_line, o->out);
     free(bufs);
+    if (atomic_load(&sh.unrendered)) {
+        fprintf(stderr, "mamori hunt: %" PRIu64 " findings could not be written (longer than %u bytes)\n",
+                (uint64_t)atomic_load(&sh.unrendered), TL_LINE_MAX);
+        status = 1;
+    }
     if (rc < 0 || fflush(o->out) != 0 || ferror(o->out)) {
         fprintf(stderr, "mamori hunt: writing the timeline: %s\n",
                 rc < 0 ? mamori_strerror(rc) : strerror(errno));

@@ -12,11 +12,13 @@
 
 #include "core/err.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/sigma/event.h"
 #include "hunt/finding.h"
 
 #define OTHER_HOSTS "(other hosts)"
 #define RULES_SHOWN 50 /* rows of the per-rule table in the text summary */
+#define HOST_NAME_MAX_KEPT 255 /* bytes of a host name kept (hostile logs) */
 
 struct span {
     int64_t first, last;
@@ -137,8 +139,14 @@ static int grow(struct summary *s)
 
 static struct host *host_get(struct summary *s, const char *name)
 {
+    char cutname[HOST_NAME_MAX_KEPT + 1];
     if (!name || !*name)
         name = "(unknown host)";
+    if (strlen(name) > HOST_NAME_MAX_KEPT) {
+        memcpy(cutname, name, HOST_NAME_MAX_KEPT);
+        cutname[HOST_NAME_MAX_KEPT] = 0;
+        name = cutname;
+    }
     struct host *h = slot(s->hosts, s->cap, name);
     if (h->name)
         return h;
@@ -153,7 +161,7 @@ static struct host *host_get(struct summary *s, const char *name)
             return NULL;
         h = slot(s->hosts, s->cap, name);
     }
-    h->name = strdup(name);
+    h->name = strndup(name, HOST_NAME_MAX_KEPT);
     if (!h->name)
         return NULL;
     for (int p = 0; p < PHASE_COUNT; p++)
@@ -292,8 +300,12 @@ void summary_print_text(const struct summary *s, const struct summary_names *n, 
     if (rows && nr) {
         fprintf(out, "\nHits per rule (most first):\n");
         for (size_t i = 0; i < nr && i < RULES_SHOWN; i++)
+        {
+            char safe[1024];
             fprintf(out, "  %8llu  %-13s %s\n", (unsigned long long)rows[i].n,
-                    n->level(n->ctx, rows[i].rule), n->title(n->ctx, rows[i].rule));
+                    n->level(n->ctx, rows[i].rule),
+                    log_escape(safe, sizeof safe, n->title(n->ctx, rows[i].rule)));
+        }
         if (nr > RULES_SHOWN)
             fprintf(out, "  ... and %zu more rules\n", nr - RULES_SHOWN);
     }
@@ -305,7 +317,8 @@ void summary_print_text(const struct summary *s, const struct summary_names *n, 
         fprintf(out, "\nHosts (critical/high/medium/low/informational):\n");
     for (size_t i = 0; i < s->nhosts; i++) {
         const struct host *h = hosts[i];
-        fprintf(out, "  %-32s %llu/%llu/%llu/%llu/%llu\n", h->name,
+        char safe[HOST_NAME_MAX_KEPT * 4 + 1];
+        fprintf(out, "  %-32s %llu/%llu/%llu/%llu/%llu\n", log_escape(safe, sizeof safe, h->name),
                 (unsigned long long)h->levels[4], (unsigned long long)h->levels[3],
                 (unsigned long long)h->levels[2], (unsigned long long)h->levels[1],
                 (unsigned long long)h->levels[0]);
@@ -317,7 +330,8 @@ void summary_print_text(const struct summary *s, const struct summary_names *n, 
             any |= h->phase[p].count > 0;
         if (!any)
             continue;
-        fprintf(out, "\nAttack chain on %s:\n", h->name);
+        char safe[HOST_NAME_MAX_KEPT * 4 + 1];
+        fprintf(out, "\nAttack chain on %s:\n", log_escape(safe, sizeof safe, h->name));
         for (int p = 0; p < PHASE_COUNT; p++) {
             char a[48], b[48];
             if (!h->phase[p].count) {

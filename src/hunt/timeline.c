@@ -292,7 +292,8 @@ int tl_merge(struct tl_buf **bufs, size_t n, tl_write_fn write, void *ctx)
 {
     size_t nsrc = 0;
     for (size_t i = 0; i < n; i++) {
-        qsort(bufs[i]->ents, bufs[i]->nents, sizeof(struct ent), ent_cmp);
+        if (bufs[i]->nents)
+            qsort(bufs[i]->ents, bufs[i]->nents, sizeof(struct ent), ent_cmp);
         nsrc += bufs[i]->nruns + 1;
     }
     struct src *srcs = calloc(nsrc ? nsrc : 1, sizeof *srcs);

@@ -179,6 +179,20 @@ else
   fail hunt-mamori-below-threshold "rc=$rc: $(jq -r .rule_title "$T/quiet.out" 2>/dev/null | sort | uniq -c | tr '\n' ';')"
 fi
 
+# case: NXLog-style flat events (host in "Hostname"): one account on five hosts
+# in 15 minutes; the correlation reads the host the reader found, as the
+# detection does
+for h in 1 2 3 4 5; do
+  printf '{"EventTime":"2026-11-30 04:0%s:00","Hostname":"FS%s","Channel":"Security","EventID":4624,"SourceName":"Microsoft-Windows-Security-Auditing","TargetUserName":"svc-x","LogonType":"3","IpAddress":"10.0.0.9"}\n' "$h" "$h"
+done >"$T/nxlog.jsonl"
+"$MAMORI" hunt --no-summary -f jsonl "$T/nxlog.jsonl" >"$T/nxlog.out" 2>"$T/nxlog.err"; rc=$?
+user=$(jq -r 'select(.rule_title == "One Account Logs On to Five or More Hosts Within 15 Minutes") | .fields.TargetUserName' "$T/nxlog.out" 2>/dev/null)
+if [ $rc -eq 0 ] && [ "$user" = svc-x ]; then
+  pass hunt-correlation-nxlog-hosts
+else
+  fail hunt-correlation-nxlog-hosts "rc=$rc user='$user': $(jq -c . "$T/nxlog.out" 2>/dev/null | head -3) $(head -3 "$T/nxlog.err")"
+fi
+
 # case: auth.log - password guessing from one address, then a success
 {
   for i in $(seq 10 21); do
