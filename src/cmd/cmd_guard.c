@@ -23,7 +23,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: mamori guard [--config FILE] [--protect DIR ...] [--action alert|freeze|kill]\n"
             "                    [--log FILE] [--allow-exe PATH ...] [--no-decoys]\n"
-            "                    [--watchdog-ms N] [--no-vault] [--no-leases] [--log-level LEVEL]\n\n"
+            "                    [--watchdog-ms N] [--no-vault] [--leases] [--log-level LEVEL]\n\n"
             "Watches the filesystems of the protected directories with fanotify, judges\n"
             "every process that writes there, and stops a process that encrypts files.\n"
             "Runs in the foreground; writes one JSON line per event to the log (default\n"
@@ -39,8 +39,10 @@ static void usage(FILE *out)
             "      --no-decoys       do not place decoy files\n"
             "      --no-vault        keep no pre-images (files damaged before the stop\n"
             "                        cannot be restored; see mamori restore)\n"
-            "      --no-leases       with the vault: gate every open of a protected file\n"
-            "                        instead of letting rereads pass under a read lease\n"
+            "      --leases          with the vault: let rereads of files already seen pass\n"
+            "                        under a read lease instead of a round trip each\n"
+            "                        (experimental: a non-blocking write-open of such a\n"
+            "                        file fails once with EAGAIN); --no-leases: off (default)\n"
             "      --watchdog-ms N   allow a file access whose decision takes longer (default 500)\n"
             "      --log-level L     error, warn, info or debug (diagnostics on stderr)\n"
             "  -h, --help            this help\n\n"
@@ -94,11 +96,12 @@ int cmd_guard_main(int argc, char **argv)
         {"allow-exe", required_argument, NULL, 'A'}, {"no-decoys", no_argument, NULL, 'D'},
         {"watchdog-ms", required_argument, NULL, 'W'}, {"log-level", required_argument, NULL, 'L'},
         {"no-vault", no_argument, NULL, 'N'},        {"no-leases", no_argument, NULL, 'E'},
+                                                     {"leases", no_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     const char *config_path = NULL, *action = NULL, *logpath = NULL, *level = NULL;
     const char *protect[CONFIG_LIST_MAX], *allow[CONFIG_LIST_MAX];
     size_t nprotect = 0, nallow = 0;
-    bool no_decoys = false, no_vault = false, no_leases = false;
+    bool no_decoys = false, no_vault = false, no_leases = false, leases = false;
     long watchdog = -1;
     int c;
     while ((c = getopt_long(argc, argv, "c:p:a:l:A:h", longopts, NULL)) != -1) {
@@ -123,6 +126,7 @@ int cmd_guard_main(int argc, char **argv)
         case 'D': no_decoys = true; break;
         case 'N': no_vault = true; break;
         case 'E': no_leases = true; break;
+        case 'U': leases = true; break;
         case 'W': {
             char *end;
             watchdog = strtol(optarg, &end, 10);
@@ -186,8 +190,7 @@ int cmd_guard_main(int argc, char **argv)
     vault_opts(&cfg->vault, o);
     if (no_vault)
         o->vault = false;
-    if (no_leases)
-        o->leases = false;
+    o->leases = leases && !no_leases;
     if (geteuid() != 0) {
         fprintf(stderr, "mamori guard: must run as root (fanotify needs CAP_SYS_ADMIN)\n");
         status = EXIT_FAIL;

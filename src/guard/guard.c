@@ -48,7 +48,7 @@ void guard_opts_default(struct guard_opts *o)
     o->watchdog_ms = 500;
     o->threshold = 100;
     o->vault = true;
-    o->leases = true;
+    o->leases = false; /* opt-in: --leases (a non-blocking write-open of a leased file fails once) */
     o->vault_cap_percent = 2;
     o->vault_file_max = 64u << 20;
     o->vault_keep_us = 24ull * 3600 * 1000000;

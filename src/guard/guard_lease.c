@@ -64,8 +64,8 @@ void gl_open(struct guard *g)
         struct gvault_fs *f = &gv->fs[i];
         char why[256] = "";
         if (!g->o->leases)
-            snprintf(why, sizeof why, "--no-leases");
-        else if (f->ok && lease_probe(f->v.dir_fd, why, sizeof why) == 0)
+            continue; /* not asked for (the default): every open is gated, nothing degraded */
+        if (f->ok && lease_probe(f->v.dir_fd, why, sizeof why) == 0)
             f->lease = any = true;
         if (f->ok && !f->lease) {
             log_warn("no file leases on the filesystem of %s (%s): every open of a protected "

@@ -264,12 +264,13 @@ move_case "$ext4"
 # cost no round trip, and a write-open waits in the kernel until the guard
 # has kept the pre-image (src/guard/guard_lease.c). An attack on files that
 # were read before it started must still be gated at its write-opens and
-# restored completely. --no-leases is the fallback (every open gated): the
+# restored completely (leases are opt-in: --leases; --no-leases after it
+# turns them off again). Without leases every open is gated: the
 # ready line says so, and the result is the same.
 lease_case() { # MNT MODE [--no-leases]
   local mnt=$1 mode=$2 flag=${3:-} fsn=${LEASE_FS:-ext4}
   local name="lease[$fsn $2${3:+ $3}]"
-  local dir=$mnt/lease_${2//[^a-z0-9]/_} log=$T/lease-$fsn-$2$3.log out=$T/lease-$fsn-$2$3.restore
+  local dir=$mnt/lease_${2//[^a-z0-9]/_} log=$T/lease-$fsn-$2$flag.log out=$T/lease-$fsn-$2$flag.restore
   local deg leases breaks perm nfiles v bad
   local -a extra
   errs=()
@@ -279,10 +280,10 @@ lease_case() { # MNT MODE [--no-leases]
     fail "$name" "sim corpus failed"; return
   fi
   # shellcheck disable=SC2086
-  if ! start_guard "$log" --protect "$mnt" --action freeze $flag; then fail "$name" "$LIB_ERR"; return; fi
+  if ! start_guard "$log" --protect "$mnt" --action freeze --leases $flag; then fail "$name" "$LIB_ERR"; return; fi
   deg=$(jq -r 'select(.event=="ready") | .degraded' "$log")
   if [ -n "$flag" ]; then
-    [[ $deg == *"no file leases"* ]] || errs+=("ready line does not say leases are off: '$deg'")
+    [[ $deg != *"no file leases"* ]] || errs+=("leases not asked for, yet said to be missing: '$deg'")
   else
     [[ $deg != *"no file leases"* ]] || errs+=("leases unavailable: '$deg'")
   fi
@@ -290,7 +291,7 @@ lease_case() { # MNT MODE [--no-leases]
   nfiles=$(find "$dir" -type f | wc -l)
   find "$dir" -type f -exec cat {} + >/dev/null
   find "$dir" -type f -exec cat {} + >/dev/null
-  run_sim_bg "$T/lease-$fsn-$2$3.sim" ransomware --dir "$dir" --mode "$mode" "${extra[@]}"
+  run_sim_bg "$T/lease-$fsn-$2$flag.sim" ransomware --dir "$dir" --mode "$mode" "${extra[@]}"
   wait_alert "$log" "$ALERT_TIMEOUT" >/dev/null || errs+=("no alert within ${ALERT_TIMEOUT}s")
   sleep 0.5
   kill_tree "$SIM_PID" || errs+=("$LIB_ERR")
@@ -318,13 +319,13 @@ lease_case() { # MNT MODE [--no-leases]
 # reread_case MNT [--no-leases]: three read passes over a corpus cost one
 # permission event per file with leases, three without.
 reread_case() {
-  local mnt=$1 flag=${2:-} name="lease-reread${2:+[$2]}" dir=$1/reread log=$T/reread$2.log
+  local mnt=$1 flag=${2:-} name="lease-reread${2:+[$2]}" dir=$1/reread log=$T/reread${2:-}.log
   local nfiles perm leases
   errs=()
   timeout 60 "$MAMORI" sim corpus --dir "$dir" "${CORPUS_ARGS[@]}" --seed 7 >/dev/null 2>&1 ||
     { fail "$name" "sim corpus failed"; return; }
   # shellcheck disable=SC2086
-  start_guard "$log" --protect "$mnt" --action freeze $flag || { fail "$name" "$LIB_ERR"; return; }
+  start_guard "$log" --protect "$mnt" --action freeze --leases $flag || { fail "$name" "$LIB_ERR"; return; }
   nfiles=$(find "$dir" -type f | wc -l)
   for _ in 1 2 3; do find "$dir" -type f -exec cat {} + >/dev/null; done
   stop_guard "$name" || errs+=("guard exit")
