@@ -39,6 +39,25 @@ static bool is_meta(char c)
     return strchr("\\^$.|?*+()[]{}", c) != NULL;
 }
 
+/* When p[i] is '{' opening a quantifier ({n}, {n,}, {n,m}), the index of its
+ * '}', else 0 (then PCRE2 reads the brace as a plain character). */
+static size_t quant_end(const char *p, size_t len, size_t i)
+{
+    if (i >= len || p[i] != '{')
+        return 0;
+    size_t j = i + 1, digits = 0;
+    while (j < len && p[j] >= '0' && p[j] <= '9')
+        j++, digits++;
+    if (!digits)
+        return 0;
+    if (j < len && p[j] == ',') {
+        j++;
+        while (j < len && p[j] >= '0' && p[j] <= '9')
+            j++;
+    }
+    return j < len && p[j] == '}' ? j : 0;
+}
+
 /* Longest literal run at the top level, or none when the pattern has a
  * top-level alternation. A run followed by a quantifier loses its last
  * character (it may repeat zero times). Escapes of punctuation count as
@@ -85,11 +104,23 @@ static void find_literal(struct sg_regex *r, const char *p, size_t len)
                 depth--;
         } else if (c == '[') {
             in_class = true;
+            /* a ']' first in the class (after an optional '^') is a member */
+            if (i + 1 < len && p[i + 1] == '^')
+                i++;
+            if (i + 1 < len && p[i + 1] == ']')
+                i++;
+        } else if (c == '{') {
+            size_t q = quant_end(p, len, i);
+            if (q)
+                i = q; /* a quantifier: its digits are no text of the value */
+            else
+                lit = true;
         } else if (!is_meta(c)) {
             lit = true;
         }
         /* a quantifier after this character makes it optional */
-        bool quant_next = i + 1 < len && strchr("?*+{", p[i + 1]) != NULL;
+        bool quant_next = i + 1 < len && (strchr("?*+", p[i + 1]) != NULL ||
+                                          quant_end(p, len, i + 1) != 0);
         if (lit && (unsigned char)lc < 0x80 && depth == 0 && !quant_next && ncur < SG_RE_LIT_MAX) {
             cur[ncur++] = lc;
         } else {

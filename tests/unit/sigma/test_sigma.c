@@ -355,6 +355,20 @@ static void test_re(void **state)
     assert_int_equal(det_match(inl, EV("F=xABCx")), 1);
     const char *hex = "  s:\n    F|re: '\\x41BC'\n  condition: s\n";
     assert_int_equal(det_match(hex, EV("F=xABCx")), 1);
+    /* the literal prefilter never takes quantifier digits or class members
+       for text of the value */
+    const char *q = "  s:\n    F|re: '[a-z]{10,20}\\.exe'\n  condition: s\n";
+    assert_int_equal(det_match(q, EV("F=run abcdefghijkl.exe")), 1);
+    const char *q2 = "  s:\n    F|re: '^x(.){200,}'\n  condition: s\n";
+    assert_int_equal(det_match(q2, EV("F=x12345678901234567890123456789012345678901234567890"
+                                      "12345678901234567890123456789012345678901234567890"
+                                      "12345678901234567890123456789012345678901234567890"
+                                      "123456789012345678901234567890123456789012345678901")),
+                     1);
+    const char *q3 = "  s:\n    F|re: '[]abc]+zz'\n  condition: s\n";
+    assert_int_equal(det_match(q3, EV("F=]]zz")), 1);
+    const char *q4 = "  s:\n    F|re: 'ab{c'\n  condition: s\n"; /* a plain brace */
+    assert_int_equal(det_match(q4, EV("F=xab{c")), 1);
     det_reject("  s:\n    F|re: 'a(b'\n  condition: s\n", "does not compile", 8);
 }
 
