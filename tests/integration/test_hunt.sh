@@ -286,9 +286,11 @@ fi
 mkdir -p "$T/brules"
 cp "$T/lrules/chattr.yml" "$T/brules/"
 printf 'title: Broken\nlogsource:\n  product: linux\ndetection:\n  sel:\n    a: 1\n  condition: sel and (\n' >"$T/brules/broken.yml"
-"$MAMORI" hunt --rules "$T/brules" --no-summary -f jsonl "$T/audit.log" >"$T/br.out" 2>"$T/br.err"; rc=$?
+ln -s . "$T/brules/loop" # a link back up the tree: reported, never followed
+timeout 60 "$MAMORI" hunt --rules "$T/brules" --no-summary -f jsonl "$T/audit.log" >"$T/br.out" 2>"$T/br.err"; rc=$?
 if [ $rc -eq 0 ] && grep -q "rule $T/brules/broken.yml:[0-9]*:[0-9]*: " "$T/br.err" &&
-   grep -q 'rules: 1 loaded, 0 correlations, 1 rejected' "$T/br.err" && has "$T/br.out" "Immutable Attribute Removed"; then
+   grep -q 'rules: 1 loaded, 0 correlations, 1 rejected' "$T/br.err" && has "$T/br.out" "Immutable Attribute Removed" &&
+   grep -q "rule $T/brules/loop: symbolic link to a directory; not followed" "$T/br.err"; then
   pass hunt-broken-rule
 else
   fail hunt-broken-rule "rc=$rc: $(tr '\n' ';' <"$T/br.err")"

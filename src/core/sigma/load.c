@@ -307,11 +307,18 @@ static int load_dir(struct sg_ruleset *rs, const char *path, int depth, sg_diag_
             continue;
         size_t need = strlen(path) + strlen(nm) + 2;
         char *sub = malloc(need);
-        if (!sub)
+        if (!sub) {
+            report(diag, ctx, path, 0, 0, "out of memory: the rest of the directory is not read");
             break;
+        }
         snprintf(sub, need, "%s/%s", path, nm);
-        struct stat st;
-        if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode)) {
+        struct stat st, lst;
+        bool is_dir = stat(sub, &st) == 0 && S_ISDIR(st.st_mode);
+        if (is_dir && lstat(sub, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+            /* never followed: a link back up the tree would load every rule
+               again, or loop */
+            report(diag, ctx, sub, 0, 0, "symbolic link to a directory; not followed");
+        } else if (is_dir) {
             if (depth < SG_MAX_DIR_DEPTH)
                 load_dir(rs, sub, depth + 1, diag, ctx);
             else
