@@ -134,15 +134,27 @@ static int read_plain(struct sgs *s, const char *v, size_t n)
 /* ---- transformations ---- */
 static const char *const dashes[] = {"-", "/", "\xE2\x80\x93", "\xE2\x80\x94", "\xE2\x80\x95"};
 
+static bool word_char(const struct sgs *s, uint32_t i)
+{
+    char c = s->b[i];
+    return !s->w[i] && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '_');
+}
+
+/* Length of the dash that starts an option at i (as pySigma's \B[-/]\b: not
+ * after a word character, before one: " -enc", "/c", not "Add-MpPreference"
+ * or "C:/x"), else 0. */
 static size_t dash_at(const struct sgs *s, uint32_t i)
 {
+    if (i > 0 && word_char(s, i - 1))
+        return 0;
     for (size_t d = 0; d < 5; d++) {
         size_t dl = strlen(dashes[d]);
         if (i + dl <= s->len && !memcmp(s->b + i, dashes[d], dl)) {
             bool lit = true;
             for (size_t k = 0; k < dl; k++)
                 lit = lit && !s->w[i + k];
-            if (lit)
+            if (lit && i + dl < s->len && word_char(s, (uint32_t)(i + dl)))
                 return dl;
         }
     }

@@ -333,6 +333,11 @@ static void test_windash(void **state)
     assert_int_equal(det_match(d, EV("F=ps \xE2\x80\x93" "enc x")), 1); /* en dash */
     assert_int_equal(det_match(d, EV("F=ps \xE2\x80\x95" "enc x")), 1); /* horizontal bar */
     assert_int_equal(det_match(d, EV("F=ps +enc x")), 0);
+    /* only a dash that starts an option varies, as in pySigma: not one inside
+       a word or a path */
+    const char *w = "  s:\n    F|contains|windash: 'Add-MpPreference -Force'\n  condition: s\n";
+    assert_int_equal(det_match(w, EV("F=Add-MpPreference /Force")), 1);
+    assert_int_equal(det_match(w, EV("F=Add/MpPreference -Force")), 0);
 }
 
 static void test_re(void **state)
