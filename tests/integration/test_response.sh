@@ -68,7 +68,7 @@ ip netns add "$NS" &&
 start_server() {
   : >"$SRV_OUT"
   lib_start_bg "$SRV_OUT" "$MAMORI" server run --data "$D" --listen "$HOST_IP:${1:-0}" \
-    --offline-after 3s --heartbeat 1s
+    --offline-after 3s --heartbeat 1s --api-listen none
   SRV_PID=$LIB_BG_PID
   READY=$(wait_json "$SRV_OUT" ready 20) || { LIB_ERR="no ready line: $(tail -c 600 "$SRV_OUT")"; return 1; }
   PORT=$(printf '%s' "$READY" | jq -r .listen | sed 's/.*://')
