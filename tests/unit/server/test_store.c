@@ -54,14 +54,35 @@ static void test_upgrade_from_v1(void **state)
     snprintf(path, sizeof path, "%.4000s/server.db", dir);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "CREATE TABLE alerts(id INTEGER PRIMARY KEY, host_id TEXT,"
-                                  " site_id INTEGER, time INTEGER NOT NULL, kind TEXT NOT NULL,"
-                                  " severity TEXT NOT NULL, summary TEXT NOT NULL, body TEXT);"
-                                  "INSERT INTO alerts VALUES(1, 'h-1', 1, 5, 'host_silent', 'high',"
-                                  " 'old', NULL); PRAGMA user_version=1;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    /* the whole schema as version 1 made it (a snapshot: later migrations
+       alter these tables) */
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "CREATE TABLE sites(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+                     " created INTEGER NOT NULL);"
+                     "CREATE TABLE tokens(hash TEXT PRIMARY KEY, site_id INTEGER NOT NULL"
+                     " REFERENCES sites(id), created INTEGER NOT NULL, expires INTEGER NOT NULL,"
+                     " used INTEGER, used_by TEXT);"
+                     "CREATE TABLE hosts(id TEXT PRIMARY KEY, site_id INTEGER NOT NULL"
+                     " REFERENCES sites(id), hostname TEXT NOT NULL, cert_fp TEXT NOT NULL UNIQUE,"
+                     " enrolled INTEGER NOT NULL, last_seen INTEGER NOT NULL DEFAULT 0,"
+                     " status TEXT NOT NULL CHECK(status IN"
+                     " ('enrolled','online','offline','revoked')), revoked INTEGER);"
+                     "CREATE INDEX hosts_hostname ON hosts(hostname);"
+                     "CREATE INDEX hosts_site ON hosts(site_id);"
+                     "CREATE TABLE events(id INTEGER PRIMARY KEY, host_id TEXT NOT NULL,"
+                     " time INTEGER NOT NULL, received INTEGER NOT NULL, body TEXT NOT NULL);"
+                     "CREATE INDEX events_host_time ON events(host_id, time);"
+                     "CREATE TABLE alerts(id INTEGER PRIMARY KEY, host_id TEXT,"
+                     " site_id INTEGER, time INTEGER NOT NULL, kind TEXT NOT NULL,"
+                     " severity TEXT NOT NULL, summary TEXT NOT NULL, body TEXT);"
+                     "CREATE INDEX alerts_time ON alerts(time);"
+                     "CREATE TABLE audit(id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+                     " actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT, detail TEXT);"
+                     "INSERT INTO alerts VALUES(1, 'h-1', 1, 5, 'host_silent', 'high',"
+                     " 'old', NULL); PRAGMA user_version=1;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(db);
     struct store st;
     assert_int_equal(store_open(&st, dir), 0);
