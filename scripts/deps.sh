@@ -4,7 +4,7 @@
 set -eu
 pkgs=(
   build-essential pkg-config clang llvm libclang-rt-14-dev
-  libyaml-dev libssl-dev libarchive-dev libsqlite3-dev zlib1g-dev libcmocka-dev libjson-c-dev libpcre2-dev libnftables-dev
+  libyaml-dev libssl-dev libarchive-dev libsqlite3-dev zlib1g-dev libcmocka-dev libjson-c-dev libpcre2-dev libnftables-dev libhyperscan-dev
   e2fsprogs xfsprogs util-linux kmod jq bc nftables iproute2 netcat-openbsd
   gzip zstd xz-utils zip unzip git gnupg openssl sqlite3 tar dpkg-dev psmisc procps curl
   libevtx-utils time

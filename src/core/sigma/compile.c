@@ -338,11 +338,16 @@ int sg_compile(struct sg_ruleset *rs, sg_diag_fn diag, void *ctx)
 {
     if (rs->compiled)
         return MAMORI_EINVAL;
-    int rc = sg_build_tables(rs, diag, ctx);
-    if (rc == 0 && (rc = sg_lit_build(rs)) < 0 && diag)
-        diag(ctx, "(compile)", 0, 0, "out of memory while building the literal matchers");
+    int rc = sg_build_tables(rs, diag, ctx); /* reports its own failure */
     if (rc < 0)
         return rc;
+    if ((rc = sg_lit_build(rs)) == 0)
+        rc = sg_anchor_build(rs);
+    if (rc < 0) {
+        if (diag)
+            diag(ctx, "(compile)", 0, 0, "out of memory while building the literal matchers");
+        return rc;
+    }
     rc = sg_corr_link(rs->corr, rs, diag, ctx);
     rs->compiled = true;
     return rc < 0 ? rc : 0;

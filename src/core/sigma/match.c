@@ -5,17 +5,22 @@
  *   1. the bucket of (channel, event id) gives the candidate rules; none,
  *      and the event costs a hash lookup;
  *   2. the field table: each event field name is looked up once among the
- *      names the rules use (interned ids); values of a field chain together
- *      (a name may repeat); System fields the reader left out (Channel,
- *      EventID, Provider_Name, Computer) are added from the event header;
- *      the bucket's derived fields are computed (mapping: copy, join, hex,
- *      map) and replace fields of the same name;
- *   3. each candidate rule's node is evaluated with short-circuit; a
- *      predicate is computed at most once per event (epoch-stamped memo
- *      shared by all rules), a value is case-folded at most once.
- * Epoch stamps mean nothing is cleared between events. Scratch (folded
- * values, derived text) is bounded by SG_MAX_SCRATCH; a value that does not
- * fit is taken as not matching. Fields past SG_MAX_EVENT_FIELDS are ignored. */
+ *      names the rules use (interned ids, through a small per-matcher cache
+ *      of recent names); values of a field chain together (a name may
+ *      repeat); System fields the reader left out (Channel, EventID,
+ *      Provider_Name, Computer) are added from the event header; the
+ *      bucket's derived fields are computed (mapping: copy, join, hex, map)
+ *      and replace fields of the same name;
+ *   3. the literal groups the bucket's anchors use are scanned (hsscan.c),
+ *      which wakes the rules whose required literal fired (anchor.c); the
+ *      open rules and the woken ones are evaluated, in rule order, with
+ *      short-circuit; a predicate is computed at most once per event
+ *      (epoch-stamped memo shared by all rules), a value is case-folded at
+ *      most once.
+ * Epoch stamps mean nothing large is cleared between events (the wake
+ * bitset is one bit per rule of the bucket). Scratch (folded values,
+ * derived text) is bounded by SG_MAX_SCRATCH; a value that does not fit is
+ * taken as not matching. Fields past SG_MAX_EVENT_FIELDS are ignored. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +43,14 @@ struct sblock {
     size_t cap;
 };
 
+#define SG_NAME_CACHE_BITS 8  /* 256 names cached per matcher */
+#define SG_NAME_CACHE_LEN 54   /* longer names are not cached */
+struct sg_namecache {
+    uint32_t len; /* name length + 1; 0: empty slot */
+    int32_t id;
+    char name[SG_NAME_CACHE_LEN];
+};
+
 struct sg_matcher {
     const struct sg_ruleset *rs;
     uint32_t epoch;
@@ -52,7 +65,27 @@ struct sg_matcher {
     uint32_t nblk, capblk, curblk;
     size_t used, total;
     struct sg_rematch *md;
+    struct sg_litscratch *lsc;
+    uint32_t *fired; /* grouped predicates found true this event (each once) */
+    uint32_t nfired;
+    uint64_t *cand; /* entries of the bucket to evaluate (anchor.c) */
+    const char **lptr; /* the values one literal scan takes */
+    uint32_t *llen;
+    uint32_t caplv, caplen;
+    struct sg_namecache names[1u << SG_NAME_CACHE_BITS];
 };
+
+static uint32_t max_ents(const struct sg_ruleset *rs)
+{
+    uint32_t n = rs->star.nents;
+    for (uint32_t c = 0; c < rs->nchan; c++) {
+        const struct sg_chan *ch = &rs->chan[c];
+        n = ch->any.nents > n ? ch->any.nents : n;
+        for (uint32_t i = 0; i < ch->neids; i++)
+            n = ch->by_eid[i].nents > n ? ch->by_eid[i].nents : n;
+    }
+    return n;
+}
 
 struct sg_matcher *sg_matcher_new(const struct sg_ruleset *rs)
 {
@@ -70,7 +103,11 @@ struct sg_matcher *sg_matcher_new(const struct sg_ruleset *rs)
     m->capvals = 256;
     m->vals = malloc(m->capvals * sizeof *m->vals);
     m->md = sg_rematch_new();
-    if (!m->pep || !m->pres || !m->fep || !m->gep || !m->fhead || !m->vals || !m->md) {
+    m->lsc = sg_lit_scratch_new(rs);
+    m->fired = malloc((rs->npreds + 1) * sizeof *m->fired);
+    m->cand = calloc(max_ents(rs) / 64 + 1, sizeof *m->cand);
+    if (!m->pep || !m->pres || !m->fep || !m->gep || !m->fhead || !m->vals || !m->md || !m->lsc ||
+        !m->fired || !m->cand) {
         sg_matcher_free(m);
         return NULL;
     }
@@ -91,6 +128,11 @@ void sg_matcher_free(struct sg_matcher *m)
         free(m->blk[i].p);
     free(m->blk);
     sg_rematch_free(m->md);
+    sg_lit_scratch_free(m->lsc);
+    free(m->fired);
+    free(m->cand);
+    free(m->lptr);
+    free(m->llen);
     free(m);
 }
 
@@ -292,6 +334,33 @@ static uint32_t derive_one(struct sg_matcher *m, const struct sg_cdfield *cd, st
     }
 }
 
+/* The interned id of an event field name (-1: no rule reads it), through
+ * the matcher's name cache: events of one kind repeat the same names, and a
+ * compare of the cached bytes is cheaper than hashing them (the table
+ * ignores case and spaces). Exact: an entry holds the very bytes looked up. */
+static long field_id(struct sg_matcher *m, const char *s, uint32_t len)
+{
+    if (len > SG_NAME_CACHE_LEN)
+        return sg_htab_get(&m->rs->fields, s, len);
+    uint64_t a = 0, b = 0;
+    if (len >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + len - 8, 8);
+    } else {
+        memcpy(&a, s, len);
+    }
+    uint32_t k = (uint32_t)(((a ^ (b * 0x9E3779B97F4A7C15ull) ^ len) * 0xFF51AFD7ED558CCDull) >>
+                            (64 - SG_NAME_CACHE_BITS));
+    struct sg_namecache *c = &m->names[k];
+    if (c->len == len + 1 && !memcmp(c->name, s, len))
+        return c->id;
+    long id = sg_htab_get(&m->rs->fields, s, len);
+    c->len = len + 1;
+    c->id = (int32_t)id;
+    memcpy(c->name, s, len);
+    return id;
+}
+
 static void build_table(struct sg_matcher *m, const struct sg_event *ev, const struct sg_bucket *bk)
 {
     const struct sg_ruleset *rs = m->rs;
@@ -301,7 +370,7 @@ static void build_table(struct sg_matcher *m, const struct sg_event *ev, const s
         const struct sg_field *f = &ev->fields[i];
         if (!f->name.s || !f->value.s)
             continue;
-        long id = sg_htab_get(&rs->fields, f->name.s, f->name.len);
+        long id = field_id(m, f->name.s, f->name.len);
         if (id < 0 && !rs->has_keywords)
             continue;
         add_val(m, id < 0 ? NOFIELD : (uint32_t)id, f->value.s, f->value.len);
@@ -440,30 +509,35 @@ static bool pred_compute(struct sg_matcher *m, const struct sg_pred *p)
 static void lit_hit(void *ctx, uint32_t pi)
 {
     struct sg_matcher *m = ctx;
+    if (m->pep[pi] == m->epoch)
+        return; /* already found on another value */
     m->pep[pi] = m->epoch;
     m->pres[pi] = 1;
+    m->fired[m->nfired++] = pi; /* at most once per predicate: npreds room */
 }
 
-/* One pass of literal group g over the values of its field: every
- * predicate of the group that holds is stamped true; the rest are false. */
+/* One pass of literal group g over the values of its field (all values for
+ * keywords), folded: every predicate of the group that holds is stamped
+ * true; the rest are false. */
 static void lit_group(struct sg_matcher *m, uint32_t g)
 {
     const struct sg_ruleset *rs = m->rs;
     m->gep[g] = m->epoch;
-    uint32_t field = sg_lit_field(rs, g);
+    uint32_t field = sg_lit_field(rs, g), n = 0;
+    if (sg_grow((void **)&m->lptr, &m->caplv, m->nvals, sizeof *m->lptr) < 0 ||
+        sg_grow((void **)&m->llen, &m->caplen, m->nvals, sizeof *m->llen) < 0)
+        return; /* out of memory: the group's predicates are false */
     if (field == SG_FIELD_ANY) {
-        for (uint32_t i = 0; i < m->nvals; i++) {
-            const char *f = folded(m, &m->vals[i]);
-            if (f)
-                sg_lit_scan(rs, g, f, m->vals[i].len, lit_hit, m);
-        }
-        return;
+        for (uint32_t i = 0; i < m->nvals; i++)
+            if ((m->lptr[n] = folded(m, &m->vals[i])))
+                m->llen[n++] = m->vals[i].len;
+    } else {
+        for (uint32_t h = head(m, field); h; h = m->vals[h - 1].next)
+            if ((m->lptr[n] = folded(m, &m->vals[h - 1])))
+                m->llen[n++] = m->vals[h - 1].len;
     }
-    for (uint32_t h = head(m, field); h; h = m->vals[h - 1].next) {
-        const char *f = folded(m, &m->vals[h - 1]);
-        if (f)
-            sg_lit_scan(rs, g, f, m->vals[h - 1].len, lit_hit, m);
-    }
+    if (n)
+        sg_lit_scan(rs, g, m->lsc, m->lptr, m->llen, n, lit_hit, m);
 }
 
 static inline bool pred(struct sg_matcher *m, uint32_t pi)
@@ -516,6 +590,35 @@ static bool eval(struct sg_matcher *m, uint32_t ei)
     }
 }
 
+/* The entries of bk to evaluate, into m->cand: the open ones, and those
+ * woken by an anchor predicate that holds (anchor.c); the bucket's literal
+ * groups are scanned first, which lists in m->fired every grouped predicate
+ * found true. */
+static void wake(struct sg_matcher *m, const struct sg_bucket *bk)
+{
+    uint32_t words = (bk->nents - 1) / 64 + 1;
+    memset(m->cand, 0, words * sizeof *m->cand);
+    for (uint32_t i = 0; i < bk->nopen; i++)
+        m->cand[bk->open[i] / 64] |= 1ull << (bk->open[i] % 64);
+    for (uint32_t i = 0; i < bk->ngroups; i++)
+        if (m->gep[bk->groups[i]] != m->epoch)
+            lit_group(m, bk->groups[i]);
+    for (uint32_t f = 0; f < m->nfired; f++) {
+        uint32_t p = m->fired[f], lo = 0, hi = bk->napred;
+        while (lo < hi) {
+            uint32_t mid = (lo + hi) / 2;
+            if (bk->apred[mid] < p)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == bk->napred || bk->apred[lo] != p)
+            continue;
+        for (uint32_t j = bk->aoff[lo]; j < bk->aoff[lo + 1]; j++)
+            m->cand[bk->aent[j] / 64] |= 1ull << (bk->aent[j] % 64);
+    }
+}
+
 static const struct sg_bucket *bucket_of(const struct sg_ruleset *rs, const struct sg_event *ev)
 {
     long ci = ev->channel.s ? sg_htab_get(&rs->chans, ev->channel.s, ev->channel.len) : -1;
@@ -550,13 +653,18 @@ uint32_t sg_match(struct sg_matcher *m, const struct sg_event *ev, uint32_t *hit
     }
     m->curblk = 0;
     m->used = 0;
+    m->nfired = 0;
     build_table(m, ev, bk);
+    wake(m, bk);
     uint32_t n = 0;
-    for (uint32_t i = 0; i < bk->nents; i++) {
-        if (eval(m, bk->ents[i].expr)) {
-            if (n < cap)
-                hits[n] = bk->ents[i].rule;
-            n++;
+    for (uint32_t w = 0; w <= (bk->nents - 1) / 64; w++) {
+        for (uint64_t bits = m->cand[w]; bits; bits &= bits - 1) {
+            uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(bits);
+            if (eval(m, bk->ents[i].expr)) {
+                if (n < cap)
+                    hits[n] = bk->ents[i].rule;
+                n++;
+            }
         }
     }
     return n;

@@ -110,7 +110,7 @@ struct sg_pred {
     double num;
     void *re; /* struct sg_regex (regex.c) */
     struct sg_cidr cidr;
-    uint32_t grp; /* litscan group index+1 (set at compile), 0 none */
+    uint32_t grp; /* literal group index+1 (hsscan.c, set at compile), 0 none */
 };
 
 /* ---- logic nodes ---- */
@@ -189,6 +189,15 @@ struct sg_bucket {
     uint32_t nents;
     const struct sg_cdfield *der; /* derived fields for these events */
     uint32_t nder;
+    /* anchor.c: entries evaluated whatever the literals (ascending), the
+     * anchor predicates (ascending) with the entries each wakes
+     * (aent[aoff[i]..aoff[i+1])), and the literal groups they belong to */
+    const uint32_t *open;
+    uint32_t nopen;
+    const uint32_t *apred, *aoff, *aent;
+    uint32_t napred;
+    const uint32_t *groups;
+    uint32_t ngroups;
 };
 struct sg_chan {
     uint32_t *eids; /* sorted */
@@ -231,8 +240,9 @@ struct sg_ruleset {
     struct sg_bucket star; /* channel not in the mapping */
     uint32_t f_channel, f_eventid, f_provider, f_computer; /* ids of the System fields */
     bool has_keywords;
-    struct sg_lit *lits; /* litscan.c: one automaton per field */
+    struct sg_lit *lits; /* hsscan.c: one Hyperscan database per field */
     uint32_t nlits, caplits;
+    struct hs_scratch *lit_proto; /* hsscan.c: scratch each matcher clones */
 };
 
 /* ---- building one rule (detect.c, modifier.c, cond.c) ---- */
@@ -305,13 +315,22 @@ struct sg_rematch *sg_rematch_new(void);
 void sg_rematch_free(struct sg_rematch *md);
 bool sg_regex_match(const struct sg_regex *re, struct sg_rematch *md, const char *s, size_t len);
 
-/* ---- multi-pattern literal groups (litscan.c) ---- */
+/* ---- multi-pattern literal groups (hsscan.c, Hyperscan) ---- */
 struct sg_lit;
+struct sg_litscratch; /* per matcher (thread) */
 int sg_lit_build(struct sg_ruleset *rs);
 void sg_lit_free(struct sg_ruleset *rs);
 uint32_t sg_lit_field(const struct sg_ruleset *rs, uint32_t g);
-void sg_lit_scan(const struct sg_ruleset *rs, uint32_t g, const char *s, size_t len,
+struct sg_litscratch *sg_lit_scratch_new(const struct sg_ruleset *rs); /* NULL: out of memory */
+void sg_lit_scratch_free(struct sg_litscratch *sc);
+/* The n (folded) values of group g's field: hit(ctx, pred) for each
+ * predicate of the group that holds on one of them (possibly more than once). */
+void sg_lit_scan(const struct sg_ruleset *rs, uint32_t g, struct sg_litscratch *sc,
+                 const char *const *vals, const uint32_t *lens, uint32_t n,
                  void (*hit)(void *ctx, uint32_t pred), void *ctx);
+
+/* ---- required literals per bucket (anchor.c), after sg_lit_build ---- */
+int sg_anchor_build(struct sg_ruleset *rs);
 
 /* compile.c */
 int sg_build_tables(struct sg_ruleset *rs, sg_diag_fn diag, void *ctx);
