@@ -682,7 +682,7 @@ static void test_many_hits_cap_and_order(void **state)
 }
 
 /* Many literal tests of one field go through one multi-pattern scan
- * (litscan.c): overlapping needles, every operator, repeated values. */
+ * (hsscan.c): overlapping needles, every operator, repeated values. */
 static void test_literal_groups(void **state)
 {
     static const char r[] =
@@ -713,6 +713,44 @@ static void test_literal_groups(void **state)
     assert_int_equal(hits[0], 0);
     fl[0].value = (struct sg_str){"", 0};
     assert_int_equal(sg_match(f.m, &ev, hits, 8), 0);
+    fixture_free(&f);
+}
+
+/* The values of a repeated field are scanned at once, joined (hsscan.c):
+ * a literal never matches across two values, and equality, prefix and
+ * suffix hold on one value, not on the joined text; a rule whose required
+ * literal did not fire is not evaluated (anchor.c), one with a filter is. */
+static void test_literal_groups_repeated_values(void **state)
+{
+    static const char r[] =
+        "title: eq\nlogsource: {product: windows, service: security}\n"
+        "detection: {s: {F: [abc, abcd, bc]}, condition: s}\n---\n"
+        "title: pre\nlogsource: {product: windows, service: security}\n"
+        "detection: {s: {F|startswith: [cd, zz, yy]}, condition: s}\n---\n"
+        "title: suf\nlogsource: {product: windows, service: security}\n"
+        "detection: {s: {F|endswith: [ab, qq, ww]}, condition: s}\n---\n"
+        "title: con\nlogsource: {product: windows, service: security}\n"
+        "detection: {s: {F|contains: [bcd, qqq, www]}, condition: s}\n---\n"
+        "title: kw\nlogsource: {product: windows, service: security}\n"
+        "detection: {k: [abcd, x1x, x2x], condition: k}\n---\n"
+        "title: not\nlogsource: {product: windows, service: security}\n"
+        "detection: {f: {F|contains: [qqq, www, zzz]}, condition: not f}\n";
+    struct fixture f;
+    load_ok(&f, r);
+    struct sg_field fl[2] = {{{"F", 1}, {"AB", 2}}, {{"F", 1}, {"cd", 2}}};
+    struct sg_event ev = {.channel = {"Security", 8}, .has_event_id = true, .event_id = 1, .fields = fl, .nfields = 2};
+    uint32_t hits[8];
+    /* ab | cd: startswith cd (second value), endswith ab (first), not f;
+     * no abcd/bcd across the two */
+    assert_int_equal(sg_match(f.m, &ev, hits, 8), 3);
+    assert_int_equal(hits[0], 1);
+    assert_int_equal(hits[1], 2);
+    assert_int_equal(hits[2], 5);
+    /* xabc | bc: equal to bc (second value only); zzz filters */
+    fl[0].value = (struct sg_str){"xabczzz", 7};
+    fl[1].value = (struct sg_str){"bc", 2};
+    assert_int_equal(sg_match(f.m, &ev, hits, 8), 1);
+    assert_int_equal(hits[0], 0);
     fixture_free(&f);
 }
 
@@ -779,6 +817,7 @@ int main(void)
         cmocka_unit_test(test_mapping_errors),
         cmocka_unit_test(test_many_hits_cap_and_order),
         cmocka_unit_test(test_literal_groups),
+        cmocka_unit_test(test_literal_groups_repeated_values),
         cmocka_unit_test(test_correlation_documents),
         cmocka_unit_test(test_load_path_errors),
     };
