@@ -552,6 +552,11 @@ int hunt_run(const struct hunt_opts *o)
         fprintf(stderr, "mamori hunt: %" PRIu64 " more rule problems not shown\n", lc.hidden);
     fprintf(stderr, "mamori hunt: rules: %u loaded, %u correlations, %u rejected, from %u files\n",
             ls->rules, ls->correlations, ls->rejected, ls->files);
+    if (ls->unmapped)
+        fprintf(stderr,
+                "mamori hunt: %u of the loaded rules are for log sources mamori does not read "
+                "(cloud services, network devices, macOS, ...): they never match\n",
+                ls->unmapped);
 
     struct hunt_files files = {0};
     int rc = 0;

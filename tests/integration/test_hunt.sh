@@ -287,9 +287,15 @@ mkdir -p "$T/brules"
 cp "$T/lrules/chattr.yml" "$T/brules/"
 printf 'title: Broken\nlogsource:\n  product: linux\ndetection:\n  sel:\n    a: 1\n  condition: sel and (\n' >"$T/brules/broken.yml"
 ln -s . "$T/brules/loop" # a link back up the tree: reported, never followed
+# a correlation naming a rule that does not exist: rejected when linked
+printf 'title: Orphan\nname: orphan\ncorrelation:\n  type: event_count\n  rules: [no_such_rule]\n  timespan: 5m\n  condition: {gte: 2}\n' >"$T/brules/orphan.yml"
+# a rule for a log source mamori does not read: loads, counted, never matches
+printf 'title: Cloud\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  s:\n    eventName: x\n  condition: s\n' >"$T/brules/cloud.yml"
 timeout 60 "$MAMORI" hunt --rules "$T/brules" --no-summary -f jsonl "$T/audit.log" >"$T/br.out" 2>"$T/br.err"; rc=$?
 if [ $rc -eq 0 ] && grep -q "rule $T/brules/broken.yml:[0-9]*:[0-9]*: " "$T/br.err" &&
-   grep -q 'rules: 1 loaded, 0 correlations, 1 rejected' "$T/br.err" && has "$T/br.out" "Immutable Attribute Removed" &&
+   grep -q 'rules: 2 loaded, 0 correlations, 2 rejected' "$T/br.err" && has "$T/br.out" "Immutable Attribute Removed" &&
+   grep -q 'hunt: 1 of the loaded rules are for log sources mamori does not read' "$T/br.err" &&
+   grep -q "rule $T/brules/orphan.yml:[0-9]*:[0-9]*: .*no_such_rule" "$T/br.err" &&
    grep -q "rule $T/brules/loop: symbolic link to a directory; not followed" "$T/br.err"; then
   pass hunt-broken-rule
 else

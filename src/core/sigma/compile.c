@@ -133,7 +133,8 @@ static int place_rule(struct cstate *c, uint32_t ri)
         if (found)
             return 0;
     }
-    return 0; /* no source: the rule loads and never matches */
+    c->rs->stats.unmapped++; /* no source: the rule loads, is counted, never matches */
+    return 0;
 }
 
 static int cmp_tup_rule(const void *a, const void *b)
@@ -349,6 +350,11 @@ int sg_compile(struct sg_ruleset *rs, sg_diag_fn diag, void *ctx)
         return rc;
     }
     rc = sg_corr_link(rs->corr, rs, diag, ctx);
+    if (rc > 0) { /* correlations rejected at link time: reported by corr, counted here */
+        uint32_t r = (uint32_t)rc > rs->stats.correlations ? rs->stats.correlations : (uint32_t)rc;
+        rs->stats.correlations -= r;
+        rs->stats.rejected += r;
+    }
     rs->compiled = true;
     return rc < 0 ? rc : 0;
 }

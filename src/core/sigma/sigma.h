@@ -56,6 +56,7 @@ struct sg_rule_info { /* stable after sg_compile, owned by the ruleset */
 
 struct sg_load_stats {
     uint32_t files, docs, rules, correlations, rejected;
+    uint32_t unmapped; /* loaded rules whose log source no mapping entry names: never match */
 };
 
 /* Bounds (a rule beyond one is rejected with the reason). */
