@@ -65,6 +65,9 @@ bool lg_parse_iso(const char *s, size_t n, int64_t *ns, size_t *used)
         i += 5 + colon;
     }
     int64_t secs = lg_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
+    /* ns since 1970 fit in 64 bits from 1677 to 2262: other times are refused */
+    if (secs <= INT64_MIN / 1000000000 + 1 || secs >= INT64_MAX / 1000000000 - 1)
+        return false;
     *ns = secs * 1000000000 + frac;
     if (used)
         *used = i;
