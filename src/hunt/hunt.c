@@ -139,9 +139,10 @@ static int keep_corr(struct worker *w, uint32_t rule, uint32_t file, const struc
     for (uint32_t i = 0; i < nn; i++) {
         struct sg_field f;
         have[i] = finding_event_value(ev, names[i], eid[i], sizeof eid[i], &f);
-        vals[i] = f.value;
-        if (have[i])
+        if (have[i]) {
+            vals[i] = f.value;
             bytes += vals[i].len + 1;
+        }
     }
     if (w->ncorr == w->corr_cap) {
         size_t cap = w->corr_cap ? w->corr_cap * 2 : 1024;

@@ -53,7 +53,7 @@ static uint64_t set_cost(const struct sg_ruleset *rs, const uint32_t *s, uint32_
 static int need(const struct sg_ruleset *rs, uint32_t ei, uint32_t *out, uint32_t *n)
 {
     const struct sg_expr *e = &rs->exprs[ei];
-    const uint32_t *k = rs->kids + e->a;
+    const uint32_t *k = rs->kids ? rs->kids + e->a : NULL; /* no list nodes at all: NULL */
     *n = 0;
     switch (e->kind) {
     case SG_E_PRED:

@@ -116,7 +116,8 @@ long sg_expr_list(struct sg_build *b, uint8_t kind, const uint32_t *kids, uint32
     if (sg_grow((void **)&rs->kids, &rs->capkids, rs->nkids + n, sizeof *rs->kids) < 0 ||
         sg_grow((void **)&rs->exprs, &rs->capexprs, rs->nexprs + 1, sizeof *rs->exprs) < 0)
         return MAMORI_ENOMEM;
-    memcpy(rs->kids + rs->nkids, kids, n * sizeof *kids);
+    if (n)
+        memcpy(rs->kids + rs->nkids, kids, n * sizeof *kids);
     rs->exprs[rs->nexprs] = (struct sg_expr){.kind = kind, .a = rs->nkids, .n = n, .k = k};
     rs->nkids += n;
     return rs->nexprs++;

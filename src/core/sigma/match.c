@@ -565,7 +565,7 @@ static bool eval(struct sg_matcher *m, uint32_t ei)
 {
     const struct sg_ruleset *rs = m->rs;
     const struct sg_expr *e = &rs->exprs[ei];
-    const uint32_t *k = rs->kids + e->a;
+    const uint32_t *k = rs->kids ? rs->kids + e->a : NULL; /* no list nodes at all: NULL */
     switch (e->kind) {
     case SG_E_PRED: return pred(m, e->a);
     case SG_E_AND:
