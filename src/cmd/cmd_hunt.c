@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cmd/commands.h"
+#include "core/sigma/sigma.h"
 #include "hunt/hunt.h"
 
 #define RULE_PATHS_MAX 64
@@ -56,15 +57,6 @@ static void usage(FILE *out)
             "level, tags, file, record, fields.\n"
             "Exit status: 0 it ran (findings or not), 1 some input could not be read or\n"
             "the output not written, 2 usage error or unusable rules. See docs/mamori-hunt.md.\n");
-}
-
-static int parse_level(const char *s)
-{
-    static const char *const names[] = {"informational", "low", "medium", "high", "critical"};
-    for (int i = 0; i < 5; i++)
-        if (!strcmp(s, names[i]))
-            return i;
-    return -1;
 }
 
 /* mamori's own rules: next to the source tree of this binary, else the
@@ -142,7 +134,7 @@ int cmd_hunt_main(int argc, char **argv)
             }
             break;
         case 'l':
-            o.min_level = parse_level(optarg);
+            o.min_level = sg_level_parse(optarg);
             if (o.min_level < 0) {
                 fprintf(stderr,
                         "mamori hunt: unknown level '%s' (informational, low, medium, high, "

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/civil.h"
 #include "evtx/evtx_int.h"
 
 static const char HEX_UP[] = "0123456789ABCDEF";
@@ -183,20 +184,6 @@ static void put2(char *o, unsigned v)
     o[1] = (char)('0' + v % 10);
 }
 
-/* Days since 1970-01-01 -> civil date (proleptic Gregorian). */
-static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
-{
-    days += 719468; /* shift the epoch to 0000-03-01 */
-    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    unsigned doe = (unsigned)(days - era * 146097);                       /* [0, 146096] */
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
-    unsigned mp = (5 * doy + 2) / 153;                                    /* [0, 11] */
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
 size_t val_filetime(uint64_t ticks, char *out)
 {
     uint64_t secs = ticks / 10000000u;
@@ -205,7 +192,7 @@ size_t val_filetime(uint64_t ticks, char *out)
     unsigned sod = (unsigned)(secs % 86400);
     int64_t y;
     unsigned m, d;
-    civil(days, &y, &m, &d);
+    civil_from_days(days, &y, &m, &d);
     /* FILETIME spans the years 1601..60056: four or five digits. */
     size_t n = y >= 10000 ? 5 : 4;
     for (size_t i = n; i-- > 0; y /= 10)

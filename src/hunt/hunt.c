@@ -34,8 +34,6 @@
 #define LOAD_ERRORS_SHOWN 200 /* rule load errors printed (the rest counted) */
 #define CORR_FIELDS_MAX 64    /* fields one base hit keeps for correlations */
 
-static const char *const LEVELS[] = {"informational", "low", "medium", "high", "critical"};
-
 /* A base hit kept for the correlation engine: one allocation holding the
  * fields the correlations read (names point into the corrset). */
 struct corr_base {
@@ -195,7 +193,7 @@ static int on_hit(struct worker *w, uint32_t rule, uint32_t file, const struct s
         .has_event_id = ev->has_event_id,
         .rule_id = ri->id,
         .rule_title = ri->title,
-        .level = LEVELS[ri->level],
+        .level = sg_level_name(ri->level),
         .tags = ri->tags,
         .ntags = ri->ntags,
         .file = ev->source ? ev->source : w->path,
@@ -348,7 +346,7 @@ static void on_corr_hit(void *p, const struct sg_corr_hit *h)
         .computer = computer,
         .rule_id = ci->id,
         .rule_title = ci->title,
-        .level = LEVELS[level],
+        .level = sg_level_name(level),
         .tags = ci->tags,
         .ntags = ci->ntags,
         /* the base hit being fed completed it only when it is its last one;
@@ -496,7 +494,7 @@ static const char *name_level(void *p, uint32_t slot)
     struct names *n = p;
     int l = slot < n->nrules ? (int)sg_rule(n->rs, slot)->level
                              : sg_corr_info(n->cs, slot - n->nrules)->level;
-    return LEVELS[l < 0 ? 0 : l > 4 ? 4 : l];
+    return sg_level_name(l);
 }
 
 static double now_s(void)

@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/sigma/event.h"
+#include "core/sigma/sigma.h"
 #include "hunt/finding.h"
 
 #define OTHER_HOSTS "(other hosts)"
@@ -225,9 +226,6 @@ int summary_merge(struct summary *into, const struct summary *from)
 
 uint64_t summary_total(const struct summary *s) { return s->total; }
 
-static const char *const LEVEL_NAMES[SUMMARY_LEVELS] = {"informational", "low", "medium", "high",
-                                                        "critical"};
-
 struct rule_row {
     uint32_t rule;
     uint64_t n;
@@ -293,7 +291,7 @@ void summary_print_text(const struct summary *s, const struct summary_names *n, 
     fprintf(out, "\nSummary: %llu findings", (unsigned long long)s->total);
     for (int l = SUMMARY_LEVELS - 1; l >= 0; l--)
         if (s->levels[l])
-            fprintf(out, ", %llu %s", (unsigned long long)s->levels[l], LEVEL_NAMES[l]);
+            fprintf(out, ", %llu %s", (unsigned long long)s->levels[l], sg_level_name(l));
     fprintf(out, "\n");
     size_t nr = 0;
     struct rule_row *rows = rule_rows(s, &nr);
@@ -363,7 +361,7 @@ int summary_write_json(const struct summary *s, const struct summary_names *n, F
         jw_uint(&w, "findings", s->total);
         jw_obj_begin_key(&w, "levels");
         for (int l = 0; l < SUMMARY_LEVELS; l++)
-            jw_uint(&w, LEVEL_NAMES[l], s->levels[l]);
+            jw_uint(&w, sg_level_name(l), s->levels[l]);
         jw_obj_end(&w);
         jw_obj_end(&w);
         if (jw_finish(&w) < 0)
@@ -394,7 +392,7 @@ int summary_write_json(const struct summary *s, const struct summary_names *n, F
         jw_str(&w, "computer", h->name);
         jw_obj_begin_key(&w, "levels");
         for (int l = 0; l < SUMMARY_LEVELS; l++)
-            jw_uint(&w, LEVEL_NAMES[l], h->levels[l]);
+            jw_uint(&w, sg_level_name(l), h->levels[l]);
         jw_obj_end(&w);
         jw_arr_begin(&w, "chain");
         for (int p = 0; p < PHASE_COUNT; p++) {

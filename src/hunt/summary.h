@@ -16,7 +16,7 @@
 #include <stdio.h>
 
 #define SUMMARY_HOSTS_MAX 65536u
-#define SUMMARY_LEVELS 5 /* enum sg_level */
+#define SUMMARY_LEVELS 5 /* SG_LEVELS of enum sg_level */
 
 enum phase {
     PHASE_INITIAL_ACCESS,

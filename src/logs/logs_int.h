@@ -99,7 +99,6 @@ void lg_utf8_fix(char *s, size_t n);
 /* ----------------------------------------------------------- time -- */
 
 /* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-int64_t lg_days_from_civil(int64_t y, unsigned m, unsigned d);
 /* "YYYY-MM-DD[T ]hh:mm:ss[.fraction][Z|+hh:mm|+hhmm|-..]" (no zone: UTC) ->
  * ns since 1970 UTC. *used (may be NULL) gets the bytes read. false if not
  * such a time. */

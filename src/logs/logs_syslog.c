@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/civil.h"
 #include "core/err.h"
 #include "logs/logs_int.h"
 
@@ -92,10 +93,10 @@ static bool bsd_time(struct lg_sys *s, const char *p, size_t n, int64_t *ns, siz
     if (s->fixed && s->last_month && mon + 6 < s->last_month)
         s->year++;
     s->last_month = mon;
-    int64_t secs = lg_days_from_civil(s->year, (unsigned)mon, (unsigned)day) * 86400 +
+    int64_t secs = civil_to_days(s->year, (unsigned)mon, (unsigned)day) * 86400 +
                    h * 3600 + mi * 60 + se;
     if (!s->fixed && secs > s->limit_s)
-        secs = lg_days_from_civil(s->year - 1, (unsigned)mon, (unsigned)day) * 86400 + h * 3600 +
+        secs = civil_to_days(s->year - 1, (unsigned)mon, (unsigned)day) * 86400 + h * 3600 +
                mi * 60 + se;
     *ns = secs * 1000000000 + frac;
     *used = i;

@@ -5,16 +5,7 @@
  * time-zone database is consulted: a time without an offset is UTC. */
 #include "logs/logs_int.h"
 
-int64_t lg_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    /* Howard Hinnant's algorithm, written out from its description. */
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (int64_t)(m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
+#include "core/civil.h"
 
 static bool digits(const char *s, size_t n, unsigned *v)
 {
@@ -64,7 +55,7 @@ bool lg_parse_iso(const char *s, size_t n, int64_t *ns, size_t *used)
         off = (int64_t)(oh * 3600 + om * 60) * (s[i] == '-' ? -1 : 1);
         i += 5 + colon;
     }
-    int64_t secs = lg_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
+    int64_t secs = civil_to_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
     /* ns since 1970 fit in 64 bits from 1677 to 2262: other times are refused */
     if (secs <= INT64_MIN / 1000000000 + 1 || secs >= INT64_MAX / 1000000000 - 1)
         return false;

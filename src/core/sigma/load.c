@@ -112,13 +112,12 @@ static int read_list(struct sg_build *b, const struct ynode *doc, const char *ke
 
 static int parse_level(struct sg_build *b, const struct ynode *doc, enum sg_level *out)
 {
-    static const char *names[] = {"informational", "low", "medium", "high", "critical"};
     const struct ynode *v = ynode_get(doc, "level");
     *out = SG_LEVEL_MEDIUM;
     if (!v)
         return 0;
-    for (int i = 0; i < 5; i++) {
-        if (ynode_is(v, names[i])) {
+    for (int i = 0; i < SG_LEVELS; i++) {
+        if (ynode_is(v, sg_level_name(i))) {
             *out = (enum sg_level)i;
             return 0;
         }

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "core/civil.h"
 #include "core/err.h"
 #include "core/sigma/sigma_int.h"
 
@@ -238,30 +239,24 @@ static bool digits(const char *s, size_t len, size_t at, size_t n, long *out)
     return true;
 }
 
-/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
-static long days_from_civil(long y, long m, long d)
+static long civil_days(long y, long m, long d)
 {
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
+    return (long)civil_to_days(y, (unsigned)m, (unsigned)d);
 }
 
 /* ISO 8601 week number (1..53). */
 static long iso_week(long y, long m, long d)
 {
-    long days = days_from_civil(y, m, d);
+    long days = civil_days(y, m, d);
     long wd = ((days % 7) + 7 + 3) % 7; /* Monday = 0; 1970-01-01 was a Thursday */
     long thursday = days - wd + 3;      /* the Thursday of this week decides the year */
     /* year of that Thursday */
     long ty = y;
-    if (thursday < days_from_civil(y, 1, 1))
+    if (thursday < civil_days(y, 1, 1))
         ty = y - 1;
-    else if (thursday >= days_from_civil(y + 1, 1, 1))
+    else if (thursday >= civil_days(y + 1, 1, 1))
         ty = y + 1;
-    return (thursday - days_from_civil(ty, 1, 1)) / 7 + 1;
+    return (thursday - civil_days(ty, 1, 1)) / 7 + 1;
 }
 
 /* "YYYY-MM-DD[T ]HH:MM..." (what EVTX, ISO 8601 and most JSON logs give). */

@@ -41,6 +41,12 @@ typedef void (*sg_diag_fn)(void *ctx, const char *file, unsigned line, unsigned 
 #endif
 
 enum sg_level { SG_LEVEL_INFORMATIONAL, SG_LEVEL_LOW, SG_LEVEL_MEDIUM, SG_LEVEL_HIGH, SG_LEVEL_CRITICAL };
+#define SG_LEVELS 5
+
+/* "informational" .. "critical"; an out-of-range level is clamped. */
+const char *sg_level_name(int level);
+/* The level named s (exactly, lower case), or -1. */
+int sg_level_parse(const char *s);
 
 struct sg_rule_info { /* stable after sg_compile, owned by the ruleset */
     const char *id, *name, *title, *status, *file; /* NULL when absent (file always set) */

@@ -1,5 +1,6 @@
 /* util.c - the Sigma engine's small containers: a bump arena for rule
- * strings, growable arrays, and an open-addressing string hash table.
+ * strings, growable arrays, an open-addressing string hash table, and the
+ * names of the rule levels.
  * Data enters as bytes to keep; it leaves as pointers that live as long as
  * the arena or table. No global state. */
 #include <stdlib.h>
@@ -177,4 +178,20 @@ void sg_htab_free(struct sg_htab *h)
     free(h->slots);
     h->slots = NULL;
     h->cap = h->n = 0;
+}
+
+static const char *const LEVEL_NAMES[SG_LEVELS] = {"informational", "low", "medium", "high",
+                                                   "critical"};
+
+const char *sg_level_name(int level)
+{
+    return LEVEL_NAMES[level < 0 ? 0 : level >= SG_LEVELS ? SG_LEVELS - 1 : level];
+}
+
+int sg_level_parse(const char *s)
+{
+    for (int i = 0; i < SG_LEVELS; i++)
+        if (!strcmp(s, LEVEL_NAMES[i]))
+            return i;
+    return -1;
 }
