@@ -31,8 +31,9 @@ record() { # status name [detail]
 }
 
 run_unit() { # variant binary
-  local v=$1 bin=$2 name out rc p f
+  local v=$1 bin=$2 name out rc p f t0
   name="$v/${bin#build/$v/tests/}"
+  t0=$SECONDS
   out=$(timeout 300 "$bin" 2>&1); rc=$?
   p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
   f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
@@ -43,12 +44,13 @@ run_unit() { # variant binary
     failed=$((failed + f)); failures+=("$name ($f failed, exit $rc)")
     printf '%s\n' "$out" | tail -40
   fi
-  printf '%-60s %s passed, %s failed\n' "$name" "$p" "$f"
+  printf '%-60s %s passed, %s failed  (%ss)\n' "$name" "$p" "$f" $((SECONDS - t0))
 }
 
 run_integration() { # variant script
-  local v=$1 script=$2 name out rc np nf
+  local v=$1 script=$2 name out rc np nf t0
   name="$v/$(basename "$script")"
+  t0=$SECONDS
   out=$(MAMORI="$root/build/$v/mamori" VARIANT=$v timeout --kill-after=10 900 bash "$script" 2>&1); rc=$?
   np=$(printf '%s\n' "$out" | grep -c '^PASS ')
   nf=$(printf '%s\n' "$out" | grep -c '^FAIL ')
@@ -58,7 +60,7 @@ run_integration() { # variant script
     failed=$((failed + 1)); failures+=("$name exited $rc without a FAIL line")
   fi
   if [ "$nf" -gt 0 ] || [ "$rc" -ne 0 ]; then printf '%s\n' "$out" | tail -60; fi
-  printf '%-60s %s passed, %s failed\n' "$name" "$np" "$nf"
+  printf '%-60s %s passed, %s failed  (%ss)\n' "$name" "$np" "$nf" $((SECONDS - t0))
 }
 
 for v in $variants; do
@@ -98,5 +100,6 @@ fi
 if [ ${#failures[@]} -gt 0 ]; then
   echo; echo "failures:"; printf '  %s\n' "${failures[@]}"
 fi
+echo "tests took $((SECONDS / 60)) min $((SECONDS % 60)) s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
