@@ -12,7 +12,7 @@ CC      ?= cc
 VARIANT ?= release
 BUILD   := build/$(VARIANT)
 
-PKGS    := yaml-0.1 openssl libarchive sqlite3 zlib json-c libpcre2-8 libnftables libhs
+PKGS    := yaml-0.1 openssl libarchive sqlite3 zlib json-c libpcre2-8 libnftables libhs libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -7,7 +7,7 @@ pkgs=(
   libyaml-dev libssl-dev libarchive-dev libsqlite3-dev zlib1g-dev libcmocka-dev libjson-c-dev libpcre2-dev libnftables-dev libhyperscan-dev
   e2fsprogs xfsprogs util-linux kmod jq bc nftables iproute2 netcat-openbsd
   gzip zstd xz-utils zip unzip git gnupg openssl sqlite3 tar dpkg-dev psmisc procps curl
-  libevtx-utils time
+  libevtx-utils time python3 libcurl4-openssl-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do
