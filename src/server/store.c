@@ -56,6 +56,18 @@ static const char *const MIGRATIONS[STORE_SCHEMA_VERSION] = {
     "CREATE INDEX alerts_site_id ON alerts(site_id, id);"
     "CREATE INDEX alerts_host_id ON alerts(host_id, id);"
     "CREATE INDEX alerts_severity_id ON alerts(severity, id);",
+    /* 5: the web console (src/web): local users (argon2id hashes) and their
+     * sessions (id = SHA-256 of the cookie value, never the value itself) */
+    "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " role TEXT NOT NULL CHECK(role IN ('admin','site-admin','viewer')),"
+    " site_id INTEGER REFERENCES sites(id), hash TEXT NOT NULL, totp_secret TEXT,"
+    " created INTEGER NOT NULL, disabled INTEGER, failed_logins INTEGER NOT NULL DEFAULT 0,"
+    " locked_until INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE sessions(id BLOB PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),"
+    " csrf TEXT NOT NULL, created INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL, ip TEXT, user_agent TEXT);"
+    "CREATE INDEX sessions_user ON sessions(user_id);"
+    "CREATE INDEX sessions_expires ON sessions(expires);",
 };
 
 static int fail(struct store *s, const char *what)

@@ -1,7 +1,7 @@
 /* store.h - the server's database: one SQLite file (server.db, WAL mode) in
  * the data directory, with a versioned schema.
  *
- * Schema version 4 (PRAGMA user_version; store_open creates or upgrades it
+ * Schema version 5 (PRAGMA user_version; store_open creates or upgrades it
  * step by step and refuses a newer one):
  *   sites   (id, name UNIQUE, created)
  *   tokens  (hash PK = SHA-256 hex of the secret, site_id, created, expires,
@@ -21,6 +21,11 @@
  *            salt, hash = SHA-256(salt || secret), created, expires,
  *            last_used, revoked)  API tokens; audit gains site_id; indexes
  *            for the API's pages (v4; queries in api/api_store.h)
+ *   users   (id, name UNIQUE, role, site_id, hash argon2id string, totp_secret,
+ *            created, disabled, failed_logins, locked_until)   console users
+ *   sessions (id PK = SHA-256 of the cookie value, user_id, csrf, created,
+ *            last_seen, expires, ip, user_agent)  console sessions (v5;
+ *            queries in web/web_store.h)
  * Times are milliseconds since the epoch (UTC).
  *
  * Several processes share the file: the running server, and `mamori server
@@ -35,7 +40,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_BUSY_MS 5000
 #define STORE_FILE "server.db"
 #define SITE_NAME_MAX 64
