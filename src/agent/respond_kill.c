@@ -1,7 +1,8 @@
 /* respond_kill.c - kill an actor the guard reported, by its key.
  *
  * The key is the guard's (and its vault's) name for an actor:
- * BOOT-PID-START, the first hex digits of this boot's id
+ * BOOT-PID-START (made by proc_actor_key in guard/proc.c, parsed by
+ * cmd_actor_parse in net/command.c), the first hex digits of this boot's id
  * (/proc/sys/kernel/random/boot_id without dashes), the actor's root
  * process and its start time in clock ticks after boot. A PID alone could
  * name another process by now; the three together name one process once.
@@ -35,22 +36,6 @@
 
 #define KILL_MAX 1024 /* processes of one actor: the root and its descendants */
 #define KILL_WAIT_MS 3000
-
-static void boot_hex(char out[CMD_BOOT_HEX_MAX + 1])
-{
-    char buf[64] = "";
-    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
-    if (f) {
-        if (!fgets(buf, sizeof buf, f))
-            buf[0] = '\0';
-        fclose(f);
-    }
-    size_t n = 0;
-    for (const char *p = buf; *p && n < CMD_BOOT_HEX_MAX; p++)
-        if (*p != '-' && *p != '\n')
-            out[n++] = *p;
-    out[n] = '\0';
-}
 
 static const char *why_untouchable(const struct respond_ctx *r, const struct proc_info *p)
 {
@@ -96,7 +81,7 @@ int kill_actor(struct respond_ctx *r, const char *key, char *msg, size_t cap)
         snprintf(msg, cap, "kill: '%s' is not an actor key (BOOT-PID-START)", key);
         return MAMORI_EINVAL;
     }
-    boot_hex(now_boot);
+    proc_boot_hex(now_boot, CMD_BOOT_HEX_MAX);
     if (strncmp(boot, now_boot, strlen(boot)) != 0) {
         snprintf(msg, cap,
                  "kill: actor %s is from another boot of this host (now %.8s...): its processes "

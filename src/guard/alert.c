@@ -76,6 +76,7 @@ void alert_emit(struct guard *g, struct actor *a)
     jw_str(&w, "event", "alert");
     jw_str(&w, "id", id);
     jw_str(&w, "action", guard_action_name(g->o->action));
+    jw_str(&w, "actor_key", a->vkey); /* BOOT-PID-START: what 'kill' names */
     jw_arr_begin(&w, "pids");
     for (size_t i = 0; i < a->nmembers; i++)
         jw_int(&w, NULL, a->members[i]);

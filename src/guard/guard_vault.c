@@ -70,22 +70,6 @@ struct gvault_fs *gv_fs_of(struct guard *g, dev_t dev)
     return NULL;
 }
 
-static void read_boot_id(char *out, size_t cap)
-{
-    char buf[64] = "";
-    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
-    if (f) {
-        if (!fgets(buf, sizeof buf, f))
-            buf[0] = '\0';
-        fclose(f);
-    }
-    size_t n = 0;
-    for (const char *p = buf; *p && n + 1 < cap && n < 8; p++)
-        if (*p != '-' && *p != '\n')
-            out[n++] = *p;
-    out[n] = '\0';
-}
-
 /* At start, before any mark (reading the binaries and dpkg's records later
  * could wait on our own permission events when / is watched). */
 static void verify_trusted(struct guard *g)
@@ -114,7 +98,7 @@ int gv_open(struct guard *g)
     if (!gv)
         return MAMORI_ENOMEM;
     g->gv = gv;
-    read_boot_id(gv->boot, sizeof gv->boot);
+    proc_boot_hex(gv->boot, sizeof gv->boot - 1);
     verify_trusted(g);
     /* held fds: as many as the open file limit allows beside the rest */
     struct rlimit rl;
@@ -276,8 +260,10 @@ void gv_stats(const struct guard *g, struct vault_stats *out)
 
 void gv_actor_key(struct guard *g, struct actor *a, const struct proc_info *root)
 {
-    snprintf(a->vkey, sizeof a->vkey, "%s-%d-%llu", g->gv ? g->gv->boot : "",
-             (int)root->pid, (unsigned long long)root->start_time);
+    /* one definition of the key (guard/proc.h); without a vault the boot
+     * id is read here, once per actor */
+    proc_actor_key(g->gv ? g->gv->boot : NULL, root->pid, root->start_time, a->vkey,
+                   sizeof a->vkey);
 }
 
 /* The actor's row, once per vault. */

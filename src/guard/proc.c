@@ -269,3 +269,30 @@ size_t proc_children(pid_t pid, pid_t *out, size_t max)
     closedir(d);
     return n;
 }
+
+void proc_boot_hex(char *out, size_t ndigits)
+{
+    char buf[64] = "";
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+    if (f) {
+        if (!fgets(buf, sizeof buf, f))
+            buf[0] = '\0';
+        fclose(f);
+    }
+    size_t n = 0;
+    for (const char *p = buf; *p && n < ndigits && n < 32; p++)
+        if (*p != '-' && *p != '\n')
+            out[n++] = *p;
+    out[n] = '\0';
+}
+
+int proc_actor_key(const char *boot, pid_t pid, uint64_t start, char *out, size_t cap)
+{
+    char b[PROC_BOOT_HEX + 1];
+    if (!boot) {
+        proc_boot_hex(b, PROC_BOOT_HEX);
+        boot = b;
+    }
+    int n = snprintf(out, cap, "%s-%d-%llu", boot, (int)pid, (unsigned long long)start);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}

@@ -75,4 +75,17 @@ size_t proc_children(pid_t pid, pid_t *out, size_t max);
 
 const char *proc_basename(const char *path);
 
+/* An actor's key, the one name the guard, its vault, the agent's kill
+ * responder and the server use for it: BOOT-PID-START, BOOT the first
+ * PROC_BOOT_HEX hex digits of this boot's id (/proc/sys/kernel/random/
+ * boot_id without dashes), PID the actor's root process and START its start
+ * time in clock ticks after boot (net/command.h parses it). boot NULL: read
+ * now with proc_boot_hex. Returns the length, or -1 if it does not fit cap. */
+#define PROC_BOOT_HEX 8
+#define PROC_ACTOR_KEY_MAX 48
+int proc_actor_key(const char *boot, pid_t pid, uint64_t start, char *out, size_t cap);
+/* The first ndigits (at most 32) hex digits of the boot id into out
+ * (ndigits + 1 bytes); "" when /proc does not say. */
+void proc_boot_hex(char *out, size_t ndigits);
+
 #endif
