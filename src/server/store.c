@@ -68,6 +68,48 @@ static const char *const MIGRATIONS[STORE_SCHEMA_VERSION] = {
     " expires INTEGER NOT NULL, ip TEXT, user_agent TEXT);"
     "CREATE INDEX sessions_user ON sessions(user_id);"
     "CREATE INDEX sessions_expires ON sessions(expires);",
+    /* 6: incidents (server/incident.h): alerts grouped per host by actor and
+     * time, and outbreaks of one class over hosts of a site; an alert links
+     * to its host incident and to its site's outbreak (two columns: it can
+     * be in both); class is the outbreak key of alerts stored from v6 on */
+    "CREATE TABLE incidents(id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL, host_id TEXT,"
+    " kind TEXT NOT NULL CHECK(kind IN ('host','outbreak')), key TEXT NOT NULL,"
+    " title TEXT NOT NULL, severity TEXT NOT NULL,"
+    " status TEXT NOT NULL DEFAULT 'open' CHECK(status IN ('open','resolved')),"
+    " first INTEGER NOT NULL, last INTEGER NOT NULL, alert_count INTEGER NOT NULL DEFAULT 0,"
+    " host_count INTEGER NOT NULL DEFAULT 0, resolved_by TEXT, resolved_at INTEGER,"
+    " rev INTEGER NOT NULL DEFAULT 0);"
+    "ALTER TABLE alerts ADD COLUMN incident_id INTEGER;"
+    "ALTER TABLE alerts ADD COLUMN outbreak_id INTEGER;"
+    "ALTER TABLE alerts ADD COLUMN class TEXT;"
+    "CREATE INDEX incidents_host_key ON incidents(host_id, key, last)"
+    " WHERE kind = 'host' AND status = 'open';"
+    "CREATE INDEX incidents_site_key ON incidents(site_id, key, last)"
+    " WHERE kind = 'outbreak' AND status = 'open';"
+    "CREATE INDEX incidents_site_id ON incidents(site_id, id);"
+    "CREATE INDEX incidents_site_status_id ON incidents(site_id, status, id);"
+    "CREATE INDEX incidents_status_id ON incidents(status, id);"
+    "CREATE INDEX incidents_host_id ON incidents(host_id, id);"
+    "CREATE INDEX incidents_severity_id ON incidents(severity, id);"
+    "CREATE INDEX incidents_rev ON incidents(rev);"
+    "CREATE INDEX alerts_incident ON alerts(incident_id, id) WHERE incident_id IS NOT NULL;"
+    "CREATE INDEX alerts_outbreak ON alerts(outbreak_id, host_id) WHERE outbreak_id IS NOT NULL;"
+    "CREATE INDEX alerts_site_class_time ON alerts(site_id, class, time) WHERE class IS NOT NULL;",
+    /* 7: alert delivery (src/deliver): where alerts go, and each alert's
+     * delivery to each route (the durable outbox) */
+    "CREATE TABLE routes(id INTEGER PRIMARY KEY, site_id INTEGER REFERENCES sites(id),"
+    " kind TEXT NOT NULL CHECK(kind IN ('webhook','slack','teams','syslog','email')),"
+    " target TEXT NOT NULL, options TEXT NOT NULL DEFAULT '{}',"
+    " min_rank INTEGER NOT NULL DEFAULT 0, after_alert INTEGER NOT NULL DEFAULT 0,"
+    " created INTEGER NOT NULL, created_by TEXT NOT NULL, disabled INTEGER);"
+    "CREATE TABLE deliveries(id INTEGER PRIMARY KEY,"
+    " route_id INTEGER NOT NULL REFERENCES routes(id),"
+    " alert_id INTEGER NOT NULL REFERENCES alerts(id), created INTEGER NOT NULL,"
+    " status TEXT NOT NULL DEFAULT 'pending' CHECK(status IN ('pending','sent','failed')),"
+    " attempts INTEGER NOT NULL DEFAULT 0, next_try INTEGER NOT NULL, last_error TEXT,"
+    " sent_at INTEGER, UNIQUE(route_id, alert_id));"
+    "CREATE INDEX deliveries_due ON deliveries(next_try, id) WHERE status = 'pending';"
+    "CREATE INDEX deliveries_alert ON deliveries(alert_id);",
 };
 
 static int fail(struct store *s, const char *what)

@@ -1,7 +1,7 @@
 /* store.h - the server's database: one SQLite file (server.db, WAL mode) in
  * the data directory, with a versioned schema.
  *
- * Schema version 5 (PRAGMA user_version; store_open creates or upgrades it
+ * Schema version 7 (PRAGMA user_version; store_open creates or upgrades it
  * step by step and refuses a newer one):
  *   sites   (id, name UNIQUE, created)
  *   tokens  (hash PK = SHA-256 hex of the secret, site_id, created, expires,
@@ -26,6 +26,18 @@
  *   sessions (id PK = SHA-256 of the cookie value, user_id, csrf, created,
  *            last_seen, expires, ip, user_agent)  console sessions (v5;
  *            queries in web/web_store.h)
+ *   incidents (id, site_id, host_id NULL for an outbreak, kind host|outbreak,
+ *            key, title, severity, status open|resolved, first, last,
+ *            alert_count, host_count, resolved_by, resolved_at, rev); alerts
+ *            gain incident_id, outbreak_id and class (v6; rules and queries
+ *            in server/incident.h)
+ *   routes  (id, site_id NULL = every site, kind webhook|slack|teams|syslog|
+ *            email, target, options JSON, min_rank 0 info..4 critical,
+ *            after_alert: highest alert id already queued for it, created,
+ *            created_by, disabled)       where alerts are delivered (v7)
+ *   deliveries (id, route_id, alert_id, created, status pending|sent|failed,
+ *            attempts, next_try, last_error, sent_at; UNIQUE(route, alert))
+ *            the durable outbox (v7; queries in deliver/route.h)
  * Times are milliseconds since the epoch (UTC).
  *
  * Several processes share the file: the running server, and `mamori server
@@ -40,7 +52,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 7
 #define STORE_BUSY_MS 5000
 #define STORE_FILE "server.db"
 #define SITE_NAME_MAX 64
