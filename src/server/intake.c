@@ -11,12 +11,15 @@
  * up to there. A resend (after a reconnect) is stored once: (host, seq) is
  * unique and the insert ignores duplicates. An alert whose fields do not
  * validate is stored as kind "invalid_alert" with its raw text and
- * acknowledged like the others, so one bad record cannot block a spool. */
+ * acknowledged like the others, so one bad record cannot block a spool.
+ * Each newly stored alert is correlated into incidents (server/incident.h)
+ * in the same transaction, so an alert is never stored without its links. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "server/incident.h"
 #include "server/server_int.h"
 
 #define KIND_MAX 63
@@ -136,10 +139,27 @@ void intake_flush(struct server *s)
     if (s->nintake == 0)
         return;
     int rc = store_begin(&s->st);
+    unsigned outbreaks = 0;
     for (size_t i = 0; rc == 0 && i < s->nintake; i++) {
         struct intake_rec *r = &s->intake[i];
         rc = store_alert_intake(&s->st, r->host->id, r->host->site_id, r->seq, r->time, r->kind,
                                 r->severity, r->summary, r->body);
+        if (rc == 0 && sqlite3_changes(s->st.db) == 1) { /* not a resend: correlate it */
+            struct incident_alert ia = {
+                .id = sqlite3_last_insert_rowid(s->st.db),
+                .site_id = r->host->site_id,
+                .time = r->time,
+                .host_id = r->host->id,
+                .hostname = r->host->hostname,
+                .site = r->host->site,
+                .kind = r->kind,
+                .severity = r->severity,
+                .body = r->body,
+            };
+            struct incident_note note;
+            rc = incident_link(&s->st, &ia, &note);
+            outbreaks += note.outbreak_new;
+        }
     }
     if (rc == 0)
         rc = store_commit(&s->st);
@@ -149,6 +169,10 @@ void intake_flush(struct server *s)
                  s->st.err);
         return; /* kept: a full queue stops taking more (intake_alert flushes first) */
     }
+    if (outbreaks)
+        log_warn("%u new outbreak incident%s: the same kind of alert on several hosts of a site "
+                 "(mamori server incidents --open)",
+                 outbreaks, outbreaks == 1 ? "" : "s");
     for (size_t i = 0; i < s->nintake; i++) {
         struct intake_rec *r = &s->intake[i];
         emit_alert(s, r);

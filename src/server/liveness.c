@@ -13,6 +13,7 @@
  *  4. Status changes and alerts are written in one transaction per tick
  *     (liveness_flush); an online host's last_seen at most every
  *     HOSTS_PERSIST_MS. A failed write keeps the entries dirty for the next tick.
+ *     Each alert is correlated (server/incident.h) in that transaction.
  *  5. A revocation committed by `mamori server revoke` (another process) is
  *     seen through the store's data_version within one tick: the host's
  *     connection gets ERROR "revoked" and is closed. */
@@ -20,6 +21,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "server/incident.h"
 #include "server/server_int.h"
 
 static int load_one(void *arg, const struct host_row *r)
@@ -102,6 +104,24 @@ void liveness_tick(struct server *s)
     hosts_each(&s->hosts, sweep_one, s);
 }
 
+/* The alert just added joins the host's incident (server/incident.h rule 2). */
+static int correlate(struct server *s, const struct host *h, int64_t now, const char *kind,
+                     const char *severity)
+{
+    struct incident_alert ia = {
+        .id = sqlite3_last_insert_rowid(s->st.db),
+        .site_id = h->site_id,
+        .time = now,
+        .host_id = h->id,
+        .hostname = h->hostname,
+        .site = h->site,
+        .kind = kind,
+        .severity = severity,
+    };
+    struct incident_note note;
+    return incident_link(&s->st, &ia, &note);
+}
+
 static int write_one(void *arg, struct host *h)
 {
     struct server *s = arg;
@@ -114,14 +134,17 @@ static int write_one(void *arg, struct host *h)
         char summary[768];
         silent_summary(s, h, summary, sizeof summary);
         if (store_alert_add(&s->st, h->id, h->site_id, now, "host_silent", "high", summary, NULL) <
-            0)
+                0 ||
+            correlate(s, h, now, "host_silent", "high") < 0)
             return 1;
     }
     if (h->alert_back) {
         char summary[512];
         snprintf(summary, sizeof summary, "host %s (%s, site %s) is reporting again", h->hostname,
                  h->id, h->site);
-        if (store_alert_add(&s->st, h->id, h->site_id, now, "host_back", "info", summary, NULL) < 0)
+        if (store_alert_add(&s->st, h->id, h->site_id, now, "host_back", "info", summary, NULL) <
+                0 ||
+            correlate(s, h, now, "host_back", "info") < 0)
             return 1;
     }
     return 0;
