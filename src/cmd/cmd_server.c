@@ -50,7 +50,8 @@ static void usage(FILE *out)
             "       mamori server command [--data DIR] HOST ACTION [--actor KEY | --alert ID]\n"
             "                             [--wait DUR]\n"
             "       mamori server commands [--data DIR] [HOST]\n"
-            "       mamori server api-token [--data DIR] --name NAME [--role ROLE] [--site S]\n\n"
+            "       mamori server api-token [--data DIR] --name NAME [--role ROLE] [--site S]\n"
+            "       mamori server incidents [--data DIR] [--site SITE] [--open]\n\n"
             "The head-office server: enrolls agents, keeps a mutual-TLS (1.3) connection\n"
             "with each, notices a host that goes silent and records an alert. Its data\n"
             "(SQLite database, CA, keys) lives in one directory.\n\n"
@@ -66,7 +67,9 @@ static void usage(FILE *out)
             "           The host runs it once and reports; --wait DUR waits for the result\n"
             "           (exit 0 ok, 1 failed or no result in time)\n"
             "  commands list the commands and their results as JSON lines\n"
-            "  api-token  print a new API token once (see mamori server api-token --help)\n\n"
+            "  api-token  print a new API token once (see mamori server api-token --help)\n"
+            "  incidents  list the incidents (alerts grouped by host and actor, outbreaks\n"
+            "           over a site's hosts) as JSON lines, newest first\n\n"
             "Options of run:\n"
             "  -d, --data DIR           data directory (default %s)\n"
             "  -l, --listen ADDR:PORT   address to listen on (default %s; port 0 picks one)\n"
@@ -631,6 +634,8 @@ int cmd_server_main(int argc, char **argv)
             return cmd_commands(argc - 1, argv + 1);
         if (!strcmp(sub, "api-token"))
             return cmd_server_api_token(argc - 1, argv + 1);
+        if (!strcmp(sub, "incidents"))
+            return cmd_server_incidents(argc - 1, argv + 1);
         if (!strcmp(sub, "help")) {
             usage(stdout);
             return EXIT_OK;
