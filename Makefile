@@ -42,7 +42,7 @@ BIN      := $(BUILD)/mamori
 UNIT_SRC := $(shell find tests/unit -name 'test_*.c' | sort)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all asan tests check up fuzz clean format deps
+.PHONY: all asan tests check up fuzz clean format deps bench-server
 all: $(BIN)
 
 # V=1 shows the full commands.
@@ -70,6 +70,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	$(Q)$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB) $(LDOPT) $(LDLIBS) -lcmocka
 
 tests: $(BIN) $(UNIT_BIN)
+
+# The server load generator (bench/server/run.sh builds it with this target).
+$(BUILD)/bench/server/loadgen: bench/server/loadgen.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDOPT) $(LDLIBS)
+
+bench-server: $(BIN) $(BUILD)/bench/server/loadgen
 
 asan:
 	$(MAKE) VARIANT=asan tests
