@@ -27,6 +27,11 @@
 #define FRAME_MAX_ENROLL (64u << 10) /* body bytes, peer without a certificate */
 #define FRAME_PROTO 1                /* protocol version sent in HELLO / ENROLL */
 #define FRAME_JSON_DEPTH 16
+/* An EVENTS frame carries 1 .. FRAME_EVENTS_MAX events with consecutive
+ * sequence numbers from first_seq, in at most FRAME_EVENTS_BYTES of body
+ * (the agent's bound; the receiver checks FRAME_MAX and the count). */
+#define FRAME_EVENTS_MAX 1024
+#define FRAME_EVENTS_BYTES (512u << 10)
 
 enum frame_type {
     FRAME_HELLO = 1,         /* agent -> server: first frame of a certified session */
@@ -40,7 +45,9 @@ enum frame_type {
     FRAME_ALERT_ACK = 9,     /* server -> agent: every alert up to seq is stored */
     FRAME_COMMAND = 10,      /* server -> agent: a response command (id, action, argument) */
     FRAME_RESULT = 11,       /* agent -> server: a command's outcome (id, ok/failed, message) */
-    FRAME_TYPE_MAX = 11,
+    FRAME_EVENTS = 12,       /* agent -> server: {"first_seq":N,"events":[{...},...]}, seqs N.. */
+    FRAME_EVENTS_ACK = 13,   /* server -> agent: {"seq":N} every event up to N is stored */
+    FRAME_TYPE_MAX = 13,
 };
 
 struct frame {

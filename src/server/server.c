@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "net/tls.h"
 #include "server/server_int.h"
+#include "server/srvconf.h"
 
 #define EP_BATCH 256
 /* epoll data tags for the fds that are not connections */
@@ -136,6 +137,8 @@ void srv_conn_refuse(struct server *s, struct sconn *c, const char *code, const 
 static void conn_interest(struct server *s, struct sconn *c)
 {
     uint32_t m = EPOLLIN | EPOLLRDHUP | (nc_wants_write(&c->nc) ? EPOLLOUT : 0);
+    if (c->paused) /* backpressure: nothing read until the event queue has room */
+        m &= ~(uint32_t)(EPOLLIN | EPOLLRDHUP);
     if (c->st == SC_CLOSING)
         m = EPOLLOUT | EPOLLRDHUP;
     if (m == c->epmask)
@@ -149,11 +152,13 @@ static void conn_interest(struct server *s, struct sconn *c)
  * the connection is gone. */
 static bool conn_read(struct server *s, struct sconn *c)
 {
-    for (;;) {
+    while (!c->paused) {
         int r = nc_read(&c->nc);
         struct frame f;
         int fr = 0;
         while (c->st != SC_CLOSING && (fr = nc_frame(&c->nc, &f)) == 1) {
+            if (c->st == SC_AGENT && f.type == FRAME_EVENTS && !events_admit(s, c, f.len))
+                return true; /* paused: the frame stays in the buffer */
             if (!session_frame(s, c, &f))
                 return false;
             if (c->st != SC_CLOSING)
@@ -179,6 +184,7 @@ static bool conn_read(struct server *s, struct sconn *c)
             return false;
         }
     }
+    return true;
 }
 
 static void conn_event(struct server *s, struct sconn *c, uint32_t ev)
@@ -291,6 +297,7 @@ static void on_tick(struct server *s)
         command_scan(s); /* before liveness_revocations takes the new version */
     liveness_revocations(s);
     liveness_flush(s);
+    retention_tick(s);
 }
 
 /* ---------------------------------------------------------------- setup -- */
@@ -397,6 +404,8 @@ static int setup(struct server *s)
     s->intake = calloc(SRV_INTAKE_MAX, sizeof *s->intake);
     if (!s->intake)
         return MAMORI_ENOMEM;
+    if ((rc = events_init(s)) < 0 || (rc = retention_init(s)) < 0)
+        return rc;
     char serr[SOCK_ERR_MAX];
     if ((s->lfd = sock_listen(&s->o->listen, serr)) < 0) {
         log_error("%s", serr);
@@ -432,11 +441,27 @@ static void emit_ready(struct server *s)
     log_info("listening on %s, data in %s, %zu hosts enrolled", addr, s->o->data, s->hosts.n);
 }
 
+/* Connections paused for a full event queue read again after its write. */
+static void resume_paused(struct server *s)
+{
+    events_resumed(s);
+    struct sconn *next;
+    for (struct sconn *c = s->conns; c; c = next) {
+        next = c->next;
+        if (c->dead || !c->paused)
+            continue;
+        c->paused = false;
+        conn_event(s, c, EPOLLIN);
+    }
+}
+
 static void loop(struct server *s)
 {
     struct epoll_event evs[EP_BATCH];
     while (!s->stop) {
-        int n = epoll_wait(s->ep, evs, EP_BATCH, 1000);
+        /* events read by resumed connections are written at the end of the next turn:
+         * do not sleep first */
+        int n = epoll_wait(s->ep, evs, EP_BATCH, events_pending(s) ? 0 : 1000);
         if (n < 0 && errno != EINTR) {
             log_error("epoll_wait: %s", strerror(errno));
             return;
@@ -458,14 +483,21 @@ static void loop(struct server *s)
             }
         }
         intake_flush(s); /* the alerts of this turn, in one transaction */
+        events_flush(s); /* then its events (events.h) */
+        if (events_any_paused(s))
+            resume_paused(s);
         free_dead(s);
     }
 }
 
 static void teardown(struct server *s)
 {
-    if (s->st.db)
+    if (s->st.db && s->intake)
         intake_flush(s);
+    if (s->st.db && s->evq)
+        events_flush(s);
+    events_free(s);
+    retention_free(s);
     for (size_t i = 0; i < s->nintake; i++) { /* left only if the last write failed */
         free(s->intake[i].summary);
         free(s->intake[i].body);
@@ -495,6 +527,15 @@ int srv_run(const struct srv_opts *o, FILE *events)
     s->events = events;
     s->ep = s->lfd = s->sigfd = s->tfd = s->lockfd = -1;
     s->now_ms = srv_mono_ms();
+    s->conf = malloc(sizeof *s->conf);
+    if (!s->conf) {
+        free(s);
+        return MAMORI_ENOMEM;
+    }
+    if (o->conf)
+        *s->conf = *o->conf;
+    else
+        srvconf_defaults(s->conf);
     raise_fd_limit(o->max_conns);
     int rc = setup(s);
     struct api *api = NULL; /* its own thread, store connection and listener */
@@ -504,11 +545,12 @@ int srv_run(const struct srv_opts *o, FILE *events)
         emit_ready(s);
         loop(s);
         log_info("stopped: %" PRIu64 " connections accepted, %" PRIu64 " dropped, %" PRIu64
-                 " alerts stored",
-                 s->accepted, s->dropped, s->alerts_stored);
+                 " alerts and %" PRIu64 " events stored",
+                 s->accepted, s->dropped, s->alerts_stored, events_stored(s));
     }
     api_stop(api);
     teardown(s);
+    free(s->conf);
     free(s);
     return rc;
 }

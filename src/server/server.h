@@ -19,6 +19,7 @@
 #include "net/sock.h"
 
 struct api_opts;
+struct srv_conf;
 
 #define SRV_NAMES_MAX 16
 #define SRV_TICK_MS 250
@@ -41,6 +42,7 @@ struct srv_opts {
     uint64_t heartbeat_ms;
     unsigned max_conns;
     const struct api_opts *api; /* the HTTPS API (src/api/api.h); NULL: none */
+    const struct srv_conf *conf; /* intake and retention (server/srvconf.h); NULL: defaults */
 };
 
 /* Runs until SIGINT/SIGTERM. Returns 0, MAMORI_ECONFIG (bad data dir,

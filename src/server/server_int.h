@@ -32,6 +32,7 @@ struct sconn {
     uint64_t last_rx_ms;  /* monotonic: last frame */
     uint32_t epmask;      /* events registered with epoll */
     bool dead;            /* closed; freed after this loop turn (epoll may still name it) */
+    bool paused;          /* an EVENTS frame waits for room in the intake queue: not read */
     struct sconn *prev, *next;
 };
 
@@ -64,6 +65,9 @@ struct server {
     struct intake_rec *intake; /* SRV_INTAKE_MAX slots */
     size_t nintake;
     uint64_t alerts_stored;
+    struct srv_conf *conf;     /* o->conf or the defaults (owned copy) */
+    struct evq *evq;           /* events waiting for their write (events.c) */
+    struct retention *ret;     /* retention state (retention.c) */
 };
 
 uint64_t srv_mono_ms(void);
@@ -87,6 +91,27 @@ bool session_frame(struct server *s, struct sconn *c, const struct frame *f);
 bool intake_alert(struct server *s, struct sconn *c, struct json_object *body);
 /* Write the pending alerts in one transaction, then acknowledge them. */
 void intake_flush(struct server *s);
+
+/* events.c (rules in events.h) */
+int events_init(struct server *s);
+void events_free(struct server *s);
+/* Room in the queue for a frame of len body bytes? If not, c is paused
+ * (false): its frame stays unread until events_resume. */
+bool events_admit(struct server *s, struct sconn *c, size_t len);
+/* An EVENTS frame: queued; false when c was dropped (protocol error). */
+bool events_frame(struct server *s, struct sconn *c, struct json_object *body);
+/* Write the queued events (transactions of batch_events rows), then ack. */
+void events_flush(struct server *s);
+/* After a flush: true if some connection was paused (the loop resumes it). */
+bool events_any_paused(const struct server *s);
+void events_resumed(struct server *s);
+uint64_t events_stored(const struct server *s);
+bool events_pending(const struct server *s); /* rows wait in the queue */
+
+/* retention.c: delete old events/alerts in small slices, each tick */
+int retention_init(struct server *s);
+void retention_free(struct server *s);
+void retention_tick(struct server *s);
 
 /* command.c: response commands (rules there) */
 void command_scan(struct server *s); /* pending rows another process committed */

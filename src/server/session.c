@@ -212,6 +212,14 @@ static bool on_alert(struct server *s, struct sconn *c, struct json_object *body
     return true;
 }
 
+static bool on_events(struct server *s, struct sconn *c, struct json_object *body)
+{
+    if (!events_frame(s, c, body))
+        return false;
+    liveness_seen(s, c->host);
+    return true;
+}
+
 static bool on_result(struct server *s, struct sconn *c, struct json_object *body)
 {
     if (!command_result(s, c, body))
@@ -245,6 +253,7 @@ bool session_frame(struct server *s, struct sconn *c, const struct frame *f)
         ok = f->type == FRAME_HEARTBEAT ? on_heartbeat(s, c, body)
              : f->type == FRAME_ALERT   ? on_alert(s, c, body)
              : f->type == FRAME_RESULT  ? on_result(s, c, body)
+             : f->type == FRAME_EVENTS  ? on_events(s, c, body)
                                         : protocol_error(s, c, f, "not expected from an agent");
         break;
     default: ok = protocol_error(s, c, f, "in a closing connection"); break;

@@ -110,6 +110,11 @@ static const char *const MIGRATIONS[STORE_SCHEMA_VERSION] = {
     " sent_at INTEGER, UNIQUE(route_id, alert_id));"
     "CREATE INDEX deliveries_due ON deliveries(next_try, id) WHERE status = 'pending';"
     "CREATE INDEX deliveries_alert ON deliveries(alert_id);",
+    /* 8: events from agents (server/events.h): their spool number, unique per
+     * host (a resend is stored once), and their kind */
+    "ALTER TABLE events ADD COLUMN seq INTEGER;"
+    "ALTER TABLE events ADD COLUMN kind TEXT;"
+    "CREATE UNIQUE INDEX events_host_seq ON events(host_id, seq) WHERE seq IS NOT NULL;",
 };
 
 static int fail(struct store *s, const char *what)
@@ -213,7 +218,10 @@ int store_open(struct store *s, const char *dir)
     }
     sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
     int rc = exec(s,
-                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                  /* auto_vacuum takes effect only in a database without tables yet
+                   * (a new one): retention then returns freed pages to the filesystem */
+                  "PRAGMA auto_vacuum=INCREMENTAL;"
+                  " PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                   " PRAGMA foreign_keys=ON;",
                   path);
     if (rc == 0)

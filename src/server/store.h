@@ -1,7 +1,7 @@
 /* store.h - the server's database: one SQLite file (server.db, WAL mode) in
  * the data directory, with a versioned schema.
  *
- * Schema version 7 (PRAGMA user_version; store_open creates or upgrades it
+ * Schema version 8 (PRAGMA user_version; store_open creates or upgrades it
  * step by step and refuses a newer one):
  *   sites   (id, name UNIQUE, created)
  *   tokens  (hash PK = SHA-256 hex of the secret, site_id, created, expires,
@@ -38,6 +38,8 @@
  *   deliveries (id, route_id, alert_id, created, status pending|sent|failed,
  *            attempts, next_try, last_error, sent_at; UNIQUE(route, alert))
  *            the durable outbox (v7; queries in deliver/route.h)
+ *   events gain seq (the agent's event spool number, unique per host) and
+ *            kind; written by server/events.c, deleted by retention.c (v8)
  * Times are milliseconds since the epoch (UTC).
  *
  * Several processes share the file: the running server, and `mamori server
@@ -52,7 +54,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 #define STORE_BUSY_MS 5000
 #define STORE_FILE "server.db"
 #define SITE_NAME_MAX 64
