@@ -1,6 +1,6 @@
 /* api.c - the API's start and stop, its thread, TLS context, routes,
  * authentication and the audit of writes (see api.h). Handlers are in
- * api_read.c, api_write.c and api_sse.c. */
+ * api_read.c, api_write.c, api_sse.c, api_incidents.c and api_commands.c. */
 #include "api/api.h"
 
 #include <errno.h>
@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api_incidents.h"
 #include "api/api_int.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -35,6 +36,12 @@ enum {
     R_TOKENS,
     R_AUDIT,
     R_STREAM,
+    R_INCIDENTS,
+    R_INCIDENT,
+    R_INCIDENT_RESOLVE,
+    R_HOST_COMMANDS,
+    R_HOST_COMMAND_ADD,
+    R_COMMAND,
 };
 
 static const struct http_route ROUTES[] = {
@@ -49,12 +56,22 @@ static const struct http_route ROUTES[] = {
     {"POST", "/api/v1/tokens", R_TOKENS},
     {"GET", "/api/v1/audit", R_AUDIT},
     {"GET", "/api/v1/events/stream", R_STREAM},
+    {"GET", "/api/v1/incidents", R_INCIDENTS},
+    {"GET", "/api/v1/incidents/{id}", R_INCIDENT},
+    {"POST", "/api/v1/incidents/{id}/resolve", R_INCIDENT_RESOLVE},
+    {"GET", "/api/v1/hosts/{id}/commands", R_HOST_COMMANDS},
+    {"POST", "/api/v1/hosts/{id}/commands", R_HOST_COMMAND_ADD},
+    {"GET", "/api/v1/commands/{id}", R_COMMAND},
 };
 
 /* audit action names of the write routes */
 static const char *write_action(int id)
 {
-    return id == R_TOKENS ? "api_enroll_token" : id == R_HOST_REVOKE ? "api_revoke" : "api_write";
+    return id == R_TOKENS                ? "api_enroll_token"
+           : id == R_HOST_REVOKE         ? "api_revoke"
+           : id == R_INCIDENT_RESOLVE    ? "api_incident_resolve"
+           : id == R_HOST_COMMAND_ADD    ? "command"
+                                         : "api_write";
 }
 
 int64_t api_wall_ms(void)
@@ -189,6 +206,12 @@ static void on_request(void *arg, struct http_conn *c, const struct http_req *r,
             case R_TOKENS: api_token_create(q); break;
             case R_AUDIT: api_audit_list(q); break;
             case R_STREAM: api_stream_open(q); break;
+            case R_INCIDENTS: api_incidents_list(q); break;
+            case R_INCIDENT: api_incident_get(q); break;
+            case R_INCIDENT_RESOLVE: api_incident_resolve(q); break;
+            case R_HOST_COMMANDS: api_host_commands_list(q); break;
+            case R_HOST_COMMAND_ADD: api_host_command_add(q); break;
+            case R_COMMAND: api_command_get(q); break;
             default: api_fail(q, 500, "internal", "route without a handler"); break;
             }
         }
