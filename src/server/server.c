@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "deliver/deliver.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "net/tls.h"
@@ -482,7 +483,10 @@ static void loop(struct server *s)
                 conn_event(s, p, evs[i].events);
             }
         }
+        uint64_t stored = s->alerts_stored;
         intake_flush(s); /* the alerts of this turn, in one transaction */
+        if (s->alerts_stored != stored)
+            deliver_notify(s->dlv); /* wake the delivery thread now */
         events_flush(s); /* then its events (events.h) */
         if (events_any_paused(s))
             resume_paused(s);
@@ -539,6 +543,8 @@ int srv_run(const struct srv_opts *o, FILE *events)
     raise_fd_limit(o->max_conns);
     int rc = setup(s);
     struct api *api = NULL; /* its own thread, store connection and listener */
+    if (rc == 0)
+        rc = deliver_start(o->data, events, &s->dlv); /* its own threads and connection */
     if (rc == 0 && o->api)
         rc = api_start(o->api, o, &s->ca, s->lfd, events, &api);
     if (rc == 0) {
@@ -549,6 +555,7 @@ int srv_run(const struct srv_opts *o, FILE *events)
                  s->accepted, s->dropped, s->alerts_stored, events_stored(s));
     }
     api_stop(api);
+    deliver_stop(s->dlv);
     teardown(s);
     free(s->conf);
     free(s);

@@ -65,6 +65,7 @@ struct server {
     struct intake_rec *intake; /* SRV_INTAKE_MAX slots */
     size_t nintake;
     uint64_t alerts_stored;
+    struct deliver *dlv;       /* alert delivery thread (src/deliver) */
     struct srv_conf *conf;     /* o->conf or the defaults (owned copy) */
     struct evq *evq;           /* events waiting for their write (events.c) */
     struct retention *ret;     /* retention state (retention.c) */
