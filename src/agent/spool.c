@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -227,13 +229,122 @@ int spool_open(struct spool *sp, const char *dir, uint64_t cap, bool sync)
     return rc;
 }
 
-int64_t spool_append(struct spool *sp, const void *data, size_t len)
+/* Drop the oldest segment for room (drop_oldest spools only, never the one
+ * written to): its records count as done (acked). Under the lock. */
+static int drop_oldest(struct spool *sp, struct seglist *l)
 {
-    if (len == 0 || len > SPOOL_REC_MAX) {
-        snprintf(sp->err, sizeof sp->err, "spool record of %zu bytes (1 to %u)", len,
-                 SPOOL_REC_MAX);
-        return MAMORI_EINVAL;
+    if (l->n < 2)
+        return 0;
+    char p[PATH_MAX], tmp[PATH_MAX + 8];
+    struct stat st;
+    seg_path(sp, l->first[0], p, sizeof p);
+    uint64_t upto = l->first[1] - 1, size = stat(p, &st) == 0 ? (uint64_t)st.st_size : 0;
+    if (unlink(p) < 0)
+        return fail(sp, MAMORI_EIO, "cannot drop the oldest segment");
+    uint64_t from = sp->acked + 1 > l->first[0] ? sp->acked + 1 : l->first[0];
+    if (upto >= from)
+        sp->dropped_now += upto - from + 1;
+    if (!sp->drop_first)
+        sp->drop_first = from;
+    sp->drop_last = upto;
+    sp->bytes -= size < sp->bytes ? size : sp->bytes;
+    memmove(l->first, l->first + 1, (l->n - 1) * sizeof l->first[0]);
+    l->n--;
+    if (upto > sp->acked) {
+        uint8_t b[8];
+        put64(b, upto);
+        snprintf(p, sizeof p, "%s/acked", sp->dir);
+        snprintf(tmp, sizeof tmp, "%s.tmp", p);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0 || write(fd, b, 8) != 8 || close(fd) < 0 || rename(tmp, p) < 0)
+            return fail(sp, MAMORI_EIO, "cannot record the dropped records");
+        sp->acked = upto;
     }
+    return 1;
+}
+
+/* Append one record under the lock; *end is the valid end of the last
+ * segment (l lists the segments). Returns its seq or a negative code. */
+static int64_t append_locked(struct spool *sp, struct seglist *l, uint64_t *end, const void *data,
+                             size_t len)
+{
+    size_t total = SPOOL_REC_HDR + len;
+    while (sp->bytes + total > sp->cap) {
+        int d = sp->drop_oldest ? drop_oldest(sp, l) : 0;
+        if (d < 0)
+            return d;
+        if (d == 0) {
+            sp->dropped++;
+            snprintf(sp->err, sizeof sp->err,
+                     "spool %.200s full (%" PRIu64 " of %" PRIu64 " bytes): record dropped",
+                     sp->dir, sp->bytes, sp->cap);
+            return MAMORI_EFULL;
+        }
+    }
+    uint64_t seq = sp->last + 1, first = seq;
+    if (l->n > 0 && *end + total <= SPOOL_SEG_BYTES) {
+        first = l->first[l->n - 1]; /* else a new segment starts at seq */
+    } else {
+        *end = 0;
+        if (l->n == SEGS_MAX) {
+            snprintf(sp->err, sizeof sp->err, "spool %.200s: more than %d segments", sp->dir,
+                     SEGS_MAX);
+            return MAMORI_ERANGE;
+        }
+        l->first[l->n++] = seq;
+        if (sp->wfd >= 0) {
+            if (sp->sync && fdatasync(sp->wfd) < 0)
+                return fail(sp, MAMORI_EIO, "cannot write");
+            close(sp->wfd);
+            sp->wfd = -1;
+        }
+    }
+    if (sp->wfd < 0) {
+        char p[PATH_MAX];
+        seg_path(sp, first, p, sizeof p);
+        sp->wfd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (sp->wfd < 0)
+            return fail(sp, MAMORI_EIO, "cannot open a segment");
+    }
+    uint8_t h[SPOOL_REC_HDR];
+    put32(h, MAGIC);
+    put32(h + 4, (uint32_t)len);
+    put64(h + 8, seq);
+    put32(h + 16, (uint32_t)crc32(0, data, (uInt)len));
+    struct iovec iov[2] = {{h, sizeof h}, {(void *)data, len}};
+    if (pwritev(sp->wfd, iov, 2, (off_t)*end) != (ssize_t)total)
+        return fail(sp, MAMORI_EIO, "cannot write");
+    *end += total;
+    sp->last = seq;
+    sp->bytes += total;
+    return (int64_t)seq;
+}
+
+/* The events_dropped record that says what drop_oldest removed. */
+static int64_t append_drop_note(struct spool *sp, struct seglist *l, uint64_t *end)
+{
+    char rec[256];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int n = snprintf(rec, sizeof rec,
+                     "{\"kind\":\"events_dropped\",\"time_ms\":%lld,\"count\":%" PRIu64
+                     ",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64 "}",
+                     (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, sp->dropped_now,
+                     sp->drop_first, sp->drop_last);
+    sp->dropped += sp->dropped_now;
+    sp->dropped_now = sp->drop_first = sp->drop_last = 0;
+    return append_locked(sp, l, end, rec, (size_t)n);
+}
+
+int64_t spool_append_many(struct spool *sp, const struct spool_rec *recs, size_t n, size_t *done)
+{
+    *done = 0;
+    for (size_t i = 0; i < n; i++)
+        if (recs[i].len == 0 || recs[i].len > SPOOL_REC_MAX) {
+            snprintf(sp->err, sizeof sp->err, "spool record of %zu bytes (1 to %u)", recs[i].len,
+                     SPOOL_REC_MAX);
+            return MAMORI_EINVAL;
+        }
     int lk = lock(sp, LOCK_EX);
     if (lk < 0)
         return lk;
@@ -242,47 +353,34 @@ int64_t spool_append(struct spool *sp, const void *data, size_t len)
     int64_t rc = !l ? MAMORI_ENOMEM : read_acked(sp);
     if (rc == 0)
         rc = scan(sp, l, true, &end);
-    size_t total = SPOOL_REC_HDR + len;
-    if (rc == 0 && sp->bytes + total > sp->cap) {
-        sp->dropped++;
-        snprintf(sp->err, sizeof sp->err,
-                 "spool %.200s full (%" PRIu64 " of %" PRIu64 " bytes): record dropped", sp->dir,
-                 sp->bytes, sp->cap);
-        rc = MAMORI_EFULL;
+    sp->wfd = -1;
+    int64_t first = 0;
+    for (size_t i = 0; rc >= 0 && i < n; i++) {
+        rc = append_locked(sp, l, &end, recs[i].data, recs[i].len);
+        if (rc > 0 && sp->dropped_now) /* the note goes right after the record that made room */
+            rc = append_drop_note(sp, l, &end) > 0 ? rc : MAMORI_EIO;
+        if (rc > 0) {
+            if (!first)
+                first = rc;
+            (*done)++;
+        }
     }
-    if (rc == 0) {
-        uint64_t seq = sp->last + 1, first = seq;
-        if (l->n > 0 && end + total <= SPOOL_SEG_BYTES)
-            first = l->first[l->n - 1]; /* else a new segment starts at seq */
-        else
-            end = 0;
-        char p[PATH_MAX];
-        seg_path(sp, first, p, sizeof p);
-        uint8_t *rec = malloc(total);
-        int fd = rec ? open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
-        if (fd < 0) {
-            rc = rec ? fail(sp, MAMORI_EIO, "cannot open a segment") : MAMORI_ENOMEM;
-        } else {
-            put32(rec, MAGIC);
-            put32(rec + 4, (uint32_t)len);
-            put64(rec + 8, seq);
-            put32(rec + 16, (uint32_t)crc32(0, data, (uInt)len));
-            memcpy(rec + SPOOL_REC_HDR, data, len);
-            if (pwrite(fd, rec, total, (off_t)end) != (ssize_t)total ||
-                (sp->sync && fdatasync(fd) < 0))
-                rc = fail(sp, MAMORI_EIO, "cannot write");
-            close(fd);
-        }
-        free(rec);
-        if (rc == 0) {
-            sp->last = seq;
-            sp->bytes += total;
-            rc = (int64_t)seq;
-        }
+    if (sp->wfd >= 0) {
+        if (sp->sync && fdatasync(sp->wfd) < 0 && rc >= 0)
+            rc = fail(sp, MAMORI_EIO, "cannot write");
+        close(sp->wfd);
+        sp->wfd = -1;
     }
     free(l);
     unlock(lk);
-    return rc;
+    return rc < 0 ? rc : first;
+}
+
+int64_t spool_append(struct spool *sp, const void *data, size_t len)
+{
+    struct spool_rec r = {data, len};
+    size_t done;
+    return spool_append_many(sp, &r, 1, &done);
 }
 
 void spool_rewind(struct spool *sp)
@@ -300,6 +398,8 @@ static int position(struct spool *sp)
     if (!l)
         return MAMORI_ENOMEM;
     int rc = list_segs(sp, l);
+    if (rc == 0 && l->n > 0 && sp->rd_next < l->first[0])
+        sp->rd_next = l->first[0]; /* the records before were dropped for room */
     size_t i = l->n;
     while (rc == 0 && i > 0 && l->first[i - 1] > sp->rd_next)
         i--;
@@ -365,8 +465,12 @@ int spool_ack(struct spool *sp, uint64_t seq)
     int lk = lock(sp, LOCK_EX);
     if (lk < 0)
         return lk;
+    int rc = read_acked(sp); /* an appender may have dropped records past seq */
+    if (rc < 0 || seq <= sp->acked) {
+        unlock(lk);
+        return rc;
+    }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int rc = 0;
     if (fd < 0 || write(fd, b, 8) != 8 || close(fd) < 0 || rename(tmp, p) < 0)
         rc = fail(sp, MAMORI_EIO, "cannot record what the server stored");
     if (rc == 0)

@@ -20,9 +20,14 @@
  *     and is cut off when the spool is next opened for writing.
  *  3. spool_ack(seq) records that every record up to seq is stored by the
  *     server; segments whose records are all acked are deleted.
- *  4. The segments together stay under cap bytes: an append that would pass
- *     it fails with MAMORI_EFULL and the record is counted as dropped. The
- *     spool never blocks its caller and never drops records it already holds.
+ *  4. The segments together stay under cap bytes. An append that would pass
+ *     it fails with MAMORI_EFULL and the record is counted as dropped; or,
+ *     in a drop_oldest spool (the event spool), the oldest segment is
+ *     deleted for room (never the one written to): its records count as
+ *     acked, and a record {"kind":"events_dropped","count","first_seq",
+ *     "last_seq","time_ms"} is appended right after the one that made room.
+ *     The spool never blocks its caller; an alert spool never drops records
+ *     it already holds.
  * Not thread-safe; several processes may append (under the lock), one reads. */
 #ifndef MAMORI_AGENT_SPOOL_H
 #define MAMORI_AGENT_SPOOL_H
@@ -36,6 +41,7 @@
 #define SPOOL_REC_MAX (64u << 10)
 #define SPOOL_REC_HDR 20u
 #define SPOOL_DEFAULT_CAP (64ull << 20)
+#define SPOOL_EVENTS_DEFAULT_CAP (256ull << 20) /* DIR/spool-events */
 
 struct spool {
     char dir[PATH_MAX - 32];
@@ -44,7 +50,10 @@ struct spool {
     uint64_t acked;   /* highest seq the server stored */
     uint64_t last;    /* highest seq written (as of the last scan) */
     uint64_t bytes;   /* total segment bytes (as of the last scan) */
-    uint64_t dropped; /* appends refused for the bound */
+    uint64_t dropped; /* appends refused for the bound, or records dropped for room */
+    bool drop_oldest; /* set after spool_open: make room by dropping the oldest segment */
+    uint64_t dropped_now, drop_first, drop_last; /* dropped by the append under way */
+    int wfd;          /* the segment being appended to, during an append */
     uint64_t rd_seg;  /* reader: first seq of the segment it is in (0: none) */
     uint64_t rd_off;  /* reader: offset of the next record in it */
     uint64_t rd_next; /* reader: seq of the next record to hand out */
@@ -55,6 +64,14 @@ struct spool {
 int spool_open(struct spool *sp, const char *dir, uint64_t cap, bool sync);
 /* Append one record; returns its seq (> 0) or a negative MAMORI_E* code. */
 int64_t spool_append(struct spool *sp, const void *data, size_t len);
+struct spool_rec {
+    const void *data;
+    size_t len;
+};
+/* Append n records under one lock and one sync (a batch). Returns the seq
+ * of the first (> 0) with *done = n, or a negative code with *done records
+ * appended before the failure. */
+int64_t spool_append_many(struct spool *sp, const struct spool_rec *recs, size_t n, size_t *done);
 /* The next record after the reader's position, into buf: 1 with *seq and
  * *len set, 0 if there is none (yet), or a negative code for damage. */
 int spool_next(struct spool *sp, void *buf, size_t cap, uint64_t *seq, size_t *len);

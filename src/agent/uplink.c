@@ -1,5 +1,5 @@
 /* uplink.c - `mamori agent run`: keep a certified connection to the server,
- * heartbeat over it and forward the alert spool (see agent.h).
+ * heartbeat over it and forward the alert and event spools (see agent.h).
  *
  * States: connect (TLS with host.crt, trusting ca.crt only) -> HELLO ->
  * WELCOME (gives heartbeat_ms) -> loop { HEARTBEAT every heartbeat_ms;
@@ -7,6 +7,13 @@
  * looking for new ones every SPOOL_POLL_MS; read HEARTBEAT_ACK / ALERT_ACK
  * (the spool is deleted up to its seq) / ERROR }. After a reconnect the
  * unacknowledged alerts are sent again (the server stores each seq once).
+ * Events come from their own spool (DIR/spool-events, agent/event.h) in
+ * EVENTS frames of up to FRAME_EVENTS_MAX records and EV_FRAME_BYTES, at
+ * most EV_WINDOW unacknowledged; EVENTS_ACK deletes them. Alerts go first:
+ * each turn sends every alert the alert window allows before any event
+ * frame, and the event window bounds what an alert can find ahead of it on
+ * the wire (EV_WINDOW events, well under a second of intake), so a backlog
+ * of events never holds an alert back.
  * The link counts as broken when the socket fails or nothing arrives from
  * the server for 3 heartbeat intervals; the agent
  * then reconnects after a backoff that doubles from 1 s up to max_backoff_ms
@@ -27,6 +34,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/event.h"
 #include "agent/link.h"
 #include "agent/respond.h"
 #include "agent/spool.h"
@@ -39,6 +47,8 @@
 #define MISSED_ACKS 3
 #define ALERT_WINDOW 256  /* alerts sent and not yet acknowledged */
 #define SPOOL_POLL_MS 200 /* how often the spool is checked for new alerts */
+#define EV_WINDOW 4096    /* events sent and not yet acknowledged */
+#define EV_FRAME_BYTES FRAME_EVENTS_BYTES
 #define MAMORI_AGENT_VERSION "0.1.0"
 
 struct uplink {
@@ -53,6 +63,9 @@ struct uplink {
     struct spool sp;
     uint64_t last_sent; /* highest spool seq sent on this connection */
     char *rec, *frame;  /* SPOOL_REC_MAX and SPOOL_REC_MAX + 64 bytes */
+    struct spool evsp;      /* DIR/spool-events */
+    uint64_t ev_last_sent;  /* highest event seq sent on this connection */
+    char *evframe;          /* EV_FRAME_BYTES + 64 */
     struct respond_ctx *resp;
 };
 
@@ -161,6 +174,63 @@ static int forward(struct uplink *u, struct netconn *nc, char *err)
         u->last_sent = seq;
     }
     return 0;
+}
+
+/* Send event frames while the event window allows (after the alerts). */
+static int forward_events(struct uplink *u, struct netconn *nc, char *err)
+{
+    for (;;) {
+        uint64_t inflight = u->ev_last_sent > u->evsp.acked ? u->ev_last_sent - u->evsp.acked : 0;
+        if (inflight + FRAME_EVENTS_MAX > EV_WINDOW)
+            return 0;
+        size_t len = 0, count = 0;
+        uint64_t first = 0, seq = 0;
+        char *f = u->evframe;
+        /* the first_seq member is written once the first record is known */
+        size_t body0 = 64;
+        len = body0;
+        while (count < FRAME_EVENTS_MAX && len + 1 + SPOOL_REC_MAX + 2 <= EV_FRAME_BYTES) {
+            size_t rlen = 0;
+            int r = spool_next(&u->evsp, f + len + 1, SPOOL_REC_MAX, &seq, &rlen);
+            if (r < 0) {
+                log_warn("%s", u->evsp.err);
+                break;
+            }
+            if (r == 0)
+                break;
+            if (!first)
+                first = seq;
+            else if (seq != first + count)
+                break; /* cannot happen: records come in order, one by one */
+            f[len] = count ? ',' : '[';
+            len += 1 + rlen;
+            count++;
+        }
+        if (count == 0)
+            return 0;
+        char head[64];
+        int hn = snprintf(head, sizeof head, "{\"first_seq\":%llu,\"events\":",
+                          (unsigned long long)first);
+        size_t start = body0 - (size_t)hn;
+        memcpy(f + start, head, (size_t)hn);
+        f[len++] = ']';
+        f[len++] = '}';
+        if (link_send_raw(nc, FRAME_EVENTS, f + start, len - start,
+                          link_mono_ms() + LINK_CONNECT_MS) < 0) {
+            snprintf(err, AGENT_ERR_MAX, "sending EVENTS: %s", nc->why);
+            return MAMORI_EIO;
+        }
+        u->ev_last_sent = first + count - 1;
+    }
+}
+
+static void on_events_ack(struct uplink *u, struct json_object *body)
+{
+    int64_t seq = 0;
+    if (!frame_int(body, "seq", &seq) || seq < 1 || (uint64_t)seq > u->ev_last_sent)
+        return; /* not something we sent: ignore */
+    if (spool_ack(&u->evsp, (uint64_t)seq) < 0)
+        log_warn("%s", u->evsp.err);
 }
 
 static void on_alert_ack(struct uplink *u, struct json_object *body)
@@ -285,9 +355,11 @@ static int session(struct uplink *u, struct netconn *nc, bool *welcomed, char *e
         u->resp->server_len = 0;
     spool_rewind(&u->sp); /* what the server has not acknowledged goes again */
     u->last_sent = u->sp.acked;
+    spool_rewind(&u->evsp);
+    u->ev_last_sent = u->evsp.acked;
     uint64_t next_beat = link_mono_ms(), last_rx = next_beat;
     while (!u->stop) {
-        if (forward(u, nc, err) < 0)
+        if (forward(u, nc, err) < 0 || forward_events(u, nc, err) < 0)
             return 0;
         now = link_mono_ms();
         if (now >= next_beat) {
@@ -312,6 +384,8 @@ static int session(struct uplink *u, struct netconn *nc, bool *welcomed, char *e
             last_rx = link_mono_ms();
             if (type == FRAME_ALERT_ACK)
                 on_alert_ack(u, body);
+            if (type == FRAME_EVENTS_ACK)
+                on_events_ack(u, body);
             if (type == FRAME_COMMAND && on_command(u, nc, body, err) < 0) {
                 json_object_put(body);
                 return 0;
@@ -406,9 +480,17 @@ int agent_run(const struct agent_run_opts *o, FILE *events, char *err)
         snprintf(err, AGENT_ERR_MAX, "%s", u.sp.err);
         rc = MAMORI_EIO;
     }
+    snprintf(spool_dir, sizeof spool_dir, "%s/%s", o->dir, AGENT_EVENT_SPOOL);
+    /* this process only reads the event spool: its bound is the appenders' */
+    if (rc == 0 && spool_open(&u.evsp, spool_dir, SPOOL_EVENTS_DEFAULT_CAP, true) < 0) {
+        snprintf(err, AGENT_ERR_MAX, "%s", u.evsp.err);
+        rc = MAMORI_EIO;
+    }
+    u.evsp.drop_oldest = true;
     u.rec = malloc(SPOOL_REC_MAX);
     u.frame = malloc(SPOOL_REC_MAX + 64);
-    if (rc == 0 && (!u.rec || !u.frame))
+    u.evframe = malloc(EV_FRAME_BYTES + 64);
+    if (rc == 0 && (!u.rec || !u.frame || !u.evframe))
         rc = MAMORI_ENOMEM;
     if (rc < 0) {
         SSL_CTX_free(u.ctx);
@@ -434,6 +516,7 @@ int agent_run(const struct agent_run_opts *o, FILE *events, char *err)
     SSL_CTX_free(u.ctx);
     free(u.rec);
     free(u.frame);
+    free(u.evframe);
     free(u.resp);
     return rc;
 }

@@ -215,6 +215,8 @@ static int status_of(int rc)
 int cmd_agent_main(int argc, char **argv)
 {
     enum mode mode = MODE_RUN;
+    if (argc >= 2 && !strcmp(argv[1], "event"))
+        return cmd_agent_event(argc - 1, argv + 1);
     if (argc >= 2 && argv[1][0] != '-') {
         if (!strcmp(argv[1], "enroll"))
             mode = MODE_ENROLL;

@@ -19,6 +19,7 @@ int cmd_server_main(int argc, char **argv);
 int cmd_server_api_token(int argc, char **argv); /* cmd_api_token.c */
 int cmd_server_incidents(int argc, char **argv); /* cmd_incidents.c */
 int cmd_agent_main(int argc, char **argv);
+int cmd_agent_event(int argc, char **argv); /* cmd_agent_event.c: mamori agent event */
 int cmd_hunt_main(int argc, char **argv);
 
 #endif
