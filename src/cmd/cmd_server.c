@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd/cmd_route.h"
 #include "cmd/commands.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -68,6 +69,8 @@ static void usage(FILE *out)
             "           (exit 0 ok, 1 failed or no result in time)\n"
             "  commands list the commands and their results as JSON lines\n"
             "  api-token  print a new API token once (see mamori server api-token --help)\n"
+            "  route    where alerts are delivered: add, list, rm, test (webhook, Slack,\n"
+            "           Teams, syslog, e-mail; see mamori server route --help)\n"
             "  incidents  list the incidents (alerts grouped by host and actor, outbreaks\n"
             "           over a site's hosts) as JSON lines, newest first\n\n"
             "Options of run:\n"
@@ -634,6 +637,8 @@ int cmd_server_main(int argc, char **argv)
             return cmd_commands(argc - 1, argv + 1);
         if (!strcmp(sub, "api-token"))
             return cmd_server_api_token(argc - 1, argv + 1);
+        if (!strcmp(sub, "route"))
+            return cmd_server_route(argc - 1, argv + 1);
         if (!strcmp(sub, "incidents"))
             return cmd_server_incidents(argc - 1, argv + 1);
         if (!strcmp(sub, "help")) {
