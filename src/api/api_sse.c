@@ -17,13 +17,15 @@
  * stream of a revoked or expired token is closed. Bounds: API_STREAMS_MAX
  * streams (503 beyond), HTTP_STREAM_OUT_MAX bytes waiting per stream (a
  * client that falls further behind is closed and may resume with
- * Last-Event-ID). */
+ * Last-Event-ID). Incidents created or changed after the stream opened
+ * follow as "event: incident" (no id line; see incidents_tick). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_incidents.h"
 #include "api/api_int.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -32,6 +34,7 @@ struct api_stream {
     struct http_conn *c;
     struct api_principal who;
     int64_t last_id;
+    int64_t inc_rev; /* newest incident revision it was sent */
     struct api_stream *prev, *next;
 };
 
@@ -97,6 +100,9 @@ void api_stream_open(struct api_call *q)
     s->c = q->c;
     s->who = q->who;
     s->last_id = from < 0 ? max : from < max - API_SSE_REPLAY ? max - API_SSE_REPLAY : from;
+    s->inc_rev = apist_incident_max_rev(&a->st); /* incidents: from now on only */
+    if (s->inc_rev < 0)
+        s->inc_rev = 0;
     if (http_stream_begin(q->c, "text/event-stream; charset=utf-8", s) < 0) {
         free(s);
         api_fail(q, 500, "internal", "cannot start the stream");
@@ -177,7 +183,7 @@ static void ping(struct api *a, int64_t now)
     }
 }
 
-void api_stream_tick(struct api *a, uint64_t now_ms)
+static void alerts_tick(struct api *a, uint64_t now_ms)
 {
     if (!a->streams)
         return;
@@ -205,4 +211,57 @@ void api_stream_tick(struct api *a, uint64_t now_ms)
     if (rc < 0)
         log_warn("API event stream: %s", a->st.err);
     hbuf_free(&f.ev);
+}
+
+/* Incidents created or changed since each stream's inc_rev (incidents.rev),
+ * as "event: incident" without an id line (Last-Event-ID stays the alerts'
+ * position): a stream gets the incidents changed after it opened. */
+struct inc_fan {
+    struct api *a;
+    struct hbuf ev;
+};
+
+static int inc_fan_out(void *arg, const struct incident_row *row)
+{
+    struct inc_fan *f = arg;
+    hbuf_reset(&f->ev, 64u << 10);
+    hbuf_str(&f->ev, "event: incident\ndata: ");
+    if (api_incident_json(&f->ev, row) < 0 || hbuf_str(&f->ev, "\n\n") < 0)
+        hbuf_reset(&f->ev, 64u << 10);
+    for (struct api_stream *s = f->a->streams; s; s = s->next) {
+        if (s->inc_rev >= row->rev)
+            continue;
+        s->inc_rev = row->rev;
+        if (f->ev.len && api_in_scope(&s->who, row->site_id))
+            http_stream_send(s->c, f->ev.p, f->ev.len);
+    }
+    return 0;
+}
+
+static void incidents_tick(struct api *a)
+{
+    int64_t max = apist_incident_max_rev(&a->st);
+    if (max < 0) {
+        log_warn("API event stream: %s", a->st.err);
+        return;
+    }
+    int64_t from = max;
+    for (struct api_stream *s = a->streams; s; s = s->next)
+        if (s->inc_rev < from)
+            from = s->inc_rev;
+    if (from >= max)
+        return;
+    struct inc_fan f = {.a = a};
+    hbuf_init(&f.ev, API_ROW_MAX);
+    struct apist_incident_q qq = {.after_rev = from > 0 ? from : -1, .limit = API_SSE_BATCH};
+    if (apist_incidents(&a->st, &qq, inc_fan_out, &f) < 0)
+        log_warn("API event stream: %s", a->st.err);
+    hbuf_free(&f.ev);
+}
+
+void api_stream_tick(struct api *a, uint64_t now_ms)
+{
+    alerts_tick(a, now_ms);
+    if (a->streams)
+        incidents_tick(a);
 }

@@ -35,6 +35,7 @@
 #include "server/cmdstore.h"
 #include "server/enroll.h"
 #include "server/server.h"
+#include "server/srvconf.h"
 #include "server/store.h"
 #include "api/api.h"
 
@@ -142,6 +143,44 @@ static int set_log_level(const char *v)
     return 0;
 }
 
+/* The configuration file (server/srvconf.h): --config FILE, else
+ * DATA/server.yaml when it exists, else the embedded defaults. Only --config
+ * and --data are looked at here; cmd_run parses every flag after this, so a
+ * flag overrides the file. An error is "FILE:LINE:COL: reason", exit 2. */
+enum { OPT_CONFIG = 400 };
+static int load_conf(int argc, char **argv, struct srv_conf *conf)
+{
+    const char *path = NULL, *data = SRV_DEFAULT_DATA;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--config") && i + 1 < argc)
+            path = argv[++i];
+        else if ((!strcmp(a, "--data") || !strcmp(a, "-d")) && i + 1 < argc)
+            data = argv[++i];
+        else if (!strncmp(a, "--config=", 9))
+            path = a + 9;
+        else if (!strncmp(a, "--data=", 7))
+            data = a + 7;
+        else if (!strncmp(a, "-d", 2) && a[2] && a[1] != '-')
+            data = a + 2;
+    }
+    srvconf_defaults(conf);
+    char p[PATH_MAX], err[1024];
+    if (!path) {
+        snprintf(p, sizeof p, "%s/%s", data, SRVCONF_FILE);
+        if (access(p, F_OK) != 0)
+            return EXIT_OK;
+        path = p;
+    }
+    if (srvconf_load(conf, path, err, sizeof err) < 0) {
+        fprintf(stderr, "mamori server: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (conf->log_level[0])
+        return set_log_level(conf->log_level);
+    return EXIT_OK;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -153,6 +192,7 @@ static int cmd_run(int argc, char **argv)
         {"max-conns", required_argument, NULL, OPT_MAXCONNS},
         {"log-level", required_argument, NULL, OPT_LOGLEVEL},
         {"api-listen", required_argument, NULL, OPT_API},
+        {"config", required_argument, NULL, OPT_CONFIG},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     struct srv_opts *o = calloc(1, sizeof *o);
@@ -162,12 +202,17 @@ static int cmd_run(int argc, char **argv)
     api_opts_default(&api);
     o->api = &api;
     snprintf(o->data, sizeof o->data, "%s", SRV_DEFAULT_DATA);
-    const char *listen = SRV_DEFAULT_LISTEN;
-    o->offline_after_ms = SRV_DEFAULT_OFFLINE_MS;
-    o->heartbeat_ms = SRV_DEFAULT_HEARTBEAT_MS;
-    o->max_conns = SRV_DEFAULT_MAX_CONNS;
-    int c, rc = EXIT_OK;
+    struct srv_conf conf; /* the file; the flags parsed below override it */
+    int c, rc = load_conf(argc, argv, &conf);
+    const char *listen = conf.listen;
+    o->offline_after_ms = conf.offline_after_ms;
+    o->heartbeat_ms = conf.heartbeat_ms;
+    o->max_conns = (unsigned)conf.max_conns;
+    o->conf = &conf;
     char err[SOCK_ERR_MAX];
+    if (rc == EXIT_OK && conf.api_listen[0] &&
+        api_opts_listen(&api, conf.api_listen, err, sizeof err) < 0)
+        rc = usage_error("api_listen %s", err);
     while (rc == EXIT_OK && (c = getopt_long(argc, argv, "d:l:n:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'd':
@@ -205,6 +250,7 @@ static int cmd_run(int argc, char **argv)
             if (api_opts_listen(&api, optarg, err, sizeof err) < 0)
                 rc = usage_error("--api-listen %s", err);
             break;
+        case OPT_CONFIG: break; /* read by load_conf */
         case 'h':
             usage(stdout);
             free(o);
