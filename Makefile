@@ -12,7 +12,7 @@ CC      ?= cc
 VARIANT ?= release
 BUILD   := build/$(VARIANT)
 
-PKGS    := yaml-0.1 openssl libarchive sqlite3 zlib json-c libpcre2-8 libnftables libhs libcurl
+PKGS    := yaml-0.1 openssl libarchive sqlite3 zlib json-c libpcre2-8 libnftables libhs libcurl libargon2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -55,6 +55,18 @@ $(BUILD)/%.o: %.c
 
 # The Sigma log-source mapping is embedded with .incbin (see mapping_blob.c).
 $(BUILD)/src/core/sigma/mapping_blob.o: etc/sigma/logsources.yaml
+
+# The console's page files (web/) are embedded by a generated table of
+# .incbin entries (src/web/gen_assets.sh, read by src/web/web_static.c).
+WEB_FILES := $(shell find web -type f ! -name '.*' | LC_ALL=C sort)
+WEB_GEN   := $(BUILD)/gen/web_assets.c
+LIB_OBJ   += $(BUILD)/gen/web_assets.o
+$(WEB_GEN): src/web/gen_assets.sh $(WEB_FILES)
+	@mkdir -p $(dir $@)
+	$(Q)src/web/gen_assets.sh $@ $(WEB_FILES)
+$(BUILD)/gen/web_assets.o: $(WEB_GEN) $(WEB_FILES)
+	@$(if $(Q),echo "  CC      $(VARIANT) $<")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

@@ -8,7 +8,12 @@ pkgs=(
   e2fsprogs xfsprogs util-linux kmod jq bc nftables iproute2 netcat-openbsd
   gzip zstd xz-utils zip unzip git gnupg openssl sqlite3 tar dpkg-dev psmisc procps curl
   libevtx-utils time python3 libcurl4-openssl-dev
+  libargon2-dev chromium
 )
+# nodejs and npm drive the console's browser tests (tests/e2e); a machine with
+# nodesource's nodejs already has npm, and Debian's npm would conflict with it
+command -v node >/dev/null || pkgs+=(nodejs)
+command -v npm >/dev/null || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -23,6 +23,7 @@
 #include "http/http_resp.h"
 #include "server/ca.h"
 #include "server/server.h"
+#include "web/web.h"
 
 enum {
     R_HEALTH,
@@ -42,6 +43,9 @@ enum {
     R_HOST_COMMANDS,
     R_HOST_COMMAND_ADD,
     R_COMMAND,
+    R_SESSION_NEW,
+    R_SESSION,
+    R_SESSION_END,
 };
 
 static const struct http_route ROUTES[] = {
@@ -62,16 +66,21 @@ static const struct http_route ROUTES[] = {
     {"GET", "/api/v1/hosts/{id}/commands", R_HOST_COMMANDS},
     {"POST", "/api/v1/hosts/{id}/commands", R_HOST_COMMAND_ADD},
     {"GET", "/api/v1/commands/{id}", R_COMMAND},
+    {"POST", "/api/v1/session", R_SESSION_NEW},
+    {"GET", "/api/v1/session", R_SESSION},
+    {"DELETE", "/api/v1/session", R_SESSION_END},
 };
 
 /* audit action names of the write routes */
 static const char *write_action(int id)
 {
-    return id == R_TOKENS                ? "api_enroll_token"
-           : id == R_HOST_REVOKE         ? "api_revoke"
-           : id == R_INCIDENT_RESOLVE    ? "api_incident_resolve"
-           : id == R_HOST_COMMAND_ADD    ? "command"
-                                         : "api_write";
+    return id == R_TOKENS           ? "api_enroll_token"
+           : id == R_HOST_REVOKE    ? "api_revoke"
+           : id == R_INCIDENT_RESOLVE ? "api_incident_resolve"
+           : id == R_HOST_COMMAND_ADD ? "command"
+           : id == R_SESSION_NEW    ? "login"
+           : id == R_SESSION_END    ? "logout"
+                                    : "api_write";
 }
 
 int64_t api_wall_ms(void)
@@ -159,6 +168,10 @@ static void on_request(void *arg, struct http_conn *c, const struct http_req *r,
     q->r = r;
     q->body = body;
     q->now = api_wall_ms();
+    if (web_static(a->web, c, r)) { /* the console's page files: "/", "/static/..." */
+        free(q);
+        return;
+    }
     const struct http_route *rt;
     char allow[64];
     int st = http_route(ROUTES, sizeof ROUTES / sizeof ROUTES[0], r->method_name, r->path, &rt,
@@ -183,16 +196,25 @@ static void on_request(void *arg, struct http_conn *c, const struct http_req *r,
         api_fail(q, 415, "unsupported_media_type", "a request body must be application/json");
     } else if (rt->id == R_HEALTH) {
         api_health(q);
+    } else if (rt->id == R_SESSION_NEW) {
+        web_login(a->web, q);
     } else {
         char why[200];
-        if (http_header_count(r, "Authorization") > 1) {
+        /* a console session cookie, when there is no Authorization header */
+        int by_cookie = http_header(r, "Authorization") ? 1 : web_session_auth(a->web, q);
+        if (by_cookie <= 0) {
+            /* 0: q->who is the session's user; -1: refused and answered */
+        } else if (http_header_count(r, "Authorization") > 1) {
             api_fail(q, 400, "bad_header", "more than one Authorization header");
         } else if (api_authenticate(&a->st, http_header(r, "Authorization"), q->now, &q->who, why,
                                     sizeof why) < 0) {
             log_info("API: %s %.100s from %s refused: %s", r->method_name, r->path,
                      http_conn_peer(c), why);
             api_fail(q, 401, "unauthorized", "%s", why);
-        } else if (r->method != HM_GET && !api_can_write(&q->who)) {
+        }
+        if (q->status) {
+            /* answered */
+        } else if (r->method != HM_GET && rt->id != R_SESSION_END && !api_can_write(&q->who)) {
             api_fail(q, 403, "forbidden", "role %s is read-only", api_role_name(q->who.role));
         } else {
             switch (rt->id) {
@@ -212,6 +234,8 @@ static void on_request(void *arg, struct http_conn *c, const struct http_req *r,
             case R_HOST_COMMANDS: api_host_commands_list(q); break;
             case R_HOST_COMMAND_ADD: api_host_command_add(q); break;
             case R_COMMAND: api_command_get(q); break;
+            case R_SESSION: web_session_get(a->web, q); break;
+            case R_SESSION_END: web_logout(a->web, q); break;
             default: api_fail(q, 500, "internal", "route without a handler"); break;
             }
         }
@@ -338,6 +362,7 @@ void api_stop(struct api *a)
     }
     http_server_free(a->hs); /* closes the streams: api_stream_closed for each */
     api_streams_free(a);
+    web_free(a->web);
     if (a->st.db)
         store_close(&a->st);
     SSL_CTX_free(a->tls);
@@ -379,6 +404,8 @@ int api_start(const struct api_opts *ao, const struct srv_opts *so, const struct
         rc = MAMORI_EIO;
     } else if ((rc = store_open(&a->st, so->data)) < 0) {
         log_error("API: %s", a->st.err);
+    } else if ((rc = web_new(&a->web, ao->web_dir, err, sizeof err)) < 0) {
+        log_error("%s", err);
     }
     if (rc == 0) {
         check_cert_name(chain, ao->listen.host);

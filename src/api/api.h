@@ -33,6 +33,7 @@ struct api_opts {
     bool explicit; /* given on the command line: not being able to listen is an error */
     struct hostport listen;
     unsigned max_conns;
+    const char *web_dir; /* --web-dir: the console's files from disk (development), or NULL */
 };
 
 void api_opts_default(struct api_opts *o);

@@ -41,9 +41,10 @@ struct api_principal {
     enum api_role role;
     int64_t site_id;                /* 0: every site */
     char site[SITE_NAME_MAX + 1];   /* when site_id != 0 */
-    char kind[8];                   /* "token" (later "user") */
-    char id[APITOK_ID_LEN + 1];     /* token id (later user id) */
+    char kind[8];                   /* "token", or "user" (console session) */
+    char id[APITOK_ID_LEN + 1];     /* token id, or user id (decimal) */
     char name[APITOK_NAME_MAX + 1]; /* for the audit log */
+    unsigned char session[32];      /* kind "user": SHA-256 of the session cookie (src/web) */
 };
 
 const char *api_role_name(enum api_role r);

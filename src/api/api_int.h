@@ -38,6 +38,7 @@ struct api {
     char listen[SOCK_ADDR_MAX];         /* bound address */
     char agent_url[SOCK_HOST_MAX + 24]; /* https://NAME:PORT agents enroll with */
     /* event stream */
+    struct web *web; /* the console (src/web): sessions, login limiter, page files */
     struct api_stream *streams;
     int64_t sse_max_id; /* newest alert id fanned out */
     int64_t data_version;

@@ -13,8 +13,8 @@
  * A stream starts at the newest alert, or after the Last-Event-ID header
  * (or last_event_id parameter) a reconnecting client sends, at most
  * API_SSE_REPLAY alerts back. A comment line every 15 s keeps proxies and
- * clients from timing out; then the caller's token is checked again and a
- * stream of a revoked or expired token is closed. Bounds: API_STREAMS_MAX
+ * clients from timing out; then the caller's token (or console session) is
+ * checked again and a stream of a revoked or expired one is closed. Bounds: API_STREAMS_MAX
  * streams (503 beyond), HTTP_STREAM_OUT_MAX bytes waiting per stream (a
  * client that falls further behind is closed and may resume with
  * Last-Event-ID). Incidents created or changed after the stream opened
@@ -29,6 +29,7 @@
 #include "api/api_int.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "web/web.h"
 
 struct api_stream {
     struct http_conn *c;
@@ -171,6 +172,15 @@ static int fan_out(void *arg, const struct alert_row *row)
 static void ping(struct api *a, int64_t now)
 {
     for (struct api_stream *s = a->streams; s; s = s->next) {
+        if (!strcmp(s->who.kind, "user")) { /* a console session (src/web) */
+            if (!web_session_alive(&a->st, s->who.session, now)) {
+                log_info("API: event stream of user %s closed: the session ended", s->who.name);
+                http_stream_end(s->c);
+            } else {
+                http_stream_send(s->c, ": ping\n\n", 8);
+            }
+            continue;
+        }
         struct apist_token t;
         int rc = apist_token_get(&a->st, s->who.id, &t);
         if (rc == MAMORI_ENOENT || (rc == 0 && (t.revoked || (t.expires && now >= t.expires)))) {

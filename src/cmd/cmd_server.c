@@ -70,6 +70,8 @@ static void usage(FILE *out)
             "           (exit 0 ok, 1 failed or no result in time)\n"
             "  commands list the commands and their results as JSON lines\n"
             "  api-token  print a new API token once (see mamori server api-token --help)\n"
+            "  user     web console users: add, list, passwd, disable (see mamori server\n"
+            "           user --help)\n"
             "  route    where alerts are delivered: add, list, rm, test (webhook, Slack,\n"
             "           Teams, syslog, e-mail; see mamori server route --help)\n"
             "  incidents  list the incidents (alerts grouped by host and actor, outbreaks\n"
@@ -84,7 +86,10 @@ static void usage(FILE *out)
             "      --heartbeat DUR      heartbeat interval told to agents (default 10s)\n"
             "      --max-conns N        open connections at most (default %d)\n"
             "      --api-listen ADDR:PORT  the HTTPS API (docs/api.md; default " API_DEFAULT_LISTEN ",\n"
-            "                           'none' for no API)\n"
+            "                           'none' for no API; it also serves the web console,\n"
+            "                           docs/console.md)\n"
+            "      --web-dir DIR        serve the console's files from DIR instead of the\n"
+            "                           copies built in (development)\n"
             "      --log-level LEVEL    error, warn, info (default) or debug\n"
             "  -h, --help               this help\n\n"
             "DUR is a number with ms, s, m, h or d (24h, 30s). Exit status: 0 ok, 1 runtime\n"
@@ -120,7 +125,8 @@ static void fmt_time(int64_t ms, char *out, size_t n)
 
 /* ------------------------------------------------------------------ run -- */
 
-enum { OPT_OFFLINE = 256, OPT_HEARTBEAT, OPT_MAXCONNS, OPT_LOGLEVEL, OPT_SITE, OPT_EXPIRES, OPT_API };
+enum { OPT_OFFLINE = 256, OPT_HEARTBEAT, OPT_MAXCONNS, OPT_LOGLEVEL, OPT_SITE, OPT_EXPIRES, OPT_API,
+       OPT_WEBDIR };
 
 static int parse_dur(const char *opt, const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -193,6 +199,7 @@ static int cmd_run(int argc, char **argv)
         {"log-level", required_argument, NULL, OPT_LOGLEVEL},
         {"api-listen", required_argument, NULL, OPT_API},
         {"config", required_argument, NULL, OPT_CONFIG},
+        {"web-dir", required_argument, NULL, OPT_WEBDIR},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     struct srv_opts *o = calloc(1, sizeof *o);
@@ -250,6 +257,7 @@ static int cmd_run(int argc, char **argv)
             if (api_opts_listen(&api, optarg, err, sizeof err) < 0)
                 rc = usage_error("--api-listen %s", err);
             break;
+        case OPT_WEBDIR: api.web_dir = optarg; break;
         case OPT_CONFIG: break; /* read by load_conf */
         case 'h':
             usage(stdout);
@@ -683,6 +691,8 @@ int cmd_server_main(int argc, char **argv)
             return cmd_commands(argc - 1, argv + 1);
         if (!strcmp(sub, "api-token"))
             return cmd_server_api_token(argc - 1, argv + 1);
+        if (!strcmp(sub, "user"))
+            return cmd_server_user(argc - 1, argv + 1);
         if (!strcmp(sub, "route"))
             return cmd_server_route(argc - 1, argv + 1);
         if (!strcmp(sub, "incidents"))

@@ -17,6 +17,7 @@ int cmd_restore_main(int argc, char **argv);
 int cmd_evtx_main(int argc, char **argv);
 int cmd_server_main(int argc, char **argv);
 int cmd_server_api_token(int argc, char **argv); /* cmd_api_token.c */
+int cmd_server_user(int argc, char **argv);      /* cmd_user.c */
 int cmd_server_incidents(int argc, char **argv); /* cmd_incidents.c */
 int cmd_agent_main(int argc, char **argv);
 int cmd_agent_event(int argc, char **argv); /* cmd_agent_event.c: mamori agent event */

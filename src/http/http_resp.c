@@ -13,6 +13,7 @@ const char *http_reason(int status)
     case 200: return "OK";
     case 201: return "Created";
     case 204: return "No Content";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -41,6 +42,10 @@ int http_resp_head(struct hbuf *out, int status, const char *ctype, long body_le
 {
     int rc =
         hbuf_printf(out, "HTTP/1.1 %d %s\r\n" HTTP_SECURITY_HEADERS, status, http_reason(status));
+    if (rc == 0 && !(extra && strstr(extra, "Content-Security-Policy:")))
+        rc = hbuf_str(out, HTTP_CSP_NONE);
+    if (rc == 0 && !(extra && strstr(extra, "Cache-Control:")))
+        rc = hbuf_str(out, HTTP_NO_STORE);
     if (rc == 0 && ctype)
         rc = hbuf_printf(out, "Content-Type: %s\r\n", ctype);
     if (rc == 0 && body_len >= 0)

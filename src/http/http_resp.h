@@ -16,14 +16,17 @@
 
 #include "http/hbuf.h"
 
+#define HTTP_CSP_NONE "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
+#define HTTP_NO_STORE "Cache-Control: no-store\r\n"
+/* Sent on every response; HTTP_CSP_NONE and HTTP_NO_STORE too, unless the
+ * caller's `extra` lines carry their own Content-Security-Policy or
+ * Cache-Control (the console's pages, src/web). */
 #define HTTP_SECURITY_HEADERS                                                                      \
-    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"                      \
     "X-Content-Type-Options: nosniff\r\n"                                                          \
     "Referrer-Policy: no-referrer\r\n"                                                             \
     "Strict-Transport-Security: max-age=31536000\r\n"                                              \
     "X-Frame-Options: DENY\r\n"                                                                    \
-    "Cross-Origin-Resource-Policy: same-origin\r\n"                                                \
-    "Cache-Control: no-store\r\n"
+    "Cross-Origin-Resource-Policy: same-origin\r\n"
 
 #define HTTP_JSON "application/json"
 

@@ -1,0 +1,128 @@
+/* web_int.h - what the files of src/web share. Internal.
+ *
+ * Figures (docs/console.md):
+ *   passwords  argon2id, t=3 passes, m=64 MiB, p=1, 16-byte salt, 32-byte hash,
+ *              stored as the PHC string ($argon2id$v=19$m=65536,t=3,p=1$...)
+ *   sessions   cookie value = 32 random bytes (base64url, 43 chars); the row's
+ *              key is SHA-256 of those bytes; idle expiry 30 min, absolute 12 h;
+ *              at most WEB_SESSIONS_PER_USER per user (the oldest go)
+ *   CSRF       32 random bytes (base64url) per session, sent back in
+ *              X-CSRF-Token on every non-GET request made with the cookie
+ *   login      WEB_USER_FAILS failures of one name, or WEB_IP_FAILS of one
+ *              address, lock it for 30 s, doubling per further failure up to
+ *              15 min; a quiet hour forgets; WEB_LIMIT_MAX entries in memory
+ *              (the oldest failure goes first), users.failed_logins and
+ *              users.locked_until keep a known user's count across restarts */
+#ifndef MAMORI_WEB_WEB_INT_H
+#define MAMORI_WEB_WEB_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/store.h"
+#include "web/web.h"
+
+#define WEB_ARGON_T 3
+#define WEB_ARGON_M_KIB (64u * 1024)
+#define WEB_ARGON_P 1
+#define WEB_HASH_MAX 128
+#define WEB_PASSWORD_MIN 8
+#define WEB_PASSWORD_MAX 1024
+#define WEB_USER_MAX 64
+#define WEB_IDLE_MS (30LL * 60 * 1000)
+#define WEB_ABSOLUTE_MS (12LL * 3600 * 1000)
+#define WEB_TOUCH_MS 60000
+#define WEB_SESSIONS_PER_USER 16
+#define WEB_COOKIE "mamori_session"
+#define WEB_TOKEN_LEN 43 /* base64url of 32 bytes */
+#define WEB_USER_FAILS 5
+#define WEB_IP_FAILS 20
+#define WEB_LOCK_BASE_MS 30000
+#define WEB_LOCK_MAX_MS (15LL * 60 * 1000)
+#define WEB_FORGET_MS (3600LL * 1000)
+#define WEB_LIMIT_MAX 4096
+#define WEB_LIMIT_KEY 96
+
+/* ---- web_pw.c: argon2id ---- */
+/* PHC string of password into out (WEB_HASH_MAX). 0 or MAMORI_E*. */
+int web_pw_hash(const char *pw, size_t n, char out[WEB_HASH_MAX]);
+/* true if pw matches the PHC string (false for a malformed one). */
+bool web_pw_verify(const char *hash, const char *pw, size_t n);
+
+/* ---- web_cookie.c: the Cookie header ---- */
+/* The value of cookie `name` in a Cookie header value: 1 found (copied to
+ * out), 0 absent, -1 malformed, too long for out, or present twice. */
+int web_cookie_find(const char *header, const char *name, char *out, size_t outsz);
+
+/* ---- web_limit.c: failed logins in memory ---- */
+struct web_limit_ent {
+    char key[WEB_LIMIT_KEY];
+    int fails;
+    int64_t last_fail, locked_until;
+};
+struct web_limit {
+    struct web_limit_ent *e; /* WEB_LIMIT_MAX */
+    size_t n;
+};
+int web_limit_init(struct web_limit *l);
+void web_limit_free(struct web_limit *l);
+/* ms left of a lock on key, or 0. */
+int64_t web_limit_locked(struct web_limit *l, const char *key, int64_t now);
+/* One more failure; the lock it sets (0 while under `threshold`). */
+int64_t web_limit_fail(struct web_limit *l, const char *key, int threshold, int64_t now);
+void web_limit_clear(struct web_limit *l, const char *key);
+/* The lock after `fails` failures with this threshold: 0 or ms. */
+int64_t web_lock_ms(int fails, int threshold);
+
+/* ---- web_store.c: users and sessions SQL ---- */
+struct web_user {
+    int64_t id, site_id, created, disabled, locked_until;
+    int role; /* enum api_role */
+    int failed_logins;
+    char name[WEB_USER_MAX + 1];
+    char site[SITE_NAME_MAX + 1];
+    char hash[WEB_HASH_MAX];
+};
+struct web_sess {
+    uint8_t id[32];
+    int64_t user_id, created, last_seen, expires;
+    char csrf[WEB_TOKEN_LEN + 1];
+    char ip[64], ua[256];
+    struct web_user u; /* joined */
+};
+int webst_user_add(struct store *st, const struct web_user *u);
+/* 0, MAMORI_ENOENT or MAMORI_EIO */
+int webst_user_get(struct store *st, const char *name, struct web_user *out);
+int webst_users_each(struct store *st, int (*fn)(void *, const struct web_user *), void *arg);
+int webst_user_set_hash(struct store *st, const char *name, const char *hash);
+int webst_user_disable(struct store *st, const char *name, int64_t now);
+int webst_user_failed(struct store *st, int64_t id, int failed, int64_t locked_until);
+int webst_session_add(struct store *st, const struct web_sess *s);
+int webst_session_get(struct store *st, const uint8_t id[32], struct web_sess *out);
+int webst_session_touch(struct store *st, const uint8_t id[32], int64_t now);
+int webst_session_del(struct store *st, const uint8_t id[32]);
+int webst_sessions_del_user(struct store *st, int64_t user_id);
+/* Delete expired sessions and all but the newest keep-1 of this user. */
+int webst_sessions_prune(struct store *st, int64_t user_id, int keep, int64_t now);
+
+/* ---- web_static.c ---- */
+struct web_asset {
+    const char *name;  /* "index.html", "app.js", "i18n/ja.json" */
+    const char *ctype; /* Content-Type */
+    const char *etag;  /* "\"<16 hex of SHA-256>\"" */
+    const unsigned char *data;
+    size_t len;
+};
+/* the generated table (build/<variant>/gen/web_assets.c) */
+extern const struct web_asset web_assets[];
+extern const size_t web_assets_n;
+const struct web_asset *web_asset_find(const char *name);
+
+struct web {
+    char *dir; /* --web-dir, or NULL */
+    struct web_limit lim;
+    char dummy[WEB_HASH_MAX]; /* verified against for an unknown name: same cost */
+};
+
+#endif

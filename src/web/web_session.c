@@ -1,0 +1,417 @@
+/* web_session.c - logging in and out, and the session cookie as the API's
+ * second way to authenticate (see web.h; figures in web_int.h).
+ *
+ * Login: POST /api/v1/session {name,password} (same-origin only) -> a new
+ * random session (never one the browser brought: no fixation) in a
+ * Secure, HttpOnly, SameSite=Strict cookie, and the session's CSRF token in
+ * the answer. An unknown name, a disabled user and a wrong password get the
+ * same answer after the same argon2id work (an unknown name is checked
+ * against a dummy hash). Failures are counted per name and per source
+ * address (web_limit.c, users.failed_logins); a locked name or address is
+ * answered 429 with Retry-After. Every login, failed login and logout is an
+ * audit row (actor "user:ID(NAME)", or "login:NAME" for a failure). */
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/api_int.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "http/http_resp.h"
+#include "net/token.h"
+#include "web/web_int.h"
+
+static void sha256(const uint8_t *in, size_t n, uint8_t out[32])
+{
+    unsigned len = 32;
+    EVP_Digest(in, n, out, &len, EVP_sha256(), NULL);
+}
+
+/* The peer's address without its port ("127.0.0.1:5555", "[::1]:5555"). */
+static void peer_ip(struct api_call *q, char *out, size_t outsz)
+{
+    const char *p = http_conn_peer(q->c);
+    const char *colon = strrchr(p, ':');
+    size_t n = colon ? (size_t)(colon - p) : strlen(p);
+    if (n >= 2 && p[0] == '[' && p[n - 1] == ']') {
+        p++;
+        n -= 2;
+    }
+    snprintf(out, outsz, "%.*s", (int)(n < outsz ? n : outsz - 1), p);
+}
+
+/* A state-changing request made with a cookie must come from our own
+ * pages: Origin (or, without one, Referer) names https://<Host>. */
+static bool same_origin(const struct http_req *r)
+{
+    const char *host = http_header(r, "Host");
+    if (!host || http_header_count(r, "Origin") > 1 || http_header_count(r, "Referer") > 1)
+        return false;
+    char want[300];
+    int n = snprintf(want, sizeof want, "https://%s", host);
+    if (n <= 0 || (size_t)n >= sizeof want)
+        return false;
+    const char *o = http_header(r, "Origin");
+    if (o)
+        return !strcmp(o, want);
+    const char *ref = http_header(r, "Referer");
+    return ref && !strncmp(ref, want, (size_t)n) && ref[n] == '/';
+}
+
+static void audit(struct api_call *q, const char *actor, const char *action, const char *detail,
+                  int64_t site_id)
+{
+    if (apist_audit_add(&q->a->st, q->now, actor, action, "console", detail, site_id) < 0)
+        log_error("console: cannot write the audit record (%s): %s", action, q->a->st.err);
+}
+
+static void principal(struct api_principal *who, const struct web_sess *s)
+{
+    memset(who, 0, sizeof *who);
+    who->role = (enum api_role)s->u.role;
+    who->site_id = s->u.site_id;
+    snprintf(who->site, sizeof who->site, "%s", s->u.site);
+    snprintf(who->kind, sizeof who->kind, "user");
+    snprintf(who->id, sizeof who->id, "%lld", (long long)s->u.id);
+    snprintf(who->name, sizeof who->name, "%s", s->u.name);
+    memcpy(who->session, s->id, 32);
+}
+
+/* The session named by the request's cookie: 1 none, 0 found (*id set),
+ * -1 a malformed or doubled cookie. */
+static int cookie_session(const struct http_req *r, uint8_t id[32])
+{
+    char v[WEB_TOKEN_LEN + 2];
+    int found = 0;
+    for (size_t i = 0; i < r->nh; i++) {
+        if (strcasecmp(r->h[i].name, "Cookie") != 0)
+            continue;
+        int f = web_cookie_find(r->h[i].value, WEB_COOKIE, v, sizeof v);
+        if (f < 0 || (f && found))
+            return -1;
+        found |= f;
+    }
+    if (!found)
+        return 1;
+    uint8_t raw[32];
+    if (strlen(v) != WEB_TOKEN_LEN || b64url_decode(v, WEB_TOKEN_LEN, raw, sizeof raw) != 32)
+        return -1;
+    sha256(raw, sizeof raw, id);
+    OPENSSL_cleanse(raw, sizeof raw);
+    return 0;
+}
+
+static bool alive(const struct web_sess *s, int64_t now)
+{
+    return !s->u.disabled && now < s->expires && now - s->last_seen < WEB_IDLE_MS;
+}
+
+bool web_session_alive(struct store *st, const unsigned char session[32], long long now)
+{
+    struct web_sess s;
+    return webst_session_get(st, session, &s) == 0 && alive(&s, now);
+}
+
+int web_session_auth(struct web *w, struct api_call *q)
+{
+    (void)w;
+    uint8_t id[32];
+    int c = cookie_session(q->r, id);
+    if (c == 1)
+        return 1;
+    if (c < 0) {
+        api_fail(q, 401, "unauthorized", "the %s cookie is malformed: log in again", WEB_COOKIE);
+        return -1;
+    }
+    struct web_sess s;
+    int rc = webst_session_get(&q->a->st, id, &s);
+    if (rc == MAMORI_EIO) {
+        api_store_fail(q, "read the session");
+        return -1;
+    }
+    if (rc < 0 || !alive(&s, q->now)) {
+        if (rc == 0)
+            webst_session_del(&q->a->st, id);
+        api_fail(q, 401, "unauthorized", "no such session (expired or logged out): log in again");
+        return -1;
+    }
+    principal(&q->who, &s);
+    if (q->r->method != HM_GET && q->r->method != HM_HEAD) {
+        const char *t = http_header(q->r, "X-CSRF-Token");
+        if (!t || http_header_count(q->r, "X-CSRF-Token") != 1 || strlen(t) != WEB_TOKEN_LEN ||
+            CRYPTO_memcmp(t, s.csrf, WEB_TOKEN_LEN) != 0) {
+            api_fail(q, 403, "csrf", "a request made with the session cookie needs the session's "
+                                     "X-CSRF-Token header");
+            return -1;
+        }
+        if (!same_origin(q->r)) {
+            api_fail(q, 403, "origin", "Origin (or Referer) must be this server's own address");
+            return -1;
+        }
+    }
+    if (q->now - s.last_seen >= WEB_TOUCH_MS)
+        webst_session_touch(&q->a->st, id, q->now); /* best effort */
+    return 0;
+}
+
+/* ------------------------------------------------------------- login -- */
+
+static json_object *body_object(struct api_call *q)
+{
+    size_t n = q->r->content_length;
+    if (n > 4096) {
+        api_fail(q, 413, "too_large", "a login body is at most 4096 bytes");
+        return NULL;
+    }
+    json_tokener *tok = json_tokener_new_ex(4);
+    json_object *j = tok && n ? json_tokener_parse_ex(tok, q->body, (int)n) : NULL;
+    bool whole = tok && j && json_tokener_get_error(tok) == json_tokener_success &&
+                 json_tokener_get_parse_end(tok) == n;
+    json_tokener_free(tok);
+    if (!whole || !json_object_is_type(j, json_type_object)) {
+        json_object_put(j);
+        api_fail(q, 400, "bad_body", "the body must be one JSON object {\"name\",\"password\"}");
+        return NULL;
+    }
+    return j;
+}
+
+static const char *member(json_object *j, const char *k, size_t *len)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(j, k, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    *len = (size_t)json_object_get_string_len(v);
+    return json_object_get_string(v);
+}
+
+static void retry_after(struct api_call *q, int64_t ms)
+{
+    long s = (long)((ms + 999) / 1000);
+    char extra[64], msg[160];
+    snprintf(extra, sizeof extra, "Retry-After: %ld\r\n", s);
+    snprintf(msg, sizeof msg, "too many failed logins: try again in %ld s", s);
+    q->status = 429;
+    snprintf(q->why, sizeof q->why, "%s", msg);
+    struct hbuf b;
+    hbuf_init(&b, 4096);
+    http_json_error(&b, "locked", msg);
+    http_reply(q->c, 429, HTTP_JSON, b.p ? b.p : "", b.len, extra);
+    hbuf_free(&b);
+}
+
+static int make_session(struct api_call *q, const struct web_user *u, const char *ip,
+                        char cookie[WEB_TOKEN_LEN + 1], struct web_sess *s)
+{
+    uint8_t raw[32], csrf[32];
+    if (RAND_bytes(raw, sizeof raw) != 1 || RAND_bytes(csrf, sizeof csrf) != 1)
+        return MAMORI_EIO;
+    memset(s, 0, sizeof *s);
+    b64url_encode(raw, sizeof raw, cookie);
+    sha256(raw, sizeof raw, s->id);
+    OPENSSL_cleanse(raw, sizeof raw);
+    b64url_encode(csrf, sizeof csrf, s->csrf);
+    s->user_id = u->id;
+    s->created = s->last_seen = q->now;
+    s->expires = q->now + WEB_ABSOLUTE_MS;
+    snprintf(s->ip, sizeof s->ip, "%s", ip);
+    const char *ua = http_header(q->r, "User-Agent");
+    snprintf(s->ua, sizeof s->ua, "%s", ua ? ua : "");
+    s->u = *u;
+    struct store *st = &q->a->st;
+    if (store_begin(st) < 0)
+        return MAMORI_EIO;
+    uint8_t old[32];
+    if ((cookie_session(q->r, old) == 0 && webst_session_del(st, old) < 0) ||
+        webst_sessions_prune(st, u->id, WEB_SESSIONS_PER_USER - 1, q->now) < 0 ||
+        webst_session_add(st, s) < 0 || webst_user_failed(st, u->id, 0, 0) < 0 ||
+        store_commit(st) < 0) {
+        store_rollback(st);
+        return MAMORI_EIO;
+    }
+    return 0;
+}
+
+static void session_json(struct api_call *q, const struct api_principal *who, const char *csrf,
+                         int64_t expires, int status, const char *extra)
+{
+    char buf[1024];
+    struct jw jw;
+    jw_init(&jw, buf, sizeof buf);
+    jw_obj_begin(&jw);
+    jw_str(&jw, "kind", who->kind);
+    jw_str(&jw, "name", who->name);
+    jw_str(&jw, "role", api_role_name(who->role));
+    if (who->site_id)
+        jw_str(&jw, "site", who->site);
+    if (csrf)
+        jw_str(&jw, "csrf_token", csrf);
+    if (expires) {
+        jw_int(&jw, "expires_ms", expires);
+        jw_int(&jw, "idle_timeout_ms", WEB_IDLE_MS);
+    }
+    jw_obj_end(&jw);
+    long n = jw_finish(&jw);
+    q->status = status;
+    http_reply(q->c, status, HTTP_JSON, buf, n < 0 ? 0 : (size_t)n, extra);
+}
+
+void web_login(struct web *w, struct api_call *q)
+{
+    if (!same_origin(q->r)) {
+        api_fail(q, 403, "origin", "log in from this server's own page (Origin must match)");
+        return;
+    }
+    json_object *j = body_object(q);
+    if (!j)
+        return;
+    size_t nl = 0, pl = 0;
+    const char *name = member(j, "name", &nl), *pw = member(j, "password", &pl);
+    if (!name || !pw || nl < 1 || nl > WEB_USER_MAX || strlen(name) != nl || pl < 1 ||
+        pl > WEB_PASSWORD_MAX ||
+        json_object_object_length(j) != 2) {
+        json_object_put(j);
+        api_fail(q, 400, "bad_body", "the body must be {\"name\":\"...\",\"password\":\"...\"} "
+                                     "(name 1-64 bytes, password 1-1024)");
+        return;
+    }
+    char ip[64], ukey[WEB_LIMIT_KEY], ikey[WEB_LIMIT_KEY], actor[WEB_USER_MAX + 16];
+    peer_ip(q, ip, sizeof ip);
+    snprintf(ukey, sizeof ukey, "u:%s", name);
+    snprintf(ikey, sizeof ikey, "ip:%s", ip);
+    snprintf(actor, sizeof actor, "login:%s", name);
+    int64_t lock = web_limit_locked(&w->lim, ukey, q->now);
+    int64_t il = web_limit_locked(&w->lim, ikey, q->now);
+    if (lock || il) {
+        json_object_put(j);
+        retry_after(q, lock > il ? lock : il);
+        return;
+    }
+    struct web_user u;
+    int rc = webst_user_get(&q->a->st, name, &u);
+    if (rc == MAMORI_EIO) {
+        json_object_put(j);
+        api_store_fail(q, "read the user");
+        return;
+    }
+    bool known = rc == 0;
+    bool ok = web_pw_verify(known ? u.hash : w->dummy, pw, pl) && known && !u.disabled;
+    json_object_put(j);
+    if (known && u.locked_until > q->now) {
+        retry_after(q, u.locked_until - q->now);
+        return;
+    }
+    if (!ok) {
+        int64_t l1 = web_limit_fail(&w->lim, ukey, WEB_USER_FAILS, q->now);
+        web_limit_fail(&w->lim, ikey, WEB_IP_FAILS, q->now);
+        char detail[160];
+        snprintf(detail, sizeof detail, "failed login from %s%s", ip, l1 ? "; name locked" : "");
+        if (known) {
+            int f = u.failed_logins + 1;
+            int64_t dl = web_lock_ms(f, WEB_USER_FAILS);
+            webst_user_failed(&q->a->st, u.id, f, dl ? q->now + dl : 0);
+        }
+        audit(q, actor, "login_failed", detail, known ? u.site_id : 0);
+        log_info("console: failed login as '%.64s' from %s", name, ip);
+        api_fail(q, 401, "unauthorized", "wrong name or password");
+        return;
+    }
+    web_limit_clear(&w->lim, ukey);
+    char cookie[WEB_TOKEN_LEN + 1];
+    struct web_sess s;
+    if (make_session(q, &u, ip, cookie, &s) < 0) {
+        api_store_fail(q, "start the session");
+        return;
+    }
+    principal(&q->who, &s);
+    char who[WEB_USER_MAX + 40], detail[120];
+    api_actor(&q->who, who, sizeof who);
+    snprintf(detail, sizeof detail, "login from %s", ip);
+    audit(q, who, "login", detail, u.site_id);
+    q->audited = true;
+    char extra[200];
+    snprintf(extra, sizeof extra,
+             "Set-Cookie: %s=%s; Secure; HttpOnly; SameSite=Strict; Path=/\r\n", WEB_COOKIE,
+             cookie);
+    OPENSSL_cleanse(cookie, sizeof cookie);
+    session_json(q, &q->who, s.csrf, s.expires, 201, extra);
+}
+
+void web_session_get(struct web *w, struct api_call *q)
+{
+    (void)w;
+    if (strcmp(q->who.kind, "user") != 0) {
+        session_json(q, &q->who, NULL, 0, 200, NULL);
+        return;
+    }
+    struct web_sess s;
+    if (webst_session_get(&q->a->st, q->who.session, &s) < 0) {
+        api_fail(q, 401, "unauthorized", "no such session: log in again");
+        return;
+    }
+    session_json(q, &q->who, s.csrf, s.expires, 200, NULL);
+}
+
+void web_logout(struct web *w, struct api_call *q)
+{
+    (void)w;
+    if (strcmp(q->who.kind, "user") != 0) {
+        api_fail(q, 400, "no_session", "an API token has no session to end");
+        return;
+    }
+    if (webst_session_del(&q->a->st, q->who.session) < 0) {
+        api_store_fail(q, "delete the session");
+        return;
+    }
+    char who[WEB_USER_MAX + 40];
+    api_actor(&q->who, who, sizeof who);
+    audit(q, who, "logout", "logout", q->who.site_id);
+    q->audited = true;
+    q->status = 204;
+    http_reply(q->c, 204, NULL, "", 0,
+               "Set-Cookie: " WEB_COOKIE "=; Secure; HttpOnly; SameSite=Strict; Path=/; "
+               "Max-Age=0\r\n");
+}
+
+/* ------------------------------------------------------------ context -- */
+
+int web_new(struct web **out, const char *web_dir, char *err, size_t errsz)
+{
+    struct web *w = calloc(1, sizeof *w);
+    if (!w || web_limit_init(&w->lim) < 0) {
+        free(w);
+        snprintf(err, errsz, "console: out of memory");
+        return MAMORI_ENOMEM;
+    }
+    if (web_dir && !(w->dir = strdup(web_dir))) {
+        web_free(w);
+        snprintf(err, errsz, "console: out of memory");
+        return MAMORI_ENOMEM;
+    }
+    uint8_t junk[24];
+    char pw[40];
+    RAND_bytes(junk, sizeof junk);
+    b64url_encode(junk, sizeof junk, pw);
+    if (web_pw_hash(pw, strlen(pw), w->dummy) < 0) {
+        web_free(w);
+        snprintf(err, errsz, "console: cannot make the dummy argon2id hash (64 MiB)");
+        return MAMORI_ENOMEM;
+    }
+    *out = w;
+    return 0;
+}
+
+void web_free(struct web *w)
+{
+    if (!w)
+        return;
+    web_limit_free(&w->lim);
+    free(w->dir);
+    free(w);
+}

@@ -1,0 +1,100 @@
+// app.js - the console's entry: session, hash routes, navigation, language
+// switch, live alerts (server-sent events) and error display.
+//   #/            overview        #/site/NAME   a site's hosts and alerts
+//   #/host/ID     a host          #/alert/ID    one alert
+//   #/tokens      enrollment tokens
+import { el, clear } from './dom.js';
+import { initI18n, setLang, getLang, t } from './i18n.js';
+import { get, call, setCsrf, liveAlerts, ApiError } from './api.js';
+import * as v from './views.js';
+
+const main = document.getElementById('main');
+const live = document.getElementById('live');
+let session = null;
+let closeLive = null;
+
+function showError(e) {
+  if (e instanceof ApiError && e.status === 401) { loggedOut(); return; }
+  const msg = e instanceof ApiError && e.status === 404 ? t('error.notfound')
+    : e instanceof ApiError && e.status === 403 ? t('error.forbidden') : t('error.generic');
+  clear(main).append(el('h1', { id: 'error' }, msg), el('p', null, el('a', { href: '#/' }, t('nav.overview'))));
+}
+v.onError(showError);
+
+function chrome() {
+  const nav = clear(document.getElementById('nav'));
+  const logout = document.getElementById('logout');
+  document.title = t('title');
+  document.getElementById('brand').textContent = t('brand');
+  document.getElementById('lang').setAttribute('aria-label', t('lang.label'));
+  if (!session) {
+    logout.hidden = true;
+    clear(document.getElementById('who'));
+    return;
+  }
+  nav.append(el('a', { href: '#/' }, t('nav.overview')), el('a', { href: '#/tokens' }, t('nav.tokens')));
+  document.getElementById('who').textContent = t('who', {
+    name: session.name, role: t(`role.${session.role}`), site: session.site || t('allsites'),
+  });
+  logout.textContent = t('logout');
+  logout.hidden = false;
+}
+
+async function render() {
+  chrome();
+  if (!session) { v.loginView(main, loggedIn); return; }
+  const [, page, arg] = (location.hash || '#/').match(/^#\/([a-z]*)\/?(.*)$/) || [];
+  const a = decodeURIComponent(arg || '');
+  try {
+    if (!page) await v.overviewView(main);
+    else if (page === 'site') await v.siteView(main, a);
+    else if (page === 'host') await v.hostView(main, a, session, render);
+    else if (page === 'alert') await v.alertView(main, a);
+    else if (page === 'tokens') await v.tokensView(main, session);
+    else throw new ApiError(404, 'not_found', '');
+  } catch (e) { showError(e); }
+}
+
+function startLive() {
+  if (closeLive) closeLive();
+  closeLive = liveAlerts((a) => {
+    live.textContent = t('live.new', { summary: a.summary || '', host: a.hostname || '' });
+    const body = document.getElementById('alerts-body');
+    const onOverview = !location.hash || location.hash === '#/';
+    if (body && onOverview) body.insertBefore(v.alertRow(a), body.firstChild);
+  });
+}
+
+function loggedIn(s) {
+  session = s;
+  setCsrf(s.csrf_token);
+  startLive();
+  render();
+}
+
+function loggedOut() {
+  session = null;
+  setCsrf('');
+  if (closeLive) { closeLive(); closeLive = null; }
+  live.textContent = '';
+  render();
+}
+
+async function boot() {
+  await initI18n();
+  const sel = document.getElementById('lang');
+  sel.value = getLang();
+  sel.addEventListener('change', async () => { await setLang(sel.value); render(); });
+  document.getElementById('logout').addEventListener('click', async () => {
+    try { await call('DELETE', '/api/v1/session'); } catch { /* gone already */ }
+    loggedOut();
+  });
+  window.addEventListener('hashchange', render);
+  try {
+    const s = await get('/api/v1/session');
+    if (s.kind === 'user') { loggedIn(s); return; }
+  } catch { /* not logged in */ }
+  loggedOut();
+}
+
+boot();

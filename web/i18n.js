@@ -1,0 +1,58 @@
+// i18n.js - message catalogues (/static/i18n/LANG.json) and formatting.
+// Every visible string comes from a catalogue through t(); the language is
+// the stored choice, else the first of navigator.languages we have, else
+// English. Dates go through Intl.DateTimeFormat in that language.
+const LANGS = ['en', 'ja'];
+const KEY = 'mamori.lang';
+let lang = 'en';
+let cat = {};
+let fallback = {};
+
+function pick() {
+  const saved = localStorage.getItem(KEY);
+  if (LANGS.includes(saved)) return saved;
+  for (const l of navigator.languages || [navigator.language || 'en']) {
+    const base = String(l).toLowerCase().split('-')[0];
+    if (LANGS.includes(base)) return base;
+  }
+  return 'en';
+}
+
+async function load(l) {
+  const r = await fetch(`/static/i18n/${l}.json`, { credentials: 'same-origin' });
+  if (!r.ok) throw new Error(`catalogue ${l}: ${r.status}`);
+  return r.json();
+}
+
+export async function initI18n() {
+  fallback = await load('en');
+  await setLang(pick(), false);
+}
+
+export async function setLang(l, remember = true) {
+  if (!LANGS.includes(l)) l = 'en';
+  cat = l === 'en' ? fallback : await load(l);
+  lang = l;
+  if (remember) localStorage.setItem(KEY, l);
+  document.documentElement.lang = l;
+}
+
+export function getLang() {
+  return lang;
+}
+
+// t('key', {n: 3}) - the message with {name} placeholders filled.
+export function t(key, vars) {
+  let s = cat[key] ?? fallback[key] ?? key;
+  if (vars) for (const [k, v] of Object.entries(vars)) s = s.split(`{${k}}`).join(String(v));
+  return s;
+}
+
+export function fmtTime(ms) {
+  if (!ms) return t('never');
+  return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'medium' }).format(new Date(ms));
+}
+
+export function fmtHour(ms) {
+  return new Intl.DateTimeFormat(lang, { hour: '2-digit' }).format(new Date(ms));
+}

@@ -1,0 +1,297 @@
+// views.js - the console's pages. Each view fetches what it shows from
+// /api/v1 and builds it with el() (text nodes only). Lists that can be long
+// page with the API's keyset cursors ("more" button).
+import { el, svg, clear } from './dom.js';
+import { t, fmtTime, fmtHour } from './i18n.js';
+import { get, call, qs, ApiError } from './api.js';
+
+const SEVS = ['critical', 'high', 'medium', 'low', 'info'];
+const HOUR = 3600 * 1000;
+
+const sevBadge = (s) => el('span', { class: `sev sev-${SEVS.includes(s) ? s : 'info'}` }, t(`sev.${SEVS.includes(s) ? s : 'info'}`));
+const status = (s) => el('span', { class: `st-${s}` }, t(`status.${s}`));
+const link = (href, text) => el('a', { href }, text);
+const td = (label, ...kids) => el('td', { 'data-label': t(label) }, ...kids);
+
+function table(cols, bodyId) {
+  return el('table', { class: 'resp' },
+    el('thead', null, el('tr', null, cols.map((c) => el('th', null, t(c))))),
+    el('tbody', { id: bodyId }));
+}
+
+// Fill tbody with rows of a paged list; a "more" button fetches the next page.
+async function paged(tbody, url, params, row) {
+  const more = el('button', { type: 'button', class: 'more' }, t('more'));
+  let cursor = null;
+  const next = async () => {
+    more.disabled = true;
+    const page = await get(url + qs({ ...params, cursor }));
+    for (const it of page.items) tbody.appendChild(row(it));
+    if (!page.items.length && !tbody.firstChild) {
+      tbody.appendChild(el('tr', null, el('td', { colspan: 9, class: 'muted' }, t('none'))));
+    }
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    more.disabled = false;
+  };
+  more.addEventListener('click', () => next().catch(showError));
+  await next();
+  return more;
+}
+
+export function alertRow(a) {
+  return el('tr', { 'data-alert': a.id },
+    td('col.time', fmtTime(a.time_ms)),
+    td('col.severity', sevBadge(a.severity)),
+    td('col.site', a.site ? link(`#/site/${encodeURIComponent(a.site)}`, a.site) : ''),
+    td('col.host', a.host_id ? link(`#/host/${encodeURIComponent(a.host_id)}`, a.hostname || a.host_id) : ''),
+    td('col.summary', link(`#/alert/${a.id}`, a.summary || t('alert.nosummary'))));
+}
+
+const ALERT_COLS = ['col.time', 'col.severity', 'col.site', 'col.host', 'col.summary'];
+
+let errorSink = () => {};
+export function onError(fn) { errorSink = fn; }
+function showError(e) { errorSink(e); }
+
+// ------------------------------------------------------------------ login --
+export function loginView(main, onLogin) {
+  const err = el('p', { class: 'error', id: 'login-error', role: 'alert' });
+  const name = el('input', { id: 'login-name', name: 'name', autocomplete: 'username', required: true });
+  const pw = el('input', { id: 'login-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const form = el('form', { class: 'login', id: 'login' },
+    el('h1', null, t('login.title')),
+    el('label', { for: 'login-name' }, t('login.name')), name,
+    el('label', { for: 'login-password' }, t('login.password')), pw,
+    el('button', { type: 'submit', class: 'primary' }, t('login.submit')), err);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.textContent = '';
+    try {
+      const s = await call('POST', '/api/v1/session', { name: name.value, password: pw.value });
+      pw.value = '';
+      onLogin(s);
+    } catch (e) {
+      err.textContent = e instanceof ApiError && e.status === 429 ? t('login.locked')
+        : e instanceof ApiError && e.status === 401 ? t('login.wrong') : t('error.generic');
+    }
+  });
+  clear(main).appendChild(form);
+  name.focus();
+}
+
+// --------------------------------------------------------------- overview --
+function chart(hours) {
+  const max = Math.max(1, ...hours.map((h) => h.n));
+  const W = 24 * 20, H = 100;
+  const s = svg('svg', { class: 'chart', viewBox: `0 0 ${W} ${H + 16}`, role: 'img', 'aria-label': t('overview.chart') });
+  hours.forEach((h, i) => {
+    const bh = Math.round((h.n / max) * (H - 12));
+    const r = svg('rect', { x: i * 20 + 2, y: H - bh, width: 16, height: bh });
+    r.appendChild(svg('title', null, t('overview.chart.bar', { n: h.n, hour: fmtHour(h.t) })));
+    s.appendChild(r);
+    if (i % 3 === 0) s.appendChild(svg('text', { x: i * 20 + 2, y: H + 12 }, fmtHour(h.t)));
+  });
+  s.appendChild(svg('text', { x: 2, y: 10 }, t('overview.chart.max', { n: max })));
+  return s;
+}
+
+// Alerts of the last 24 h (at most 10 pages of 500): per hour, per site and severity.
+async function last24h() {
+  const now = Date.now(), since = now - 24 * HOUR;
+  const hours = Array.from({ length: 24 }, (_, i) => ({ t: since + i * HOUR, n: 0 }));
+  const bySite = {};
+  let cursor = null, pages = 0, partial = false;
+  do {
+    const p = await get('/api/v1/alerts' + qs({ since, limit: 500, cursor }));
+    for (const a of p.items) {
+      const i = Math.floor((a.time_ms - since) / HOUR);
+      if (i >= 0 && i < 24) hours[i].n++;
+      const k = a.site || '';
+      bySite[k] = bySite[k] || {};
+      bySite[k][a.severity] = (bySite[k][a.severity] || 0) + 1;
+    }
+    cursor = p.next_cursor;
+    pages++;
+  } while (cursor && pages < 10);
+  if (cursor) partial = true;
+  return { hours, bySite, partial };
+}
+
+export async function overviewView(main) {
+  const sites = await get('/api/v1/sites?limit=500');
+  const stats = await last24h();
+  const cards = el('div', { class: 'cards', id: 'sites' });
+  for (const s of sites.items) {
+    const sev = stats.bySite[s.name] || {};
+    cards.appendChild(el('div', { class: 'card', 'data-site': s.name },
+      el('h3', null, link(`#/site/${encodeURIComponent(s.name)}`, s.name)),
+      el('p', null,
+        el('span', { class: 'st-online' }, t('overview.online', { n: s.hosts.online })), t('sep'),
+        el('span', { class: 'st-offline' }, t('overview.offline', { n: s.hosts.offline })), t('sep'),
+        el('span', { class: 'muted' }, t('overview.total', { n: s.hosts.total }))),
+      el('p', null, t('overview.alerts24h'), ' ',
+        SEVS.filter((k) => sev[k]).map((k) => [sevBadge(k), ` ${sev[k]} `]),
+        SEVS.some((k) => sev[k]) ? null : el('span', { class: 'muted' }, t('none')))));
+  }
+  if (!sites.items.length) cards.appendChild(el('p', { class: 'muted' }, t('overview.nosites')));
+  const alerts = table(ALERT_COLS, 'alerts-body');
+  clear(main).append(
+    el('h1', null, t('overview.title')),
+    cards,
+    el('h2', null, t('overview.chart')),
+    chart(stats.hours),
+    stats.partial ? el('p', { class: 'muted' }, t('overview.partial')) : null,
+    el('h2', null, t('overview.last')),
+    alerts);
+  main.appendChild(await paged(alerts.tBodies[0], '/api/v1/alerts', { limit: 20 }, alertRow));
+}
+
+// ------------------------------------------------------------------- site --
+export async function siteView(main, name) {
+  const s = await get(`/api/v1/sites/${encodeURIComponent(name)}`);
+  const hosts = table(['col.host', 'col.status', 'col.version', 'col.lastseen', 'col.isolation'], 'hosts-body');
+  clear(main).append(
+    el('h1', null, t('site.title', { name: s.name })),
+    el('p', null, t('overview.online', { n: s.hosts.online }), t('sep'), t('overview.offline', { n: s.hosts.offline }),
+      t('sep'), t('overview.total', { n: s.hosts.total })),
+    el('h2', null, t('site.hosts')), hosts);
+  main.appendChild(await paged(hosts.tBodies[0], '/api/v1/hosts', { site: s.name, limit: 50 }, (h) =>
+    el('tr', null,
+      td('col.host', link(`#/host/${encodeURIComponent(h.id)}`, h.hostname)),
+      td('col.status', status(h.status)),
+      td('col.version', h.version || t('unknown')),
+      td('col.lastseen', fmtTime(h.last_seen_ms)),
+      td('col.isolation', h.isolated === undefined ? t('unknown') : t(h.isolated ? 'isolation.on' : 'isolation.off')))));
+  const alerts = table(ALERT_COLS, 'alerts-body');
+  main.append(el('h2', null, t('site.alerts')), alerts);
+  main.appendChild(await paged(alerts.tBodies[0], '/api/v1/alerts', { site: s.name, limit: 20 }, alertRow));
+}
+
+// ------------------------------------------------------------------- host --
+// Does the server have this route? (404: no; 405 or any answer: yes)
+async function hasRoute(path) {
+  const r = await fetch(path, { credentials: 'same-origin' });
+  return r.status !== 404;
+}
+
+function confirmDialog(text) {
+  const d = document.getElementById('confirm');
+  document.getElementById('confirm-text').textContent = text;
+  document.getElementById('confirm-no').textContent = t('confirm.no');
+  document.getElementById('confirm-yes').textContent = t('confirm.yes');
+  return new Promise((resolve) => {
+    d.addEventListener('close', () => resolve(d.returnValue === 'yes'), { once: true });
+    d.returnValue = 'no';
+    d.showModal();
+  });
+}
+
+export async function hostView(main, id, session, rerender) {
+  const h = await get(`/api/v1/hosts/${encodeURIComponent(id)}`);
+  const canWrite = session.role !== 'viewer';
+  const actions = el('div', { class: 'row', id: 'host-actions' });
+  const note = el('p', { class: 'muted', id: 'action-note', role: 'status' });
+  const act = async (key, method, path, body) => {
+    if (!(await confirmDialog(t(`confirm.${key}`, { host: h.hostname })))) return;
+    try {
+      await call(method, path, body);
+      note.textContent = t(`done.${key}`, { host: h.hostname });
+      rerender();
+    } catch (e) { showError(e); }
+  };
+  if (canWrite && h.status !== 'revoked') {
+    const base = `/api/v1/hosts/${encodeURIComponent(h.id)}`;
+    if (await hasRoute(`${base}/commands`)) {
+      actions.append(
+        el('button', { type: 'button', id: 'btn-isolate', class: 'danger', on: { click: () => act('isolate', 'POST', `${base}/commands`, { action: 'isolate' }) } }, t('action.isolate')),
+        el('button', { type: 'button', id: 'btn-release', on: { click: () => act('release', 'POST', `${base}/commands`, { action: 'release' }) } }, t('action.release')));
+    }
+    actions.append(el('button', { type: 'button', id: 'btn-revoke', class: 'danger', on: { click: () => act('revoke', 'POST', `${base}/revoke`) } }, t('action.revoke')));
+  }
+  const alerts = table(ALERT_COLS, 'alerts-body');
+  clear(main).append(
+    el('h1', null, t('host.title', { name: h.hostname })),
+    el('dl', { class: 'kv' },
+      el('dt', null, t('col.site')), el('dd', null, link(`#/site/${encodeURIComponent(h.site)}`, h.site)),
+      el('dt', null, t('col.status')), el('dd', null, status(h.status)),
+      el('dt', null, t('col.version')), el('dd', null, h.version || t('unknown')),
+      el('dt', null, t('col.isolation')), el('dd', null, h.isolated === undefined ? t('unknown') : t(h.isolated ? 'isolation.on' : 'isolation.off')),
+      el('dt', null, t('col.enrolled')), el('dd', null, fmtTime(h.enrolled_ms)),
+      el('dt', null, t('col.lastseen')), el('dd', null, fmtTime(h.last_seen_ms)),
+      el('dt', null, t('col.hostid')), el('dd', null, el('code', null, h.id))),
+    actions, note,
+    el('h2', null, t('host.alerts')), alerts);
+  main.appendChild(await paged(alerts.tBodies[0], '/api/v1/alerts', { host: h.id, limit: 20 }, alertRow));
+}
+
+// ------------------------------------------------------------------ alert --
+function asList(v) {
+  if (v === undefined || v === null) return [];
+  return Array.isArray(v) ? v : [v];
+}
+
+function show(v) {
+  return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+}
+
+export async function alertView(main, id) {
+  const a = await get(`/api/v1/alerts/${encodeURIComponent(id)}`);
+  const b = a.body && typeof a.body === 'object' ? a.body : {};
+  const p = b.process || b.actor || {};
+  const pick = (...ks) => { for (const k of ks) { const v = b[k] ?? p[k]; if (v !== undefined && v !== null && v !== '') return v; } return undefined; };
+  const fields = [
+    ['alert.exe', pick('exe', 'image', 'path')],
+    ['alert.cmdline', pick('cmdline', 'command_line')],
+    ['alert.user', pick('user', 'uid', 'username')],
+    ['alert.pid', pick('pid')],
+  ];
+  const files = asList(b.files ?? b.file ?? b.paths);
+  const inds = asList(b.indicators ?? b.reasons ?? b.rules);
+  const did = asList(b.actions ?? b.response ?? b.did);
+  const list = (items, id2) => items.length
+    ? el('ul', { id: id2 }, items.map((x) => el('li', null, show(typeof x === 'object' && x && x.path ? x.path : x))))
+    : el('p', { class: 'muted', id: id2 }, t('none'));
+  clear(main).append(
+    el('h1', { id: 'alert-summary' }, a.summary || t('alert.nosummary')),
+    el('dl', { class: 'kv' },
+      el('dt', null, t('col.time')), el('dd', null, fmtTime(a.time_ms)),
+      el('dt', null, t('col.severity')), el('dd', null, sevBadge(a.severity)),
+      el('dt', null, t('col.kind')), el('dd', null, a.kind),
+      el('dt', null, t('col.site')), el('dd', null, a.site ? link(`#/site/${encodeURIComponent(a.site)}`, a.site) : ''),
+      el('dt', null, t('col.host')), el('dd', null, a.host_id ? link(`#/host/${encodeURIComponent(a.host_id)}`, a.hostname || a.host_id) : ''),
+      fields.filter(([, v]) => v !== undefined).map(([k, v]) => [el('dt', null, t(k)), el('dd', null, el('code', null, show(v)))])),
+    el('h2', null, t('alert.files')), list(files, 'alert-files'),
+    el('h2', null, t('alert.indicators')), list(inds, 'alert-indicators'),
+    el('h2', null, t('alert.did')), list(did, 'alert-did'),
+    el('h2', null, t('alert.body')),
+    el('pre', { id: 'alert-body' }, a.body === undefined ? t('none') : JSON.stringify(a.body, null, 2)));
+}
+
+// ----------------------------------------------------------------- tokens --
+export async function tokensView(main, session) {
+  const sites = await get('/api/v1/sites?limit=500');
+  const out = el('div', { id: 'token-out' });
+  const site = el('input', { id: 'token-site', list: 'site-names', required: true, value: session.site || '' });
+  const exp = el('select', { id: 'token-expires' },
+    ['1h', '24h', '7d'].map((v) => el('option', { value: v }, t(`tokens.exp.${v}`))));
+  const form = el('form', { class: 'card', id: 'token-form' },
+    el('p', null, t('tokens.help')),
+    el('div', { class: 'row' },
+      el('label', { for: 'token-site' }, t('col.site')), site,
+      el('datalist', { id: 'site-names' }, sites.items.map((s) => el('option', { value: s.name }))),
+      el('label', { for: 'token-expires' }, t('tokens.expires')), exp,
+      el('button', { type: 'submit', class: 'primary' }, t('tokens.create'))));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const r = await call('POST', '/api/v1/tokens', { site: site.value, expires: exp.value });
+      clear(out).append(
+        el('h2', null, t('tokens.paste')),
+        el('pre', { id: 'token-command' }, r.command),
+        el('p', { class: 'muted' }, t('tokens.until', { when: fmtTime(r.expires_ms) })));
+    } catch (e) { showError(e); }
+  });
+  clear(main).append(el('h1', null, t('tokens.title')),
+    session.role === 'viewer' ? el('p', { class: 'muted' }, t('tokens.viewer')) : form, out);
+}
