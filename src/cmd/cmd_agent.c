@@ -4,15 +4,20 @@
  *   mamori agent enroll --server https://HOST:PORT --token TOKEN [--dir DIR]
  *                       [--hostname NAME]
  *   mamori agent [run] [--dir DIR] [--max-backoff DUR] [--spool-max SIZE]
- *                      [--vault DIR]... [--config FILE]
+ *                      [--vault DIR]... [--config FILE] [--no-guard]
+ *                      [--protect DIR]... [--action A]
  *   mamori agent alert [--dir DIR] --kind KIND --summary TEXT [--severity S]
  *   mamori agent reapply [--dir DIR]
  *
+ * `run` starts the guard's supervisor (agent/guardrun.h) beside the uplink
+ * unless --no-guard, and stops it (the guard first) when the uplink ends.
  * Arguments are parsed here and handed to src/agent; results become exit
  * status 0 (ok, or stopped by a signal), 1 (runtime failure, refused by the
  * server), 2 (usage or configuration error, naming the option or file).
  * See docs/mamori-agent.md. */
 #include <getopt.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,12 +25,14 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "agent/guardrun.h"
 #include "agent/spool.h"
 #include "cmd/commands.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "net/sock.h"
+#include "vault/vault.h"
 
 static void usage(FILE *out)
 {
@@ -33,7 +40,8 @@ static void usage(FILE *out)
             "usage: mamori agent enroll --server https://HOST:PORT --token TOKEN [--dir DIR]\n"
             "                           [--hostname NAME]\n"
             "       mamori agent [run] [--dir DIR] [--max-backoff DUR] [--spool-max MIB]\n"
-            "                          [--vault DIR]... [--config FILE]\n"
+            "                          [--vault DIR]... [--config FILE] [--no-guard]\n"
+            "                          [--protect DIR]... [--action kill|freeze|alert]\n"
             "       mamori agent alert [--dir DIR] --kind KIND --summary TEXT [--severity S]\n"
             "       mamori agent reapply [--dir DIR]\n\n"
             "The host side of mamori's uplink to the head-office server.\n\n"
@@ -45,7 +53,9 @@ static void usage(FILE *out)
             "           server says this host is revoked; forward the alert spool in order.\n"
             "           JSON event lines on standard output. Runs the server's response\n"
             "           commands (isolate, release, kill an actor, restore an alert's files),\n"
-            "           each at most once, and re-applies an isolation at start\n"
+            "           each at most once, and re-applies an isolation at start. Starts the\n"
+            "           guard (mamori guard) on the same configuration as a child process,\n"
+            "           spools its alerts for the server and restarts it if it dies\n"
             "  alert    put a test or drill alert into DIR/spool; the running agent forwards\n"
             "           it (it waits there, across restarts, while the server is unreachable)\n"
             "  reapply  re-apply the isolation the server ordered (DIR/isolate.nft), if any,\n"
@@ -60,8 +70,14 @@ static void usage(FILE *out)
             "      --spool-max MIB     size bound of DIR/spool in MiB (run, alert; default 64)\n"
             "      --vault DIR         a vault for restore commands (run; repeatable; default:\n"
             "                          the vaults of the configuration's protected paths)\n"
-            "  -c, --config FILE       configuration for that lookup (run; default %s\n"
-            "                          if it exists, else the embedded defaults)\n"
+            "  -c, --config FILE       configuration of the guard and of that lookup (run;\n"
+            "                          default %s if it exists, else the embedded\n"
+            "                          defaults)\n"
+            "      --no-guard          do not start the guard: the uplink only (run)\n"
+            "      --protect DIR       a directory for the guard to protect instead of the\n"
+            "                          configuration's guard.protect (run; repeatable)\n"
+            "      --action A          the guard's action: kill, freeze or alert (run;\n"
+            "                          default: the configuration's guard.action)\n"
             "      --kind KIND         alert kind, 1-63 bytes (alert)\n"
             "      --severity S        info, low, medium, high (default) or critical (alert)\n"
             "      --summary TEXT      what happened, for the operator (alert)\n"
@@ -91,7 +107,10 @@ enum {
     OPT_KIND,
     OPT_SEV,
     OPT_SUMMARY,
-    OPT_VAULT
+    OPT_VAULT,
+    OPT_NOGUARD,
+    OPT_PROTECT,
+    OPT_ACTION
 };
 enum mode { MODE_RUN, MODE_ENROLL, MODE_ALERT, MODE_REAPPLY };
 
@@ -99,6 +118,9 @@ struct args {
     struct agent_enroll_opts e;
     struct agent_run_opts r;
     const char *kind, *severity, *summary;
+    bool no_guard;
+    struct guardrun_opts g;
+    char vault_of[GUARDRUN_PROTECT_MAX][PATH_MAX]; /* vaults of --protect DIRs */
 };
 
 /* 0 to go on, -1 after --help, or an exit status. */
@@ -117,6 +139,9 @@ static int parse(int argc, char **argv, struct args *a, enum mode mode)
                                              {"summary", required_argument, NULL, OPT_SUMMARY},
                                              {"vault", required_argument, NULL, OPT_VAULT},
                                              {"config", required_argument, NULL, 'c'},
+                                             {"no-guard", no_argument, NULL, OPT_NOGUARD},
+                                             {"protect", required_argument, NULL, OPT_PROTECT},
+                                             {"action", required_argument, NULL, OPT_ACTION},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     a->e.dir = a->r.dir = AGENT_DEFAULT_DIR;
@@ -154,6 +179,26 @@ static int parse(int argc, char **argv, struct args *a, enum mode mode)
                 return usage_error("--vault: at most %d", AGENT_VAULTS_MAX);
             else
                 a->r.vaults[a->r.nvaults++] = optarg;
+            break;
+        case OPT_NOGUARD:
+        case OPT_PROTECT:
+        case OPT_ACTION:
+            if (mode != MODE_RUN)
+                return usage_error("--no-guard, --protect and --action are options of 'mamori "
+                                   "agent run'");
+            if (c == OPT_NOGUARD)
+                a->no_guard = true;
+            else if (c == OPT_ACTION && strcmp(optarg, "kill") && strcmp(optarg, "freeze") &&
+                     strcmp(optarg, "alert"))
+                return usage_error("--action '%s': kill, freeze or alert", optarg);
+            else if (c == OPT_ACTION)
+                a->g.action = optarg;
+            else if (optarg[0] != '/')
+                return usage_error("--protect '%s': an absolute path", optarg);
+            else if (a->g.nprotect == GUARDRUN_PROTECT_MAX)
+                return usage_error("--protect: at most %d", GUARDRUN_PROTECT_MAX);
+            else
+                a->g.protect[a->g.nprotect++] = optarg;
             break;
         case OPT_BACKOFF:
             if (parse_duration_ms(optarg, &ms) < 0 || ms < 1000 || ms > 3600000)
@@ -207,6 +252,39 @@ static int parse(int argc, char **argv, struct args *a, enum mode mode)
     return 0;
 }
 
+/* `agent run`: the guard's supervisor beside the uplink. */
+static int run(struct args *a, char *err)
+{
+    /* restore commands look in the vaults of the directories the guard
+     * protects when no --vault is given */
+    for (size_t i = 0; i < a->g.nprotect && !a->r.nvaults; i++)
+        if (vault_dir_for(a->g.protect[i], a->vault_of[i], PATH_MAX) == 0)
+            a->r.vaults[a->r.nvaults++] = a->vault_of[i];
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/agent.json", a->r.dir);
+    struct guardrun *gr = NULL;
+    if (!a->no_guard && access(p, F_OK) == 0) { /* not enrolled: agent_run says so */
+        /* the supervisor thread inherits this mask: SIGINT/SIGTERM reach the
+         * uplink's signalfd only */
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+        a->g.dir = a->r.dir;
+        a->g.spool_max = a->r.spool_max;
+        a->g.config = a->r.config;
+        a->g.max_backoff_ms = a->r.max_backoff_ms;
+        a->g.events = stdout;
+        int rc = guardrun_start(&gr, &a->g, err, AGENT_ERR_MAX);
+        if (rc < 0)
+            return rc;
+    }
+    int rc = agent_run(&a->r, stdout, err);
+    guardrun_stop(gr);
+    return rc;
+}
+
 static int status_of(int rc)
 {
     return rc == 0 ? EXIT_OK : rc == MAMORI_ECONFIG ? EXIT_USAGE : EXIT_FAIL;
@@ -250,8 +328,10 @@ int cmd_agent_main(int argc, char **argv)
         if (seq > 0)
             printf("spooled alert %lld in %s/spool\n", (long long)seq, a.r.dir);
         rc = seq > 0 ? 0 : (int)seq;
+    } else if (mode == MODE_ENROLL) {
+        rc = agent_enroll(&a.e, stdout, err);
     } else {
-        rc = mode == MODE_ENROLL ? agent_enroll(&a.e, stdout, err) : agent_run(&a.r, stdout, err);
+        rc = run(&a, err);
     }
     if (rc < 0)
         fprintf(stderr, "mamori agent: %s\n", err[0] ? err : mamori_strerror(rc));

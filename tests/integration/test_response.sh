@@ -79,7 +79,7 @@ AG_RUN=0
 start_agent() {
   AG_RUN=$((AG_RUN + 1))
   AG_OUT=$A.out.$AG_RUN
-  lib_start_bg "$AG_OUT" ip netns exec "$NS" "$MAMORI" agent run --dir "$A" --max-backoff 2s \
+  lib_start_bg "$AG_OUT" ip netns exec "$NS" "$MAMORI" agent run --no-guard --dir "$A" --max-backoff 2s \
     --vault "$VAULT_DIR"
   AG_PID=$LIB_BG_PID
 }

@@ -79,7 +79,7 @@ new_token() { "$MAMORI" server token --data "$D" --site "$1" "${@:2}" 2>>"$T/tok
 
 # start_agent DIR: `agent run` in its own session, output in DIR.out; sets AG_PID.
 start_agent() {
-  lib_start_bg "$1.out" "$MAMORI" agent run --dir "$1" --max-backoff 2s
+  lib_start_bg "$1.out" "$MAMORI" agent run --no-guard --dir "$1" --max-backoff 2s
   AG_PID=$LIB_BG_PID
 }
 
@@ -269,7 +269,7 @@ if [ $rc -eq 0 ] && [ $arc -eq 1 ] && [ "$dt" -le 3000 ] &&
 else
   fail revoke-cuts-live-connection "revoke rc=$rc ($out); agent rc=$arc after ${dt} ms: $(tail -c 300 "$T/a3.out")"
 fi
-"$MAMORI" agent run --dir "$T/a3" >"$T/a3.again" 2>&1; rc=$?
+"$MAMORI" agent run --no-guard --dir "$T/a3" >"$T/a3.again" 2>&1; rc=$?
 if [ $rc -eq 1 ] && grep -q "revoked" "$T/a3.again" && grep -q '"event":"refused_revoked"' "$SRV_OUT"; then
   pass revoked-refused-thereafter
 else
