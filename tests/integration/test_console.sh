@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# tests/integration/test_console.sh - the web console of `mamori server` end
+# to end: a real server (temp data directory, loopback, API port chosen by
+# the kernel), console users made with `mamori server user`, two agents
+# enrolled (sites osaka and kyoto), then
+#   - HTTP checks with curl: page files and their security headers, path
+#     traversal on /static (plain, encoded, backslash, NUL) never serves a
+#     file, login answers (unknown name and wrong password alike, and the
+#     time each takes), lockout after 5 failures, session fixation, CSRF
+#     and Origin checks, logout ends the session server-side, the cookie on
+#     the event stream, bearer tokens unchanged, audit rows;
+#   - the message catalogues and the page scripts (tests/unit/web/check_i18n.mjs);
+#   - the pages in Debian's chromium driven by playwright-core
+#     (tests/e2e/console.mjs): login, overview, an alert arriving live,
+#     the alert page, Japanese and back, host page and its confirmation,
+#     XSS through alert fields, CSRF, logout, a site admin refused another
+#     site, a phone-sized screen; screenshots saved under $ART and printed.
+# Needs $MAMORI, jq, curl, sqlite3, node with npm (installs tests/e2e's
+# node_modules on first run) and /usr/bin/chromium; no root needed.
+# Prints "PASS name" / "FAIL name: why" per case.
+. "$(dirname "$0")/lib.sh"
+for c in jq curl sqlite3 node npm; do
+  command -v $c >/dev/null || { fail console-setup "$c is not installed"; lib_summary; exit 1; }
+done
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+[ -x "$CHROMIUM" ] || { fail console-setup "no $CHROMIUM (scripts/deps.sh installs it)"; lib_summary; exit 1; }
+need_mamori server
+
+T=$(lib_mktemp_dir console)
+D=$T/data
+ART=${ART:-$REPO_ROOT/tests/e2e/artifacts}
+mkdir -p "$D" "$ART"
+SRV_OUT=$T/server.out
+PW_ADMIN='correct horse battery 1'
+PW_OSAKA='osaka-staple-2'
+PW_EVE='eve-password-3'
+
+# ------------------------------------------------------------ catalogues --
+node "$REPO_ROOT/tests/unit/web/check_i18n.mjs" --self-test | tee "$T/i18n.out"
+node "$REPO_ROOT/tests/unit/web/check_i18n.mjs" "$REPO_ROOT/web" | tee -a "$T/i18n.out"
+LIB_NPASS=$((LIB_NPASS + $(grep -c '^PASS' "$T/i18n.out")))
+LIB_NFAIL=$((LIB_NFAIL + $(grep -c '^FAIL' "$T/i18n.out")))
+
+# ----------------------------------------------------------------- users --
+ok=1 why=
+printf '%s\n' "$PW_ADMIN" | "$MAMORI" server user --data "$D" add alice --role admin --password-stdin >/dev/null 2>"$T/u.err" || { ok=0; why+="add-alice "; }
+printf '%s\n' "$PW_OSAKA" | "$MAMORI" server user --data "$D" add oscar --role site-admin --site osaka --password-stdin >/dev/null 2>>"$T/u.err" || { ok=0; why+="add-oscar "; }
+printf '%s\n' "$PW_EVE" | "$MAMORI" server user --data "$D" add eve --role viewer --password-stdin >/dev/null 2>>"$T/u.err" || { ok=0; why+="add-eve "; }
+printf 'x\n' | "$MAMORI" server user --data "$D" add short --role viewer --password-stdin 2>/dev/null; [ $? = 2 ] || { ok=0; why+="short-password "; }
+printf '%s\n' "$PW_EVE" | "$MAMORI" server user --data "$D" add eve --role viewer --password-stdin 2>/dev/null; [ $? = 2 ] || { ok=0; why+="duplicate "; }
+"$MAMORI" server user --data "$D" add x --role site-admin </dev/null 2>/dev/null; [ $? = 2 ] || { ok=0; why+="site-admin-without-site "; }
+hash=$(sqlite3 "$D/server.db" "SELECT hash FROM users WHERE name='alice'")
+[[ $hash == '$argon2id$v=19$m=65536,t=3,p=1$'* ]] || { ok=0; why+="hash:'$hash' "; }
+[ "$("$MAMORI" server user --data "$D" list | jq -r 'select(.name=="oscar") | .role + " " + .site')" = "site-admin osaka" ] || { ok=0; why+="list "; }
+"$MAMORI" server user --data "$D" list | grep -q argon2 && { ok=0; why+="list-shows-hash "; }
+[ "$(sqlite3 "$D/server.db" "SELECT count(*) FROM audit WHERE action='user_add'")" = 3 ] || { ok=0; why+="audit "; }
+[ $ok = 1 ] && pass console-user-cli || fail console-user-cli "$why $(cat "$T/u.err")"
+
+# ------------------------------------------------------------------ start --
+lib_start_bg "$SRV_OUT" "$MAMORI" server run --data "$D" --listen 127.0.0.1:0 \
+  --api-listen 127.0.0.1:0 --offline-after 3s --heartbeat 1s
+SRV_PID=$LIB_BG_PID
+READY=$(wait_json "$SRV_OUT" ready 20) && AREADY=$(wait_json "$SRV_OUT" api_ready 5) || {
+  fail console-start "no ready lines: $(tail -c 600 "$SRV_OUT")"; lib_summary; exit 1; }
+PORT=$(printf '%s' "$READY" | jq -r .listen | sed 's/.*://')
+APORT=$(printf '%s' "$AREADY" | jq -r .listen | sed 's/.*://')
+URL=https://127.0.0.1:$APORT
+
+# req [curl args] URLPATH: status in CODE, body in $T/body, headers in $T/hdr
+req() {
+  local p=${*: -1}
+  CODE=$(curl -s -o "$T/body" -D "$T/hdr" -w '%{http_code}' --cacert "$D/ca.crt" --max-time 20 \
+    "${@:1:$#-1}" "$URL$p")
+}
+hdr() { grep -i "^$1:" "$T/hdr" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+login() { # NAME PASSWORD [curl args]: CODE, cookie in COOKIE, csrf in CSRF
+  local n=$1 p=$2; shift 2
+  req -X POST -H 'Content-Type: application/json' -H "Origin: $URL" "$@" \
+    -d "$(jq -cn --arg n "$n" --arg p "$p" '{name:$n,password:$p}')" /api/v1/session
+  COOKIE=$(grep -io 'mamori_session=[^;]*' "$T/hdr" | head -1 | cut -d= -f2)
+  CSRF=$(jq -r '.csrf_token // empty' "$T/body" 2>/dev/null)
+}
+
+# ------------------------------------------------------------- enrollment --
+ok=1 why=
+"$MAMORI" server token --data "$D" --site osaka >"$T/t1" 2>/dev/null &&
+"$MAMORI" server token --data "$D" --site kyoto >"$T/t2" 2>/dev/null || { ok=0; why+="tokens "; }
+NOGUARD=
+"$MAMORI" agent run --help 2>&1 | grep -q -- --no-guard && NOGUARD=--no-guard
+"$MAMORI" agent enroll --server "https://127.0.0.1:$PORT" --token "$(tail -1 "$T/t1")" --dir "$T/a1" --hostname web-1 >"$T/e1" 2>&1 &&
+"$MAMORI" agent enroll --server "https://127.0.0.1:$PORT" --token "$(tail -1 "$T/t2")" --dir "$T/a2" --hostname db-1 >"$T/e2" 2>&1 || { ok=0; why+="enroll:$(cat "$T/e1" "$T/e2") "; }
+lib_start_bg "$T/a1.out" "$MAMORI" agent run $NOGUARD --dir "$T/a1" --max-backoff 2s
+lib_start_bg "$T/a2.out" "$MAMORI" agent run $NOGUARD --dir "$T/a2" --max-backoff 2s
+wait_json "$T/a1.out" connected 15 >/dev/null && wait_json "$T/a2.out" connected 15 >/dev/null || { ok=0; why+="connect "; }
+H1=$(sqlite3 "$D/server.db" "SELECT id FROM hosts WHERE hostname='web-1'")
+H2=$(sqlite3 "$D/server.db" "SELECT id FROM hosts WHERE hostname='db-1'")
+[ -n "$H1" ] && [ -n "$H2" ] || { ok=0; why+="host-ids "; }
+[ $ok = 1 ] && pass console-agents-enrolled || fail console-agents-enrolled "$why"
+# an alert whose body names files and a program with markup in them
+XSS='<img src=x onerror=alert(1)>'
+XSS_ALERT=$(sqlite3 "$D/server.db" "INSERT INTO alerts(host_id, site_id, time, kind, severity, summary, body)
+  SELECT id, site_id, strftime('%s','now')*1000, 'ransomware', 'critical', 'files renamed: $XSS',
+  json_object('exe', '/tmp/$XSS', 'cmdline', '$XSS --all', 'files', json_array('$XSS', '/srv/a.docx'),
+              'indicators', json_array('entropy'), 'actions', json_array('killed'))
+  FROM hosts WHERE id = '$H1' RETURNING id;")
+
+# ------------------------------------------------------- page files, headers --
+ok=1 why=
+req / ; [ "$CODE" = 200 ] && grep -q '/static/app.js' "$T/body" || { ok=0; why+="index:$CODE "; }
+csp=$(hdr Content-Security-Policy)
+[[ $csp == *"default-src 'self'"* && $csp == *"frame-ancestors 'none'"* && $csp != *unsafe-inline* ]] || { ok=0; why+="csp:'$csp' "; }
+[ "$(grep -ci '^content-security-policy:' "$T/hdr")" = 1 ] || { ok=0; why+="two-csp "; }
+[ "$(hdr X-Content-Type-Options)" = nosniff ] && [ "$(hdr Referrer-Policy)" = no-referrer ] || { ok=0; why+="headers "; }
+req /static/app.js; [ "$CODE" = 200 ] && [[ $(hdr Content-Type) == text/javascript* ]] || { ok=0; why+="app.js:$CODE "; }
+etag=$(hdr ETag)
+req -H "If-None-Match: $etag" /static/app.js; [ "$CODE" = 304 ] || { ok=0; why+="etag:$CODE "; }
+req /static/i18n/ja.json; [ "$CODE" = 200 ] && jq -e '."action.isolate" == "隔離"' "$T/body" >/dev/null || { ok=0; why+="ja.json:$CODE "; }
+grep -q 'innerHTML' "$REPO_ROOT"/web/*.js && grep -v '^//' "$REPO_ROOT"/web/*.js | grep -q 'innerHTML' && { ok=0; why+="innerHTML "; }
+[ $ok = 1 ] && pass console-static-and-headers || fail console-static-and-headers "$why"
+
+ok=1 why=
+for p in '/static/../server.db' '/static/%2e%2e/server.db' '/static/%2E%2E/%2E%2E/etc/passwd' \
+         '/static/..%2fserver.db' '/static/..\server.db' '/static/%5c..%5cserver.db' \
+         '/static/app.js%00.png' '/static/i18n/../../server.db' '/static/' '/static/server.db' \
+         '/static//etc/passwd' '/static/ca.key' '/static/.%2e/server.db' '/..'; do
+  req --path-as-is "$p"
+  if [ "$CODE" = 200 ] || grep -q 'SQLite format\|PRIVATE KEY\|root:' "$T/body"; then ok=0; why+="'$p':$CODE "; fi
+  case $CODE in 400|404) ;; *) ok=0; why+="'$p':$CODE " ;; esac
+done
+[ $ok = 1 ] && pass console-static-path-traversal || fail console-static-path-traversal "$why"
+
+# ----------------------------------------------------------------- logins --
+ok=1 why=
+t0=$(now); login eve 'wrong-password-x'; t1=$(now); c1=$CODE; b1=$(cat "$T/body")
+t2=$(now); login nobody-here 'wrong-password-x'; t3=$(now); c2=$CODE; b2=$(cat "$T/body")
+[ "$c1" = 401 ] && [ "$c2" = 401 ] && [ "$b1" = "$b2" ] || { ok=0; why+="answers:$c1/$c2 '$b1' '$b2' "; }
+d1=$(echo "($t1 - $t0) * 1000" | bc | cut -d. -f1); d2=$(echo "($t3 - $t2) * 1000" | bc | cut -d. -f1)
+echo "login cost: wrong password ${d1} ms, unknown name ${d2} ms (argon2id t=3 m=64MiB p=1, over TLS)"
+[ $((d1 * 3)) -ge "$d2" ] && [ $((d2 * 3)) -ge "$d1" ] || { ok=0; why+="time:${d1}/${d2}ms "; }
+login eve "$PW_EVE" -H "Origin: https://evil.example"
+[ "$CODE" = 403 ] || { ok=0; why+="cross-origin-login:$CODE "; }
+login eve "$PW_EVE"; [ "$CODE" = 201 ] && [ -n "$COOKIE" ] && [ -n "$CSRF" ] || { ok=0; why+="eve-ok:$CODE "; }
+sc=$(hdr Set-Cookie)
+[[ $sc == *Secure* && $sc == *HttpOnly* && $sc == *SameSite=Strict* && $sc == *Path=/* ]] || { ok=0; why+="cookie:'$sc' "; }
+[ "$(sqlite3 "$D/server.db" "SELECT count(*) FROM sessions WHERE id = X'$(printf '%s' "$COOKIE" | tr '_-' '/+' | base64 -d 2>/dev/null | xxd -p -c 64)'")" = 0 ] || { ok=0; why+="raw-cookie-stored "; }
+[ $ok = 1 ] && pass console-login-answers || fail console-login-answers "$why"
+
+ok=1 why=
+for i in 1 2 3 4 5; do login oscar "wrong-$i"; [ "$CODE" = 401 ] || { ok=0; why+="try$i:$CODE "; }; done
+login oscar "$PW_OSAKA"; [ "$CODE" = 429 ] && [ -n "$(hdr Retry-After)" ] || { ok=0; why+="locked:$CODE "; }
+[ "$(sqlite3 "$D/server.db" "SELECT failed_logins FROM users WHERE name='oscar'")" = 5 ] || { ok=0; why+="column "; }
+for i in 1 2 3 4 5; do login ghost "wrong-$i"; done
+login ghost "whatever-else"; [ "$CODE" = 429 ] || { ok=0; why+="unknown-name-locked-too:$CODE "; }
+[ "$(sqlite3 "$D/server.db" "SELECT count(*) FROM audit WHERE action='login_failed'")" -ge 12 ] || { ok=0; why+="audit "; }
+[ $ok = 1 ] && pass console-login-lockout || fail console-login-lockout "$why"
+# oscar is locked for 30 s: clear it for the browser part (as an operator would with passwd)
+printf '%s\n' "$PW_OSAKA" | "$MAMORI" server user --data "$D" passwd oscar --password-stdin >/dev/null
+
+ok=1 why=
+login alice "$PW_ADMIN"; A_COOKIE=$COOKIE A_CSRF=$CSRF
+req -b "mamori_session=$A_COOKIE" /api/v1/session
+[ "$CODE" = 200 ] && [ "$(jq -r .name "$T/body")" = alice ] && [ "$(jq -r .csrf_token "$T/body")" = "$A_CSRF" ] || { ok=0; why+="whoami:$CODE "; }
+POST=(-X POST -H 'Content-Type: application/json' -d '{"site":"osaka"}')
+req -b "mamori_session=$A_COOKIE" "${POST[@]}" -H "Origin: $URL" /api/v1/tokens
+[ "$CODE" = 403 ] && [ "$(jq -r .error.code "$T/body")" = csrf ] || { ok=0; why+="no-csrf:$CODE "; }
+req -b "mamori_session=$A_COOKIE" "${POST[@]}" -H "Origin: $URL" -H "X-CSRF-Token: ${A_CSRF%?}x" /api/v1/tokens
+[ "$CODE" = 403 ] || { ok=0; why+="wrong-csrf:$CODE "; }
+req -b "mamori_session=$A_COOKIE" "${POST[@]}" -H "X-CSRF-Token: $A_CSRF" -H "Origin: https://evil.example" /api/v1/tokens
+[ "$CODE" = 403 ] && [ "$(jq -r .error.code "$T/body")" = origin ] || { ok=0; why+="evil-origin:$CODE "; }
+req -b "mamori_session=$A_COOKIE" "${POST[@]}" -H "X-CSRF-Token: $A_CSRF" /api/v1/tokens
+[ "$CODE" = 403 ] || { ok=0; why+="no-origin:$CODE "; }
+req -b "mamori_session=$A_COOKIE" "${POST[@]}" -H "X-CSRF-Token: $A_CSRF" -H "Origin: $URL" /api/v1/tokens
+[ "$CODE" = 201 ] || { ok=0; why+="good:$CODE "; }
+[ "$(sqlite3 "$D/server.db" "SELECT count(*) FROM audit WHERE actor LIKE 'user:%(alice)' AND detail LIKE 'refused 403%'")" -ge 4 ] || { ok=0; why+="refusals-audited "; }
+req -b "mamori_session=$A_COOKIE; mamori_session=$A_COOKIE" /api/v1/sites; [ "$CODE" = 401 ] || { ok=0; why+="doubled-cookie:$CODE "; }
+req -b "mamori_session=AAAA" /api/v1/sites; [ "$CODE" = 401 ] || { ok=0; why+="junk-cookie:$CODE "; }
+[ $ok = 1 ] && pass console-csrf-and-origin || fail console-csrf-and-origin "$why"
+
+ok=1 why=
+FIX=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+login alice "$PW_ADMIN" -b "mamori_session=$FIX"
+[ "$CODE" = 201 ] && [ -n "$COOKIE" ] && [ "$COOKIE" != "$FIX" ] || { ok=0; why+="planted-kept:$CODE "; }
+login alice "$PW_ADMIN" -b "mamori_session=$A_COOKIE"; B_COOKIE=$COOKIE B_CSRF=$CSRF
+[ "$B_COOKIE" != "$A_COOKIE" ] || { ok=0; why+="same-id-after-relogin "; }
+req -b "mamori_session=$A_COOKIE" /api/v1/sites; [ "$CODE" = 401 ] || { ok=0; why+="old-session-alive:$CODE "; }
+[ $ok = 1 ] && pass console-session-fixation || fail console-session-fixation "$why"
+
+ok=1 why=
+# the event stream takes the cookie: an alert arrives on it
+curl -sN --cacert "$D/ca.crt" --max-time 8 -b "mamori_session=$B_COOKIE" "$URL/api/v1/events/stream" >"$T/sse" 2>/dev/null &
+SSE=$!
+sleep 1
+"$MAMORI" agent alert --dir "$T/a1" --kind drill --summary "stream-by-cookie" >/dev/null 2>&1
+for _ in $(seq 50); do grep -q stream-by-cookie "$T/sse" && break; sleep 0.1; done
+grep -q stream-by-cookie "$T/sse" || { ok=0; why+="sse "; }
+kill "$SSE" 2>/dev/null; wait "$SSE" 2>/dev/null
+req -b "mamori_session=$B_COOKIE" -X DELETE -H "X-CSRF-Token: $B_CSRF" -H "Origin: $URL" /api/v1/session
+[ "$CODE" = 204 ] && [[ $(hdr Set-Cookie) == *Max-Age=0* ]] || { ok=0; why+="logout:$CODE "; }
+req -b "mamori_session=$B_COOKIE" /api/v1/sites; [ "$CODE" = 401 ] || { ok=0; why+="after-logout:$CODE "; }
+[ "$(sqlite3 "$D/server.db" "SELECT count(*) FROM audit WHERE action='logout' AND actor LIKE 'user:%(alice)'")" = 1 ] || { ok=0; why+="audit "; }
+# a viewer may read and log out, never write
+login eve "$PW_EVE"
+req -b "mamori_session=$COOKIE" "${POST[@]}" -H "X-CSRF-Token: $CSRF" -H "Origin: $URL" /api/v1/tokens
+[ "$CODE" = 403 ] || { ok=0; why+="viewer-write:$CODE "; }
+# bearer tokens are unchanged
+TOK=$("$MAMORI" server api-token --data "$D" --name ci 2>/dev/null)
+req -H "Authorization: Bearer $TOK" /api/v1/sites; [ "$CODE" = 200 ] || { ok=0; why+="bearer:$CODE "; }
+req -H "Authorization: Bearer $TOK" -b "mamori_session=junk" "${POST[@]}" /api/v1/tokens; [ "$CODE" = 201 ] || { ok=0; why+="bearer-write:$CODE "; }
+[ $ok = 1 ] && pass console-stream-logout-roles || fail console-stream-logout-roles "$why"
+
+# ---------------------------------------------------------------- browser --
+if [ ! -d "$REPO_ROOT/tests/e2e/node_modules/playwright-core" ]; then
+  (cd "$REPO_ROOT/tests/e2e" && npm ci --no-audit --no-fund >"$T/npm.out" 2>&1) ||
+    { fail console-e2e-setup "npm ci: $(tail -5 "$T/npm.out")"; lib_summary; exit 1; }
+fi
+URL=$URL ART=$ART MAMORI=$MAMORI AGENT1=$T/a1 HOST1=$H1 HOST2=$H2 XSS_ALERT=$XSS_ALERT \
+  PW_ADMIN=$PW_ADMIN PW_OSAKA=$PW_OSAKA CHROMIUM=$CHROMIUM \
+  timeout 300 node "$REPO_ROOT/tests/e2e/console.mjs" 2>"$T/e2e.err" | tee "$T/e2e.out"
+LIB_NPASS=$((LIB_NPASS + $(grep -c '^PASS' "$T/e2e.out")))
+LIB_NFAIL=$((LIB_NFAIL + $(grep -c '^FAIL' "$T/e2e.out")))
+grep -q '^PASS\|^FAIL' "$T/e2e.out" || fail console-e2e "the browser run printed nothing: $(tail -5 "$T/e2e.err")"
+# the isolate the page asked for is a pending command of web-1, by alice
+[ "$(sqlite3 "$D/server.db" "SELECT count(*) FROM commands WHERE host_id='$H1' AND action='isolate' AND created_by LIKE 'user:%(alice)'")" -ge 1 ] &&
+  pass console-isolate-recorded || fail console-isolate-recorded "no isolate command by alice"
+
+kill -TERM "$SRV_PID" 2>/dev/null
+lib_summary
