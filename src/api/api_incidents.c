@@ -363,7 +363,7 @@ static void alert_obj(struct jw *w, const struct d_alert *a, bool step)
 {
     char when[40];
     api_fmt_time(a->time, when, sizeof when);
-    jw_obj_begin(w);
+    jw_obj_begin_key(w, NULL); /* an array element */
     if (step)
         jw_str(w, "type", "alert");
     jw_int(w, step ? "alert_id" : "id", a->id);
@@ -395,7 +395,7 @@ static void write_detail(struct jw *w, const struct incident_row *r, const struc
         int n = 0;
         for (int k = i; k < d->nal; k++)
             n += !strcmp(d->al[k].host_id, d->al[i].host_id);
-        jw_obj_begin(w);
+        jw_obj_begin_key(w, NULL); /* an array element */
         jw_str(w, "id", d->al[i].host_id);
         jw_str(w, "hostname", d->al[i].hostname);
         jw_int(w, "alerts", n);
@@ -413,7 +413,7 @@ static void write_detail(struct jw *w, const struct incident_row *r, const struc
         const struct d_alert *a = &d->al[i];
         if (!a->action[0])
             continue;
-        jw_obj_begin(w);
+        jw_obj_begin_key(w, NULL); /* an array element */
         jw_str(w, "by", "guard");
         jw_int(w, "time_ms", a->time);
         jw_str(w, "host_id", a->host_id);
@@ -423,7 +423,7 @@ static void write_detail(struct jw *w, const struct incident_row *r, const struc
     }
     for (int i = 0; i < d->ncm; i++) {
         const struct cmd_row *c = &d->cm[i];
-        jw_obj_begin(w);
+        jw_obj_begin_key(w, NULL); /* an array element */
         jw_str(w, "by", c->created_by);
         jw_int(w, "time_ms", c->created);
         jw_str(w, "host_id", c->host_id);
@@ -436,7 +436,7 @@ static void write_detail(struct jw *w, const struct incident_row *r, const struc
     jw_arr_begin(w, "commands");
     for (int i = 0; i < d->ncm; i++) {
         const struct cmd_row *c = &d->cm[i];
-        jw_obj_begin(w);
+        jw_obj_begin_key(w, NULL); /* an array element */
         jw_str(w, "id", c->uid);
         jw_str(w, "host_id", c->host_id);
         jw_str(w, "action", cmd_action_name(c->action));
@@ -473,7 +473,7 @@ static void write_detail(struct jw *w, const struct incident_row *r, const struc
             alert_obj(w, &d->al[p->i], true);
             continue;
         }
-        jw_obj_begin(w);
+        jw_obj_begin_key(w, NULL); /* an array element */
         jw_int(w, "time_ms", p->time);
         if (p->type == 3) {
             jw_str(w, "type", "resolved");
