@@ -57,7 +57,9 @@
 #define WINDOW 256 /* unacknowledged alerts per agent, as the real agent */
 #define HIST_US 100
 #define HIST_SLOTS 300000 /* 100 us .. 30 s */
-#define WMAX (1u << 20)
+#define WMAX (4u << 20)
+#define EV_WINDOW 4096 /* unacknowledged events per agent, as the real agent */
+#define EV_FRAMES 64   /* EVENTS frames in flight per agent (send times kept) */
 
 enum ast { A_IDLE, A_CONNECTING, A_HANDSHAKE, A_WAIT, A_LIVE, A_DONE };
 
@@ -74,6 +76,9 @@ struct agent {
     uint64_t hb_seq;
     uint64_t hb_sent_us[4];
     uint64_t sent_us[WINDOW]; /* send time of seq s at s % WINDOW */
+    uint64_t ev_sent, ev_acked; /* event seqs */
+    uint64_t evf_last[EV_FRAMES], evf_us[EV_FRAMES]; /* frames in flight: last seq, sent */
+    unsigned evf_head, evf_n;
 };
 
 struct hist {
@@ -89,13 +94,14 @@ struct lg {
     struct sockaddr_in dst;
     const char *work, *pidfile, *restart;
     uint64_t hb_ms;
-    double rate, budget;
-    int cursor;
+    double rate, budget, ev_rate, ev_budget;
+    int ev_batch;
+    int cursor, ev_cursor;
     int live;
     bool enroll, sending;
     /* counters, reset per phase */
-    uint64_t c_hb, c_alerts_acked, c_alerts_sent, c_connects, c_drops;
-    struct hist h_ack, h_hb;
+    uint64_t c_hb, c_alerts_acked, c_alerts_sent, c_connects, c_drops, c_ev_sent, c_ev_acked;
+    struct hist h_ack, h_hb, h_ev;
     /* enrollment */
     const char **tokens;
     int enrolled;
@@ -298,6 +304,43 @@ static bool send_alert(struct lg *g, struct agent *a, uint64_t seq, uint64_t t)
     return send_str(g, a, FRAME_ALERT, b);
 }
 
+/* One EVENTS frame with seqs first..last (at most FRAME_EVENTS_MAX). */
+static bool send_events(struct lg *g, struct agent *a, uint64_t first, uint64_t last, uint64_t t)
+{
+    static char b[FRAME_EVENTS_MAX * 256 + 64];
+    int64_t now = wall_ms();
+    size_t n = (size_t)snprintf(b, sizeof b, "{\"first_seq\":%" PRIu64 ",\"events\":[", first);
+    for (uint64_t q = first; q <= last; q++)
+        n += (size_t)snprintf(b + n, sizeof b - n,
+                              "%s{\"time_ms\":%" PRId64 ",\"kind\":\"file_write\",\"pid\":%" PRIu64
+                              ",\"exe\":\"/usr/bin/x\",\"user\":\"alice\",\"path\":\"/srv/share/"
+                              "doc%" PRIu64 ".docx\"}",
+                              q == first ? "" : ",", now, 1000 + q % 30000, q);
+    n += (size_t)snprintf(b + n, sizeof b - n, "]}");
+    if (a->evf_n == EV_FRAMES) /* oldest send time forgotten: counted, not timed */
+        a->evf_n--;
+    unsigned i = (a->evf_head + a->evf_n) % EV_FRAMES;
+    a->evf_last[i] = last;
+    a->evf_us[i] = t;
+    a->evf_n++;
+    if (nc_send(&a->nc, FRAME_EVENTS, b, n) < 0) {
+        agent_fail(g, a, "write buffer full");
+        return false;
+    }
+    return true;
+}
+
+static bool resend_events(struct lg *g, struct agent *a, uint64_t t)
+{
+    a->evf_n = 0;
+    for (uint64_t q = a->ev_acked + 1; q <= a->ev_sent; q += (uint64_t)g->ev_batch) {
+        uint64_t last = q + (uint64_t)g->ev_batch - 1;
+        if (!send_events(g, a, q, last < a->ev_sent ? last : a->ev_sent, t))
+            return false;
+    }
+    return true;
+}
+
 /* After WELCOME: resend what the server has not acknowledged. */
 static bool on_live(struct lg *g, struct agent *a)
 {
@@ -311,7 +354,7 @@ static bool on_live(struct lg *g, struct agent *a)
     for (uint64_t s = a->acked + 1; s <= a->sent; s++)
         if (!send_alert(g, a, s, t))
             return false;
-    return true;
+    return resend_events(g, a, t);
 }
 
 static bool save_identity(struct lg *g, struct agent *a, const char *cert_pem, const char *id)
@@ -361,6 +404,18 @@ static bool on_frame(struct lg *g, struct agent *a, const struct frame *f)
                 hist_add(&g->h_ack, t - a->sent_us[s % WINDOW]);
             g->c_alerts_acked += (uint64_t)seq - a->acked;
             a->acked = (uint64_t)seq;
+        }
+        break;
+    case FRAME_EVENTS_ACK:
+        if (frame_int(j, "seq", &seq) && (uint64_t)seq > a->ev_acked &&
+            (uint64_t)seq <= a->ev_sent) {
+            while (a->evf_n && a->evf_last[a->evf_head] <= (uint64_t)seq) {
+                hist_add(&g->h_ev, t - a->evf_us[a->evf_head]);
+                a->evf_head = (a->evf_head + 1) % EV_FRAMES;
+                a->evf_n--;
+            }
+            g->c_ev_acked += (uint64_t)seq - a->ev_acked;
+            a->ev_acked = (uint64_t)seq;
         }
         break;
     case FRAME_ENROLL_OK: {
@@ -502,6 +557,34 @@ static void heartbeats(struct lg *g, uint64_t now_ms)
 
 /* Spend the alert budget over live agents with room in their window,
  * round robin, a few alerts per agent per turn. */
+static void events(struct lg *g, double dt_s)
+{
+    if (!g->sending || g->live == 0 || g->ev_rate <= 0) {
+        g->ev_budget = 0;
+        return;
+    }
+    g->ev_budget += g->ev_rate * dt_s;
+    if (g->ev_budget > g->ev_rate)
+        g->ev_budget = g->ev_rate;
+    uint64_t b = (uint64_t)g->ev_batch, t = now_us();
+    for (int k = 0; k < g->n && g->ev_budget >= (double)b; k++) {
+        struct agent *a = &g->a[g->ev_cursor];
+        g->ev_cursor = (g->ev_cursor + 1) % g->n;
+        if (a->st != A_LIVE || a->ev_sent - a->ev_acked + b > EV_WINDOW ||
+            a->evf_n == EV_FRAMES)
+            continue;
+        if (!send_events(g, a, a->ev_sent + 1, a->ev_sent + b, t))
+            continue;
+        a->ev_sent += b;
+        g->ev_budget -= (double)b;
+        g->c_ev_sent += b;
+        if (nc_flush(&a->nc) < 0)
+            agent_fail(g, a, a->nc.why);
+        else
+            interest(g, a);
+    }
+}
+
 static void alerts(struct lg *g, double dt_s)
 {
     if (!g->sending || g->live == 0) {
@@ -535,7 +618,7 @@ static void alerts(struct lg *g, double dt_s)
 }
 
 struct phase_stats {
-    uint64_t t0_us, hb, acked, sent;
+    uint64_t t0_us, hb, acked, sent, ev_sent, ev_acked;
     double cpu0;
 };
 
@@ -546,9 +629,12 @@ static void phase_begin(struct lg *g, struct phase_stats *p)
     p->hb = g->c_hb;
     p->acked = g->c_alerts_acked;
     p->sent = g->c_alerts_sent;
+    p->ev_sent = g->c_ev_sent;
+    p->ev_acked = g->c_ev_acked;
     server_stats(server_pid(g), &p->cpu0, &hwm, &rss);
     hist_reset(&g->h_ack);
     hist_reset(&g->h_hb);
+    hist_reset(&g->h_ev);
 }
 
 static void phase_end(struct lg *g, struct phase_stats *p, const char *name)
@@ -563,6 +649,10 @@ static void phase_end(struct lg *g, struct phase_stats *p, const char *name)
     printf("%s_alerts_acked_per_s=%.0f\n", name, (double)(g->c_alerts_acked - p->acked) / s);
     printf("%s_ack_p50_ms=%.1f\n%s_ack_p99_ms=%.1f\n%s_ack_max_ms=%.1f\n", name,
            hist_q(&g->h_ack, 0.5), name, hist_q(&g->h_ack, 0.99), name, hist_q(&g->h_ack, 1.0));
+    printf("%s_events_sent_per_s=%.0f\n", name, (double)(g->c_ev_sent - p->ev_sent) / s);
+    printf("%s_events_acked_per_s=%.0f\n", name, (double)(g->c_ev_acked - p->ev_acked) / s);
+    printf("%s_ev_ack_p50_ms=%.1f\n%s_ev_ack_p99_ms=%.1f\n", name, hist_q(&g->h_ev, 0.5), name,
+           hist_q(&g->h_ev, 0.99));
     printf("%s_hb_p50_ms=%.1f\n%s_hb_p99_ms=%.1f\n", name, hist_q(&g->h_hb, 0.5), name,
            hist_q(&g->h_hb, 0.99));
     printf("%s_server_cpu_pct=%.0f\n", name, s > 0 ? (cpu - p->cpu0) * 100.0 / s : 0);
@@ -576,7 +666,7 @@ static bool loop_until(struct lg *g, uint64_t limit_ms, bool (*stop)(const struc
 {
     struct epoll_event evs[512];
     uint64_t t0 = now_us() / 1000, last = now_us(), last_hb = 0, last_print = t0;
-    uint64_t pa = g->c_alerts_acked, ph = g->c_hb;
+    uint64_t pa = g->c_alerts_acked, ph = g->c_hb, pe = g->c_ev_acked;
     for (;;) {
         uint64_t nowm = now_us() / 1000;
         if (stop && stop(g))
@@ -592,6 +682,7 @@ static bool loop_until(struct lg *g, uint64_t limit_ms, bool (*stop)(const struc
         }
         uint64_t t = now_us();
         alerts(g, (double)(t - last) / 1e6);
+        events(g, (double)(t - last) / 1e6);
         last = t;
         if (!g->enroll && t / 1000 - last_hb >= 50) {
             heartbeats(g, t / 1000);
@@ -599,9 +690,10 @@ static bool loop_until(struct lg *g, uint64_t limit_ms, bool (*stop)(const struc
         }
         if (t / 1000 - last_print >= 1000) {
             fprintf(stderr, "  [%s %5.1fs] live %d, setting up %d, alerts acked %" PRIu64
-                            "/s, heartbeats %" PRIu64 "/s\n",
+                            "/s, events acked %" PRIu64 "/s, heartbeats %" PRIu64 "/s\n",
                     label, (double)(t / 1000 - t0) / 1000, g->live, g->inflight,
-                    g->c_alerts_acked - pa, g->c_hb - ph);
+                    g->c_alerts_acked - pa, g->c_ev_acked - pe, g->c_hb - ph);
+            pe = g->c_ev_acked;
             pa = g->c_alerts_acked;
             ph = g->c_hb;
             last_print = t / 1000;
@@ -627,7 +719,7 @@ static bool all_acked(const struct lg *g)
     if (!all_live(g))
         return false;
     for (int i = 0; i < g->n; i++)
-        if (g->a[i].acked != g->a[i].sent)
+        if (g->a[i].acked != g->a[i].sent || g->a[i].ev_acked != g->a[i].ev_sent)
             return false;
     return true;
 }
@@ -690,8 +782,9 @@ static void lg_init(struct lg *g, int n)
     g->a = calloc((size_t)n, sizeof *g->a);
     g->h_ack.slot = calloc(HIST_SLOTS, sizeof(uint32_t));
     g->h_hb.slot = calloc(HIST_SLOTS, sizeof(uint32_t));
+    g->h_ev.slot = calloc(HIST_SLOTS, sizeof(uint32_t));
     g->ep = epoll_create1(EPOLL_CLOEXEC);
-    if (!g->a || !g->h_ack.slot || !g->h_hb.slot || g->ep < 0)
+    if (!g->a || !g->h_ack.slot || !g->h_hb.slot || !g->h_ev.slot || g->ep < 0)
         die("%s", "out of memory");
     for (int i = 0; i < n; i++)
         g->a[i].idx = i;
@@ -808,7 +901,8 @@ static void write_ledger(struct lg *g)
     if (!f)
         die("cannot write %s", p);
     for (int i = 0; i < g->n; i++)
-        fprintf(f, "%s %" PRIu64 " %" PRIu64 "\n", g->a[i].host_id, g->a[i].acked, g->a[i].sent);
+        fprintf(f, "%s %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", g->a[i].host_id, g->a[i].acked,
+                g->a[i].sent, g->a[i].ev_acked);
     fclose(f);
 }
 
@@ -840,6 +934,10 @@ static int cmd_run(int argc, char **argv)
             g.pidfile = v;
         else if (!strcmp(o, "--rate"))
             g.rate = atof(v);
+        else if (!strcmp(o, "--events-rate"))
+            g.ev_rate = atof(v);
+        else if (!strcmp(o, "--events-batch"))
+            g.ev_batch = atoi(v);
         else if (!strcmp(o, "--duration"))
             duration = atof(v);
         else if (!strcmp(o, "--post"))
@@ -858,6 +956,8 @@ static int cmd_run(int argc, char **argv)
     lg_init(&g, n);
     set_dst(&g, server);
     g.hb_ms = 10000;
+    if (g.ev_batch < 1 || g.ev_batch > (int)FRAME_EVENTS_MAX)
+        g.ev_batch = 100;
     char p[4096], e[PKI_ERR_MAX];
     for (int i = 0; i < n; i++)
         if (!load_identity(&g, &g.a[i]))
@@ -876,7 +976,7 @@ static int cmd_run(int argc, char **argv)
         return 1;
 
     /* 2. steady load */
-    g.sending = g.rate > 0;
+    g.sending = g.rate > 0 || g.ev_rate > 0;
     loop_until(&g, (uint64_t)(settle * 1000), NULL, "warm-up");
     phase_begin(&g, &ps);
     loop_until(&g, (uint64_t)(duration * 1000), NULL, "steady");
@@ -909,11 +1009,14 @@ static int cmd_run(int argc, char **argv)
     /* 4. drain: every alert acknowledged */
     g.sending = false;
     ok = loop_until(&g, 60000, all_acked, "drain");
-    uint64_t sent = 0, acked = 0;
+    uint64_t sent = 0, acked = 0, ev_sent = 0, ev_acked = 0;
     for (int i = 0; i < n; i++) {
         sent += g.a[i].sent;
         acked += g.a[i].acked;
+        ev_sent += g.a[i].ev_sent;
+        ev_acked += g.a[i].ev_acked;
     }
+    printf("events_sent_total=%" PRIu64 "\nevents_acked_total=%" PRIu64 "\n", ev_sent, ev_acked);
     printf("drain_ok=%d\nalerts_sent_total=%" PRIu64 "\nalerts_acked_total=%" PRIu64
            "\nreconnects=%" PRIu64 "\n",
            ok, sent, acked, g.c_connects - (uint64_t)n);
@@ -921,16 +1024,57 @@ static int cmd_run(int argc, char **argv)
     return ok ? 0 : 1;
 }
 
+/* The events floor: event rows as the server writes them (events.c's
+ * statement), B rows a transaction. */
+static void floor_events(sqlite3 *db, long rows, long batch)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT OR IGNORE INTO events(host_id, seq, time, received, kind, body)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           -1, &q, NULL) != SQLITE_OK)
+        die("floor: %s", sqlite3_errmsg(db));
+    uint64_t t0 = now_us();
+    for (long i = 0; i < rows; i++) {
+        if (i % batch == 0)
+            sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+        char host[32], body[256];
+        int64_t now = wall_ms();
+        snprintf(host, sizeof host, "h-%016lx", i % 10000);
+        int n = snprintf(body, sizeof body,
+                         "{\"time_ms\":%" PRId64 ",\"kind\":\"file_write\",\"pid\":%ld,"
+                         "\"exe\":\"/usr/bin/x\",\"user\":\"alice\",\"path\":\"/srv/share/"
+                         "doc%ld.docx\"}",
+                         now, 1000 + i % 30000, i / 10000 + 1);
+        sqlite3_reset(q);
+        sqlite3_bind_text(q, 1, host, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 2, i / 10000 + 1);
+        sqlite3_bind_int64(q, 3, now);
+        sqlite3_bind_int64(q, 4, now);
+        sqlite3_bind_text(q, 5, "file_write", -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 6, body, n, SQLITE_TRANSIENT);
+        if (sqlite3_step(q) != SQLITE_DONE)
+            die("floor insert: %s", sqlite3_errmsg(db));
+        if ((i + 1) % batch == 0 || i + 1 == rows)
+            sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    }
+    double s = (double)(now_us() - t0) / 1e6;
+    printf("floor_events_rows_per_s=%.0f\nfloor_events_batch=%ld\n", (double)rows / s, batch);
+    sqlite3_finalize(q);
+}
+
 /* The floor: the same rows, the server's statement, B rows a transaction. */
 static int cmd_floor(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *table = "alerts";
     long rows = 100000, batch = 1000;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--db"))
             path = argv[i + 1];
         else if (!strcmp(argv[i], "--rows"))
             rows = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--table"))
+            table = argv[i + 1];
         else if (!strcmp(argv[i], "--batch"))
             batch = atol(argv[i + 1]);
         else
@@ -940,6 +1084,11 @@ static int cmd_floor(int argc, char **argv)
     if (!path || sqlite3_open(path, &db) != SQLITE_OK)
         die("floor: cannot open --db %s", path ? path : "(none)");
     sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
+    if (!strcmp(table, "events")) {
+        floor_events(db, rows, batch);
+        sqlite3_close(db);
+        return 0;
+    }
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(db,
                            "INSERT OR IGNORE INTO alerts(host_id, site_id, seq, time, kind,"
