@@ -121,7 +121,7 @@ static enum guardline_kind alert(struct json_object *o, int64_t now_ms, struct g
         snprintf(out->actor_key, sizeof out->actor_key, "%s", key);
     snprintf(out->severity, sizeof out->severity, "%s",
              !strcmp(action, "kill") || !strcmp(action, "freeze") ? "critical" : "high");
-    char summary[700];
+    char summary[1024]; /* room for the whole summarize() text */
     summarize(o, action, summary, sizeof summary);
     /* the guard's object with the spool's fields added (flat, so the server
      * reads actor_key, exe, user, indicators where every alert has them);

@@ -1,10 +1,13 @@
 /* respond.c - one response command from the server, run at most once (see
  * respond.h): frame body in, struct respond_out (for the RESULT frame and
- * the log) out; the ledger is written before and after the action. */
+ * the log) out; the ledger is written before and after the action. Long
+ * actions go to a worker thread (a slot of the job table); their outcome
+ * leaves through respond_poll(). */
 #include "agent/respond.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -15,6 +18,11 @@ int respond_init(struct respond_ctx *r, const char *dir, char *err, size_t errsz
 {
     r->dir = dir;
     proc_self_init(&r->self);
+    pthread_mutex_init(&r->mu, NULL);
+    const char *d = getenv("MAMORI_TEST_RESTORE_DELAY_MS"); /* tests only */
+    r->test_delay_ms = d ? (unsigned)strtoul(d, NULL, 10) : 0;
+    if (r->test_delay_ms > 600000)
+        r->test_delay_ms = 600000;
     if (ledger_open(&r->ledger, dir) < 0) {
         snprintf(err, errsz, "%s", r->ledger.err);
         return MAMORI_EIO;
@@ -43,6 +51,109 @@ static int run(struct respond_ctx *r, enum cmd_action a, const char *arg, char *
     }
 }
 
+static void *worker(void *arg)
+{
+    struct respond_job *j = arg;
+    struct respond_out *out = &j->out;
+    out->ok = run(j->r, (enum cmd_action)j->action, j->arg, out->message,
+                  sizeof out->message) == 0;
+    if (ledger_finish(&j->ledger, out->id, out->action, out->ok, out->message) < 0)
+        log_warn("command %s: %s (its result is sent all the same)", out->id, j->ledger.err);
+    pthread_mutex_lock(&j->r->mu);
+    j->done = true;
+    pthread_mutex_unlock(&j->r->mu);
+    return NULL;
+}
+
+/* The slot of id, or NULL; under r->mu. */
+static struct respond_job *job_of(struct respond_ctx *r, const char *id)
+{
+    for (size_t i = 0; i < RESPOND_INFLIGHT_MAX; i++)
+        if (r->jobs[i].used && !strcmp(r->jobs[i].out.id, id))
+            return &r->jobs[i];
+    return NULL;
+}
+
+/* Give a done job's outcome and free its slot; under r->mu. */
+static void take(struct respond_job *j, struct respond_out *out)
+{
+    pthread_join(j->thread, NULL);
+    *out = j->out;
+    out->pending = false;
+    j->used = j->done = false;
+}
+
+int respond_poll(struct respond_ctx *r, struct respond_out *out)
+{
+    int got = 0;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < RESPOND_INFLIGHT_MAX && !got; i++)
+        if (r->jobs[i].used && r->jobs[i].done) {
+            take(&r->jobs[i], out);
+            got = 1;
+        }
+    pthread_mutex_unlock(&r->mu);
+    return got;
+}
+
+size_t respond_inflight(struct respond_ctx *r)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < RESPOND_INFLIGHT_MAX; i++)
+        n += r->jobs[i].used && !r->jobs[i].done;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+void respond_finish(struct respond_ctx *r)
+{
+    for (size_t i = 0; i < RESPOND_INFLIGHT_MAX; i++) {
+        pthread_mutex_lock(&r->mu);
+        bool used = r->jobs[i].used;
+        pthread_mutex_unlock(&r->mu);
+        if (used) {
+            pthread_join(r->jobs[i].thread, NULL);
+            r->jobs[i].used = r->jobs[i].done = false;
+        }
+    }
+}
+
+/* Start a long action in a worker; false (out failed "busy") when all
+ * slots are taken or the thread cannot start. The ledger says "running". */
+static bool start_job(struct respond_ctx *r, enum cmd_action a, const char *arg,
+                      struct respond_out *out)
+{
+    pthread_mutex_lock(&r->mu);
+    struct respond_job *j = NULL;
+    for (size_t i = 0; i < RESPOND_INFLIGHT_MAX && !j; i++)
+        if (!r->jobs[i].used)
+            j = &r->jobs[i];
+    if (!j) {
+        pthread_mutex_unlock(&r->mu);
+        failed(out, "busy: %d long commands (restore, kill) are running on this host; "
+                    "send this one again when they are done", RESPOND_INFLIGHT_MAX);
+        return false;
+    }
+    memset(j, 0, sizeof *j);
+    j->r = r;
+    j->action = (int)a;
+    snprintf(j->arg, sizeof j->arg, "%s", arg ? arg : "");
+    j->ledger = r->ledger;
+    j->out = *out;
+    j->used = true;
+    int e = pthread_create(&j->thread, NULL, worker, j);
+    if (e) {
+        j->used = false;
+        pthread_mutex_unlock(&r->mu);
+        failed(out, "cannot start a worker thread for it: %s", strerror(e));
+        return false;
+    }
+    pthread_mutex_unlock(&r->mu);
+    out->pending = true;
+    return true;
+}
+
 void respond_command(struct respond_ctx *r, struct json_object *body, struct respond_out *out)
 {
     memset(out, 0, sizeof *out);
@@ -54,6 +165,17 @@ void respond_command(struct respond_ctx *r, struct json_object *body, struct res
     snprintf(out->id, sizeof out->id, "%s", id);
     const char *aname = frame_str(body, "action", 15);
     snprintf(out->action, sizeof out->action, "%s", aname ? aname : "?");
+
+    /* sent again while a worker has it: its result goes when it is done */
+    pthread_mutex_lock(&r->mu);
+    struct respond_job *j = job_of(r, id);
+    if (j && j->done)
+        take(j, out);
+    else if (j)
+        out->pending = true;
+    pthread_mutex_unlock(&r->mu);
+    if (j)
+        return;
 
     /* each id runs once: a repeat gets the recorded answer */
     char prev_action[16];
@@ -94,7 +216,12 @@ void respond_command(struct respond_ctx *r, struct json_object *body, struct res
             failed(out, "cannot record the command before running it: %s", r->ledger.err);
             return;
         }
-        out->ok = run(r, a, arg, out->message, sizeof out->message) == 0;
+        if (a == CMD_RESTORE || a == CMD_KILL) {
+            if (start_job(r, a, arg, out))
+                return; /* the worker records the outcome */
+        } else {
+            out->ok = run(r, a, arg, out->message, sizeof out->message) == 0;
+        }
     }
     if (ledger_finish(&r->ledger, id, out->action, out->ok, out->message) < 0)
         log_warn("command %s: %s (its result is sent all the same)", id, r->ledger.err);

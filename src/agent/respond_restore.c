@@ -6,11 +6,15 @@
  * of the configuration's protected paths (guard.protect of --config or
  * /etc/mamori/mamori.yaml, else the defaults). Files changed after the
  * attack was stopped are left alone (no --force from afar). One line per
- * file goes to DIR/restore.log; the message gives the counts. Data in: the
+ * file goes to DIR/restore.log; the message gives the counts. It runs in a
+ * worker thread (respond.h): only the context's constant fields are read.
+ * MAMORI_TEST_RESTORE_DELAY_MS=N (tests only) makes it wait N ms first, so
+ * that a test can see heartbeats go on during a long restore. Data in: the
  * alert id, the vaults; out: restored files, the log, a message. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/respond.h"
@@ -55,6 +59,10 @@ static int do_restore(struct respond_ctx *r, const char *alert, char dirs[][PATH
 
 int restore_incident(struct respond_ctx *r, const char *alert, char *msg, size_t cap)
 {
+    if (r->test_delay_ms) { /* MAMORI_TEST_RESTORE_DELAY_MS: a slow restore, for tests */
+        struct timespec ts = {r->test_delay_ms / 1000, (long)(r->test_delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     char(*dirs)[PATH_MAX] = malloc(RESPOND_VAULTS_MAX * sizeof *dirs);
     if (!dirs) {
         snprintf(msg, cap, "restore: out of memory");

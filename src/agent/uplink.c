@@ -21,7 +21,9 @@
  * code "revoked" or "unknown_host" is final: the agent stops (MAMORI_EPERM).
  * SIGINT / SIGTERM stop it between steps (signalfd, polled with the socket).
  * A COMMAND frame is run at once (agent/respond.h: each id once) and
- * answered with a RESULT frame; an isolation ordered earlier is re-applied
+ * answered with a RESULT frame (a restore or kill runs in a worker thread
+ * and is answered when it is done, looked for every turn of the loop, so
+ * heartbeats go on meanwhile); an isolation ordered earlier is re-applied
  * before the first connection. */
 #include <errno.h>
 #include <openssl/rand.h>
@@ -65,7 +67,9 @@ struct uplink {
     char *rec, *frame;  /* SPOOL_REC_MAX and SPOOL_REC_MAX + 64 bytes */
     struct spool evsp;      /* DIR/spool-events */
     uint64_t ev_last_sent;  /* highest event seq sent on this connection */
-    char *evframe;          /* EV_FRAME_BYTES + 64 */
+    char *evframe;          /* EV_FRAME_BYTES + FRAME_EVENTS_MAX + 64 */
+    char *evbuf;            /* EV_FRAME_BYTES: the payloads read for one frame */
+    struct spool_rec *evrecs; /* FRAME_EVENTS_MAX */
     struct respond_ctx *resp;
 };
 
@@ -183,40 +187,28 @@ static int forward_events(struct uplink *u, struct netconn *nc, char *err)
         uint64_t inflight = u->ev_last_sent > u->evsp.acked ? u->ev_last_sent - u->evsp.acked : 0;
         if (inflight + FRAME_EVENTS_MAX > EV_WINDOW)
             return 0;
-        size_t len = 0, count = 0;
-        uint64_t first = 0, seq = 0;
-        char *f = u->evframe;
-        /* the first_seq member is written once the first record is known */
-        size_t body0 = 64;
-        len = body0;
-        while (count < FRAME_EVENTS_MAX && len + 1 + SPOOL_REC_MAX + 2 <= EV_FRAME_BYTES) {
-            size_t rlen = 0;
-            int r = spool_next(&u->evsp, f + len + 1, SPOOL_REC_MAX, &seq, &rlen);
-            if (r < 0) {
-                log_warn("%s", u->evsp.err);
-                break;
-            }
-            if (r == 0)
-                break;
-            if (!first)
-                first = seq;
-            else if (seq != first + count)
-                break; /* cannot happen: records come in order, one by one */
-            f[len] = count ? ',' : '[';
-            len += 1 + rlen;
-            count++;
-        }
+        size_t count = 0;
+        uint64_t first = 0;
+        /* payloads fill at most EV_FRAME_BYTES - 64 KiB: the frame holds them,
+         * their commas and the 64-byte head */
+        int r = spool_next_many(&u->evsp, u->evbuf, EV_FRAME_BYTES - SPOOL_REC_MAX,
+                                FRAME_EVENTS_MAX, u->evrecs, &count, &first);
+        if (r < 0)
+            log_warn("%s", u->evsp.err);
         if (count == 0)
             return 0;
-        char head[64];
-        int hn = snprintf(head, sizeof head, "{\"first_seq\":%llu,\"events\":",
-                          (unsigned long long)first);
-        size_t start = body0 - (size_t)hn;
-        memcpy(f + start, head, (size_t)hn);
+        char *f = u->evframe;
+        size_t len = (size_t)snprintf(f, 64, "{\"first_seq\":%llu,\"events\":[",
+                                      (unsigned long long)first);
+        for (size_t i = 0; i < count; i++) {
+            if (i)
+                f[len++] = ',';
+            memcpy(f + len, u->evrecs[i].data, u->evrecs[i].len);
+            len += u->evrecs[i].len;
+        }
         f[len++] = ']';
         f[len++] = '}';
-        if (link_send_raw(nc, FRAME_EVENTS, f + start, len - start,
-                          link_mono_ms() + LINK_CONNECT_MS) < 0) {
+        if (link_send_raw(nc, FRAME_EVENTS, f, len, link_mono_ms() + LINK_CONNECT_MS) < 0) {
             snprintf(err, AGENT_ERR_MAX, "sending EVENTS: %s", nc->why);
             return MAMORI_EIO;
         }
@@ -242,17 +234,9 @@ static void on_alert_ack(struct uplink *u, struct json_object *body)
         log_warn("%s", u->sp.err);
 }
 
-/* A COMMAND frame: run it (once), log it, answer with RESULT. */
-static int on_command(struct uplink *u, struct netconn *nc, struct json_object *body, char *err)
+/* A command's outcome: log it, answer with RESULT (frees out). */
+static int send_result(struct uplink *u, struct netconn *nc, struct respond_out *out, char *err)
 {
-    struct respond_out *out = malloc(sizeof *out);
-    if (!out)
-        return 0; /* not answered: the server sends it again after the next HELLO */
-    respond_command(u->resp, body, out);
-    if (!out->id[0]) {
-        free(out);
-        return 0;
-    }
     char esc[CMD_MSG_MAX];
     log_escape(esc, sizeof esc, out->message);
     if (out->ok)
@@ -292,6 +276,35 @@ static int on_command(struct uplink *u, struct netconn *nc, struct json_object *
         snprintf(err, AGENT_ERR_MAX, "sending RESULT: %s", nc->why);
         return MAMORI_EIO;
     }
+    return 0;
+}
+
+/* A COMMAND frame: run it (once); answer now, or when its worker is done
+ * (results(): long commands run beside the heartbeats, agent/respond.h). */
+static int on_command(struct uplink *u, struct netconn *nc, struct json_object *body, char *err)
+{
+    struct respond_out *out = malloc(sizeof *out);
+    if (!out)
+        return 0; /* not answered: the server sends it again after the next HELLO */
+    respond_command(u->resp, body, out);
+    if (!out->id[0] || out->pending) {
+        if (out->pending)
+            log_info("command %s (%s) runs in the background", out->id, out->action);
+        free(out);
+        return 0;
+    }
+    return send_result(u, nc, out, err);
+}
+
+/* The results of the workers that are done. */
+static int results(struct uplink *u, struct netconn *nc, char *err)
+{
+    struct respond_out *out;
+    while ((out = malloc(sizeof *out)) && respond_poll(u->resp, out)) {
+        if (send_result(u, nc, out, err) < 0)
+            return MAMORI_EIO; /* recorded in the ledger: answered when sent again */
+    }
+    free(out);
     return 0;
 }
 
@@ -359,7 +372,8 @@ static int session(struct uplink *u, struct netconn *nc, bool *welcomed, char *e
     u->ev_last_sent = u->evsp.acked;
     uint64_t next_beat = link_mono_ms(), last_rx = next_beat;
     while (!u->stop) {
-        if (forward(u, nc, err) < 0 || forward_events(u, nc, err) < 0)
+        if (forward(u, nc, err) < 0 || forward_events(u, nc, err) < 0 ||
+            results(u, nc, err) < 0)
             return 0;
         now = link_mono_ms();
         if (now >= next_beat) {
@@ -489,13 +503,18 @@ int agent_run(const struct agent_run_opts *o, FILE *events, char *err)
     u.evsp.drop_oldest = true;
     u.rec = malloc(SPOOL_REC_MAX);
     u.frame = malloc(SPOOL_REC_MAX + 64);
-    u.evframe = malloc(EV_FRAME_BYTES + 64);
-    if (rc == 0 && (!u.rec || !u.frame || !u.evframe))
+    u.evframe = malloc(EV_FRAME_BYTES + FRAME_EVENTS_MAX + 64);
+    u.evbuf = malloc(EV_FRAME_BYTES);
+    u.evrecs = calloc(FRAME_EVENTS_MAX, sizeof *u.evrecs);
+    if (rc == 0 && (!u.rec || !u.frame || !u.evframe || !u.evbuf || !u.evrecs))
         rc = MAMORI_ENOMEM;
     if (rc < 0) {
         SSL_CTX_free(u.ctx);
         free(u.rec);
         free(u.frame);
+        free(u.evframe);
+        free(u.evbuf);
+        free(u.evrecs);
         free(u.resp);
         return rc;
     }
@@ -513,10 +532,13 @@ int agent_run(const struct agent_run_opts *o, FILE *events, char *err)
         rc = run_loop(&u, err);
         close(u.sigfd);
     }
+    respond_finish(u.resp); /* workers still running a restore or a kill */
     SSL_CTX_free(u.ctx);
     free(u.rec);
     free(u.frame);
     free(u.evframe);
+    free(u.evbuf);
+    free(u.evrecs);
     free(u.resp);
     return rc;
 }

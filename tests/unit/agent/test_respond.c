@@ -2,7 +2,9 @@
  * recorded before and after it runs, read back after a reopen), a repeated
  * id answered from the ledger without running again, a command the agent
  * died in the middle of never run again, malformed commands failed with a
- * reason; and the isolation ruleset text and resolv.conf parsing (no
+ * reason; long commands in workers (a repeat while running is not run again,
+ * at most RESPOND_INFLIGHT_MAX, then "busy", each result once, recorded);
+ * and the isolation ruleset text and resolv.conf parsing (no
  * nftables call: these tests change no firewall). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -85,6 +87,82 @@ static void test_ledger(void **state)
     rmdir_tmp(dir);
 }
 
+/* The next worker result (up to 10 s). */
+static void wait_result(struct respond_ctx *r, struct respond_out *out)
+{
+    for (int i = 0; i < 1000; i++) {
+        if (respond_poll(r, out))
+            return;
+        usleep(10000);
+    }
+    fail_msg("no worker result in 10 s");
+}
+
+/* Long commands run in workers: a repeat while one runs is not run again
+ * (pending, one result); at most RESPOND_INFLIGHT_MAX at once, then "busy";
+ * results are kept until polled and recorded in the ledger. */
+static void test_workers(void **state)
+{
+    (void)state;
+    char *dir = mkdir_tmp();
+    struct respond_ctx *r = calloc(1, sizeof *r);
+    char err[256];
+    assert_int_equal(respond_init(r, dir, err, sizeof err), 0);
+    r->test_delay_ms = 300; /* each restore takes 300 ms */
+    r->vaults[0] = dir;      /* not a vault: the restore fails, after the delay */
+    r->nvaults = 1;
+    struct respond_out out;
+    char id[CMD_ID_MAX];
+    for (int i = 0; i < RESPOND_INFLIGHT_MAX; i++) {
+        snprintf(id, sizeof id, "c-10000000000000%02d", i);
+        struct json_object *c = command(id, "restore", "alert", "a-1");
+        respond_command(r, c, &out);
+        assert_true(out.pending);
+        json_object_put(c);
+    }
+    assert_int_equal(respond_inflight(r), RESPOND_INFLIGHT_MAX);
+    /* the first again while it runs: pending, not a second run */
+    struct json_object *c = command("c-1000000000000000", "restore", "alert", "a-1");
+    respond_command(r, c, &out);
+    assert_true(out.pending);
+    json_object_put(c);
+    /* one more: busy, answered at once and recorded */
+    c = command("c-10000000000000ff", "restore", "alert", "a-1");
+    respond_command(r, c, &out);
+    assert_false(out.pending);
+    assert_false(out.ok);
+    assert_non_null(strstr(out.message, "busy"));
+    assert_int_equal(ledger_lookup(&r->ledger, "c-10000000000000ff", NULL, NULL), LEDGER_FAILED);
+    json_object_put(c);
+    bool seen[RESPOND_INFLIGHT_MAX] = {false};
+    for (int i = 0; i < RESPOND_INFLIGHT_MAX; i++) {
+        wait_result(r, &out);
+        unsigned k = (unsigned)strtoul(out.id + 16, NULL, 16);
+        assert_true(k < RESPOND_INFLIGHT_MAX);
+        assert_false(seen[k]);
+        seen[k] = true;
+        assert_false(out.ok);
+        assert_string_equal(out.action, "restore");
+        assert_int_equal(ledger_lookup(&r->ledger, out.id, NULL, NULL), LEDGER_FAILED);
+    }
+    assert_int_equal(respond_poll(r, &out), 0); /* one result each */
+    assert_int_equal(respond_inflight(r), 0);
+    /* done and answered: a repeat is answered from the ledger */
+    c = command("c-1000000000000000", "restore", "alert", "a-1");
+    respond_command(r, c, &out);
+    assert_true(out.repeat);
+    json_object_put(c);
+    /* a worker left running at the end is waited for */
+    c = command("c-1000000000000010", "restore", "alert", "a-1");
+    respond_command(r, c, &out);
+    assert_true(out.pending);
+    json_object_put(c);
+    respond_finish(r);
+    assert_int_equal(ledger_lookup(&r->ledger, "c-1000000000000010", NULL, NULL), LEDGER_FAILED);
+    free(r);
+    rmdir_tmp(dir);
+}
+
 static void test_runs_once(void **state)
 {
     char *dir = mkdir_tmp();
@@ -121,10 +199,15 @@ static void test_runs_once(void **state)
     respond_command(r, c, &out);
     assert_non_null(strstr(out.message, "restore needs an alert id (none given)"));
     json_object_put(c);
-    /* kill of an actor from another boot: refused without signalling */
+    /* kill of an actor from another boot: refused without signalling (a kill
+     * runs in a worker: its result comes through respond_poll) */
     c = command("c-0000000000000005", "kill", "actor", "ffffffffffffffff-1-1");
     respond_command(r, c, &out);
+    assert_true(out.pending);
+    wait_result(r, &out);
+    assert_string_equal(out.id, "c-0000000000000005");
     assert_false(out.ok);
+    assert_false(out.pending);
     assert_non_null(strstr(out.message, "is from another boot"));
     json_object_put(c);
 
@@ -196,6 +279,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ledger),
         cmocka_unit_test(test_runs_once),
+        cmocka_unit_test(test_workers),
         cmocka_unit_test(test_ruleset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
