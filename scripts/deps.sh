@@ -8,7 +8,7 @@ pkgs=(
   e2fsprogs xfsprogs util-linux kmod jq bc nftables iproute2 netcat-openbsd
   gzip zstd xz-utils zip unzip git gnupg openssl sqlite3 tar dpkg-dev psmisc procps curl
   libevtx-utils time python3 libcurl4-openssl-dev
-  libargon2-dev chromium
+  libargon2-dev chromium fonts-ipafont-gothic
 )
 # nodejs and npm drive the console's browser tests (tests/e2e); a machine with
 # nodesource's nodejs already has npm, and Debian's npm would conflict with it

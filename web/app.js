@@ -3,7 +3,7 @@
 //   #/            overview        #/site/NAME   a site's hosts and alerts
 //   #/host/ID     a host          #/alert/ID    one alert
 //   #/tokens      enrollment tokens
-import { el, clear } from './dom.js';
+import { el, clear, put, append } from './dom.js';
 import { initI18n, setLang, getLang, t } from './i18n.js';
 import { get, call, setCsrf, liveAlerts, ApiError } from './api.js';
 import * as v from './views.js';
@@ -17,7 +17,7 @@ function showError(e) {
   if (e instanceof ApiError && e.status === 401) { loggedOut(); return; }
   const msg = e instanceof ApiError && e.status === 404 ? t('error.notfound')
     : e instanceof ApiError && e.status === 403 ? t('error.forbidden') : t('error.generic');
-  clear(main).append(el('h1', { id: 'error' }, msg), el('p', null, el('a', { href: '#/' }, t('nav.overview'))));
+  put(main, el('h1', { id: 'error' }, msg), el('p', null, el('a', { href: '#/' }, t('nav.overview'))));
 }
 v.onError(showError);
 
@@ -32,7 +32,7 @@ function chrome() {
     clear(document.getElementById('who'));
     return;
   }
-  nav.append(el('a', { href: '#/' }, t('nav.overview')), el('a', { href: '#/tokens' }, t('nav.tokens')));
+  append(nav, el('a', { href: '#/' }, t('nav.overview')), el('a', { href: '#/tokens' }, t('nav.tokens')));
   document.getElementById('who').textContent = t('who', {
     name: session.name, role: t(`role.${session.role}`), site: session.site || t('allsites'),
   });

@@ -43,3 +43,16 @@ export function clear(n) {
   while (n.firstChild) n.removeChild(n.firstChild);
   return n;
 }
+
+// Replace n's children with kids (same rules as el's children).
+export function put(n, ...kids) {
+  clear(n);
+  add(n, kids);
+  return n;
+}
+
+// Append kids to n (same rules as el's children: null and false are skipped).
+export function append(n, ...kids) {
+  add(n, kids);
+  return n;
+}

@@ -1,7 +1,7 @@
 // views.js - the console's pages. Each view fetches what it shows from
 // /api/v1 and builds it with el() (text nodes only). Lists that can be long
 // page with the API's keyset cursors ("more" button).
-import { el, svg, clear } from './dom.js';
+import { el, svg, clear, put, append } from './dom.js';
 import { t, fmtTime, fmtHour } from './i18n.js';
 import { get, call, qs, ApiError } from './api.js';
 
@@ -136,7 +136,7 @@ export async function overviewView(main) {
   }
   if (!sites.items.length) cards.appendChild(el('p', { class: 'muted' }, t('overview.nosites')));
   const alerts = table(ALERT_COLS, 'alerts-body');
-  clear(main).append(
+  put(main, 
     el('h1', null, t('overview.title')),
     cards,
     el('h2', null, t('overview.chart')),
@@ -151,7 +151,7 @@ export async function overviewView(main) {
 export async function siteView(main, name) {
   const s = await get(`/api/v1/sites/${encodeURIComponent(name)}`);
   const hosts = table(['col.host', 'col.status', 'col.version', 'col.lastseen', 'col.isolation'], 'hosts-body');
-  clear(main).append(
+  put(main, 
     el('h1', null, t('site.title', { name: s.name })),
     el('p', null, t('overview.online', { n: s.hosts.online }), t('sep'), t('overview.offline', { n: s.hosts.offline }),
       t('sep'), t('overview.total', { n: s.hosts.total })),
@@ -164,7 +164,7 @@ export async function siteView(main, name) {
       td('col.lastseen', fmtTime(h.last_seen_ms)),
       td('col.isolation', h.isolated === undefined ? t('unknown') : t(h.isolated ? 'isolation.on' : 'isolation.off')))));
   const alerts = table(ALERT_COLS, 'alerts-body');
-  main.append(el('h2', null, t('site.alerts')), alerts);
+  append(main, el('h2', null, t('site.alerts')), alerts);
   main.appendChild(await paged(alerts.tBodies[0], '/api/v1/alerts', { site: s.name, limit: 20 }, alertRow));
 }
 
@@ -200,29 +200,47 @@ export async function hostView(main, id, session, rerender) {
       rerender();
     } catch (e) { showError(e); }
   };
+  const base = `/api/v1/hosts/${encodeURIComponent(h.id)}`;
+  const hasCommands = await hasRoute(`${base}/commands?limit=1`);
+  // isolation state: the newest isolate/release command and its outcome
+  let iso = h.isolated === undefined ? t('unknown') : t(h.isolated ? 'isolation.on' : 'isolation.off');
+  if (h.isolated === undefined && hasCommands) {
+    const cs = await get(`${base}/commands?limit=50`);
+    const last = cs.items.find((c) => c.action === 'isolate' || c.action === 'release');
+    if (last) iso = t(`isolation.${last.action}.${last.status}`);
+  }
   if (canWrite && h.status !== 'revoked') {
-    const base = `/api/v1/hosts/${encodeURIComponent(h.id)}`;
-    if (await hasRoute(`${base}/commands`)) {
-      actions.append(
+    if (hasCommands) {
+      append(actions, 
         el('button', { type: 'button', id: 'btn-isolate', class: 'danger', on: { click: () => act('isolate', 'POST', `${base}/commands`, { action: 'isolate' }) } }, t('action.isolate')),
         el('button', { type: 'button', id: 'btn-release', on: { click: () => act('release', 'POST', `${base}/commands`, { action: 'release' }) } }, t('action.release')));
     }
-    actions.append(el('button', { type: 'button', id: 'btn-revoke', class: 'danger', on: { click: () => act('revoke', 'POST', `${base}/revoke`) } }, t('action.revoke')));
+    append(actions, el('button', { type: 'button', id: 'btn-revoke', class: 'danger', on: { click: () => act('revoke', 'POST', `${base}/revoke`) } }, t('action.revoke')));
   }
   const alerts = table(ALERT_COLS, 'alerts-body');
-  clear(main).append(
+  put(main, 
     el('h1', null, t('host.title', { name: h.hostname })),
     el('dl', { class: 'kv' },
       el('dt', null, t('col.site')), el('dd', null, link(`#/site/${encodeURIComponent(h.site)}`, h.site)),
       el('dt', null, t('col.status')), el('dd', null, status(h.status)),
       el('dt', null, t('col.version')), el('dd', null, h.version || t('unknown')),
-      el('dt', null, t('col.isolation')), el('dd', null, h.isolated === undefined ? t('unknown') : t(h.isolated ? 'isolation.on' : 'isolation.off')),
+      el('dt', null, t('col.isolation')), el('dd', { id: 'host-isolation' }, iso),
       el('dt', null, t('col.enrolled')), el('dd', null, fmtTime(h.enrolled_ms)),
       el('dt', null, t('col.lastseen')), el('dd', null, fmtTime(h.last_seen_ms)),
       el('dt', null, t('col.hostid')), el('dd', null, el('code', null, h.id))),
     actions, note,
     el('h2', null, t('host.alerts')), alerts);
-  main.appendChild(await paged(alerts.tBodies[0], '/api/v1/alerts', { host: h.id, limit: 20 }, alertRow));
+  append(main, await paged(alerts.tBodies[0], '/api/v1/alerts', { host: h.id, limit: 20 }, alertRow));
+  if (hasCommands) {
+    const cmds = table(['col.time', 'col.action', 'col.status', 'col.by'], 'commands-body');
+    append(main, el('h2', null, t('host.commands')), cmds);
+    append(main, await paged(cmds.tBodies[0], `${base}/commands`, { limit: 20 }, (c) =>
+      el('tr', null,
+        td('col.time', fmtTime(c.created_ms)),
+        td('col.action', t(`cmd.${c.action}`)),
+        td('col.status', t(`cmd.status.${c.status}`), c.message ? ` ${c.message}` : ''),
+        td('col.by', c.created_by))));
+  }
 }
 
 // ------------------------------------------------------------------ alert --
@@ -252,7 +270,7 @@ export async function alertView(main, id) {
   const list = (items, id2) => items.length
     ? el('ul', { id: id2 }, items.map((x) => el('li', null, show(typeof x === 'object' && x && x.path ? x.path : x))))
     : el('p', { class: 'muted', id: id2 }, t('none'));
-  clear(main).append(
+  put(main, 
     el('h1', { id: 'alert-summary' }, a.summary || t('alert.nosummary')),
     el('dl', { class: 'kv' },
       el('dt', null, t('col.time')), el('dd', null, fmtTime(a.time_ms)),
@@ -286,12 +304,12 @@ export async function tokensView(main, session) {
     ev.preventDefault();
     try {
       const r = await call('POST', '/api/v1/tokens', { site: site.value, expires: exp.value });
-      clear(out).append(
+      put(out, 
         el('h2', null, t('tokens.paste')),
         el('pre', { id: 'token-command' }, r.command),
         el('p', { class: 'muted' }, t('tokens.until', { when: fmtTime(r.expires_ms) })));
     } catch (e) { showError(e); }
   });
-  clear(main).append(el('h1', null, t('tokens.title')),
+  put(main, el('h1', null, t('tokens.title')),
     session.role === 'viewer' ? el('p', { class: 'muted' }, t('tokens.viewer')) : form, out);
 }

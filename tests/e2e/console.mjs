@@ -153,7 +153,11 @@ try {
       page.waitForResponse((r) => r.url().endsWith('/commands') && r.request().method() === 'POST', { timeout: 10000 }),
       page.click('#confirm-yes'),
     ]);
-    return [200, 201, 202].includes(resp.status()) ? '' : `POST commands -> ${resp.status()}`;
+    if (![200, 201, 202].includes(resp.status())) return `POST commands -> ${resp.status()}`;
+    const want = ['pending', 'sent', 'ok', 'failed'].map((x) => en[`isolation.isolate.${x}`]);
+    await waitFor(page, (w) => w.includes(document.querySelector('#host-isolation')?.textContent), want, 10000);
+    const row = await page.textContent('#commands-body tr:first-child');
+    return row.includes(en['cmd.isolate']) && row.includes('alice') ? '' : `commands row '${row}'`;
   });
 
   const xss = '<img src=x onerror=alert(1)>';

@@ -27,6 +27,8 @@ CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 need_mamori server
 
 T=$(lib_mktemp_dir console)
+# a copy of the binary: a rebuild in the tree during the run cannot swap it
+cp "$MAMORI" "$T/mamori" && MAMORI=$T/mamori
 D=$T/data
 ART=${ART:-$REPO_ROOT/tests/e2e/artifacts}
 mkdir -p "$D" "$ART"
@@ -154,7 +156,9 @@ login ghost "whatever-else"; [ "$CODE" = 429 ] || { ok=0; why+="unknown-name-loc
 [ "$(sqlite3 "$D/server.db" "SELECT count(*) FROM audit WHERE action='login_failed'")" -ge 12 ] || { ok=0; why+="audit "; }
 [ $ok = 1 ] && pass console-login-lockout || fail console-login-lockout "$why"
 # oscar is locked for 30 s: clear it for the browser part (as an operator would with passwd)
-printf '%s\n' "$PW_OSAKA" | "$MAMORI" server user --data "$D" passwd oscar --password-stdin >/dev/null
+printf '%s\n' "$PW_OSAKA" | "$MAMORI" server user --data "$D" passwd oscar --password-stdin >/dev/null &&
+  [ "$(sqlite3 "$D/server.db" "SELECT failed_logins FROM users WHERE name='oscar'")" = 0 ] ||
+  fail console-user-passwd "passwd did not reset oscar's failure count"
 
 ok=1 why=
 login alice "$PW_ADMIN"; A_COOKIE=$COOKIE A_CSRF=$CSRF
