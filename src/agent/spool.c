@@ -183,10 +183,17 @@ static int scan(struct spool *sp, struct seglist *l, bool cut, uint64_t *wr_end)
             sp->bytes += (uint64_t)st.st_size;
         if (i + 1 < l->n)
             continue;
+        uint64_t end, last;
+        if (sp->wr_seg == l->first[i] && sp->wr_end == (uint64_t)st.st_size && sp->wr_end) {
+            /* as this process left it (same size under the lock): no walk */
+            *wr_end = sp->wr_end;
+            if (sp->wr_last > sp->last)
+                sp->last = sp->wr_last;
+            continue;
+        }
         int fd = open(p, (cut ? O_RDWR : O_RDONLY) | O_CLOEXEC);
         if (fd < 0)
             return fail(sp, MAMORI_EIO, "cannot open a segment");
-        uint64_t end, last;
         walk(fd, l->first[i], &end, &last);
         if (cut && end < (uint64_t)st.st_size) {
             if (ftruncate(fd, (off_t)end) < 0) {
@@ -371,6 +378,9 @@ int64_t spool_append_many(struct spool *sp, const struct spool_rec *recs, size_t
         close(sp->wfd);
         sp->wfd = -1;
     }
+    sp->wr_seg = rc >= 0 && l && l->n ? l->first[l->n - 1] : 0;
+    sp->wr_end = end;
+    sp->wr_last = sp->last;
     free(l);
     unlock(lk);
     return rc < 0 ? rc : first;
@@ -425,31 +435,72 @@ static int position(struct spool *sp)
     return rc;
 }
 
-int spool_next(struct spool *sp, void *buf, size_t cap, uint64_t *seq, size_t *len)
+int spool_next_many(struct spool *sp, void *buf, size_t cap, size_t maxn, struct spool_rec *recs,
+                    size_t *n, uint64_t *first)
 {
+    *n = 0;
     if (cap < SPOOL_REC_MAX)
         return MAMORI_EINVAL;
     int lk = lock(sp, LOCK_SH);
     if (lk < 0)
         return lk;
-    int rc = 0;
-    for (int attempt = 0; attempt < 2 && rc == 0; attempt++) {
+    uint8_t *b = buf;
+    size_t used = 0;
+    int rc = 0, fd = -1;
+    uint64_t fd_seg = 0;
+    while (*n < maxn && used + SPOOL_REC_MAX <= cap) {
         if (!sp->rd_seg && (rc = position(sp)) <= 0)
-            break;
-        char p[PATH_MAX];
-        seg_path(sp, sp->rd_seg, p, sizeof p);
-        int fd = open(p, O_RDONLY | O_CLOEXEC);
-        rc = fd >= 0 ? read_rec(fd, sp->rd_off, sp->rd_next, buf, seq, len) : 0;
-        if (fd >= 0)
-            close(fd);
-        if (rc == 1) {
-            sp->rd_off += SPOOL_REC_HDR + *len;
-            sp->rd_next++;
-        } else {
-            sp->rd_seg = 0; /* the next record may start a new segment */
+            break; /* nothing written past the reader yet, or damage */
+        if (fd < 0 || fd_seg != sp->rd_seg) {
+            char p[PATH_MAX];
+            if (fd >= 0)
+                close(fd);
+            seg_path(sp, sp->rd_seg, p, sizeof p);
+            fd = open(p, O_RDONLY | O_CLOEXEC);
+            fd_seg = sp->rd_seg;
+            if (fd < 0) { /* dropped for room: look again from the oldest segment */
+                sp->rd_seg = 0;
+                if ((rc = position(sp)) <= 0 || sp->rd_seg == fd_seg)
+                    break;
+                continue;
+            }
         }
+        uint64_t seq;
+        size_t len;
+        if (read_rec(fd, sp->rd_off, sp->rd_next, b + used, &seq, &len) == 1) {
+            if (*n == 0)
+                *first = seq;
+            recs[*n].data = b + used;
+            recs[*n].len = len;
+            (*n)++;
+            used += len;
+            sp->rd_off += SPOOL_REC_HDR + len;
+            sp->rd_next++;
+            continue;
+        }
+        /* the end of this segment's records: the next one, if it exists, is
+         * a segment named by rd_next; else nothing more for now (the reader
+         * stays where it is, no walk from the segment's start next time) */
+        char p[PATH_MAX];
+        seg_path(sp, sp->rd_next, p, sizeof p);
+        if (sp->rd_next == sp->rd_seg || access(p, F_OK) != 0)
+            break;
+        sp->rd_seg = sp->rd_next;
+        sp->rd_off = 0;
     }
+    if (fd >= 0)
+        close(fd);
     unlock(lk);
+    return rc < 0 ? rc : *n > 0;
+}
+
+int spool_next(struct spool *sp, void *buf, size_t cap, uint64_t *seq, size_t *len)
+{
+    struct spool_rec r;
+    size_t n;
+    int rc = spool_next_many(sp, buf, cap, 1, &r, &n, seq);
+    if (rc == 1)
+        *len = r.len;
     return rc;
 }
 

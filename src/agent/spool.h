@@ -54,6 +54,7 @@ struct spool {
     bool drop_oldest; /* set after spool_open: make room by dropping the oldest segment */
     uint64_t dropped_now, drop_first, drop_last; /* dropped by the append under way */
     int wfd;          /* the segment being appended to, during an append */
+    uint64_t wr_seg, wr_end, wr_last; /* the last segment as this process left it */
     uint64_t rd_seg;  /* reader: first seq of the segment it is in (0: none) */
     uint64_t rd_off;  /* reader: offset of the next record in it */
     uint64_t rd_next; /* reader: seq of the next record to hand out */
@@ -75,6 +76,13 @@ int64_t spool_append_many(struct spool *sp, const struct spool_rec *recs, size_t
 /* The next record after the reader's position, into buf: 1 with *seq and
  * *len set, 0 if there is none (yet), or a negative code for damage. */
 int spool_next(struct spool *sp, void *buf, size_t cap, uint64_t *seq, size_t *len);
+/* Up to maxn next records at once (one lock, one open per segment), their
+ * payloads packed into buf (cap >= SPOOL_REC_MAX; no record is read unless
+ * SPOOL_REC_MAX bytes are left): recs[0..*n) point into buf, *first is the
+ * seq of the first and the others follow it one by one. 1 if any, 0 if
+ * none yet, or a negative code. */
+int spool_next_many(struct spool *sp, void *buf, size_t cap, size_t maxn, struct spool_rec *recs,
+                    size_t *n, uint64_t *first);
 /* Restart reading right after the acked records (after a reconnect). */
 void spool_rewind(struct spool *sp);
 /* Everything up to seq is stored by the server: persist, delete segments. */

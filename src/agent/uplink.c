@@ -67,7 +67,9 @@ struct uplink {
     char *rec, *frame;  /* SPOOL_REC_MAX and SPOOL_REC_MAX + 64 bytes */
     struct spool evsp;      /* DIR/spool-events */
     uint64_t ev_last_sent;  /* highest event seq sent on this connection */
-    char *evframe;          /* EV_FRAME_BYTES + 64 */
+    char *evframe;          /* EV_FRAME_BYTES + FRAME_EVENTS_MAX + 64 */
+    char *evbuf;            /* EV_FRAME_BYTES: the payloads read for one frame */
+    struct spool_rec *evrecs; /* FRAME_EVENTS_MAX */
     struct respond_ctx *resp;
 };
 
@@ -185,40 +187,28 @@ static int forward_events(struct uplink *u, struct netconn *nc, char *err)
         uint64_t inflight = u->ev_last_sent > u->evsp.acked ? u->ev_last_sent - u->evsp.acked : 0;
         if (inflight + FRAME_EVENTS_MAX > EV_WINDOW)
             return 0;
-        size_t len = 0, count = 0;
-        uint64_t first = 0, seq = 0;
-        char *f = u->evframe;
-        /* the first_seq member is written once the first record is known */
-        size_t body0 = 64;
-        len = body0;
-        while (count < FRAME_EVENTS_MAX && len + 1 + SPOOL_REC_MAX + 2 <= EV_FRAME_BYTES) {
-            size_t rlen = 0;
-            int r = spool_next(&u->evsp, f + len + 1, SPOOL_REC_MAX, &seq, &rlen);
-            if (r < 0) {
-                log_warn("%s", u->evsp.err);
-                break;
-            }
-            if (r == 0)
-                break;
-            if (!first)
-                first = seq;
-            else if (seq != first + count)
-                break; /* cannot happen: records come in order, one by one */
-            f[len] = count ? ',' : '[';
-            len += 1 + rlen;
-            count++;
-        }
+        size_t count = 0;
+        uint64_t first = 0;
+        /* payloads fill at most EV_FRAME_BYTES - 64 KiB: the frame holds them,
+         * their commas and the 64-byte head */
+        int r = spool_next_many(&u->evsp, u->evbuf, EV_FRAME_BYTES - SPOOL_REC_MAX,
+                                FRAME_EVENTS_MAX, u->evrecs, &count, &first);
+        if (r < 0)
+            log_warn("%s", u->evsp.err);
         if (count == 0)
             return 0;
-        char head[64];
-        int hn = snprintf(head, sizeof head, "{\"first_seq\":%llu,\"events\":",
-                          (unsigned long long)first);
-        size_t start = body0 - (size_t)hn;
-        memcpy(f + start, head, (size_t)hn);
+        char *f = u->evframe;
+        size_t len = (size_t)snprintf(f, 64, "{\"first_seq\":%llu,\"events\":[",
+                                      (unsigned long long)first);
+        for (size_t i = 0; i < count; i++) {
+            if (i)
+                f[len++] = ',';
+            memcpy(f + len, u->evrecs[i].data, u->evrecs[i].len);
+            len += u->evrecs[i].len;
+        }
         f[len++] = ']';
         f[len++] = '}';
-        if (link_send_raw(nc, FRAME_EVENTS, f + start, len - start,
-                          link_mono_ms() + LINK_CONNECT_MS) < 0) {
+        if (link_send_raw(nc, FRAME_EVENTS, f, len, link_mono_ms() + LINK_CONNECT_MS) < 0) {
             snprintf(err, AGENT_ERR_MAX, "sending EVENTS: %s", nc->why);
             return MAMORI_EIO;
         }
@@ -513,13 +503,18 @@ int agent_run(const struct agent_run_opts *o, FILE *events, char *err)
     u.evsp.drop_oldest = true;
     u.rec = malloc(SPOOL_REC_MAX);
     u.frame = malloc(SPOOL_REC_MAX + 64);
-    u.evframe = malloc(EV_FRAME_BYTES + 64);
-    if (rc == 0 && (!u.rec || !u.frame || !u.evframe))
+    u.evframe = malloc(EV_FRAME_BYTES + FRAME_EVENTS_MAX + 64);
+    u.evbuf = malloc(EV_FRAME_BYTES);
+    u.evrecs = calloc(FRAME_EVENTS_MAX, sizeof *u.evrecs);
+    if (rc == 0 && (!u.rec || !u.frame || !u.evframe || !u.evbuf || !u.evrecs))
         rc = MAMORI_ENOMEM;
     if (rc < 0) {
         SSL_CTX_free(u.ctx);
         free(u.rec);
         free(u.frame);
+        free(u.evframe);
+        free(u.evbuf);
+        free(u.evrecs);
         free(u.resp);
         return rc;
     }
@@ -542,6 +537,8 @@ int agent_run(const struct agent_run_opts *o, FILE *events, char *err)
     free(u.rec);
     free(u.frame);
     free(u.evframe);
+    free(u.evbuf);
+    free(u.evrecs);
     free(u.resp);
     return rc;
 }

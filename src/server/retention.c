@@ -8,10 +8,12 @@
  *  - by size: while the rows of server.db take more than the smaller of
  *    events_max_size and events_max_percent of the data directory's
  *    filesystem, the oldest events go (never alerts), down to 95% of it.
- * Each tick deletes at most one slice of the oldest rows (by rowid, which
- * follows arrival order): the slice starts at retention.batch rows, halves
- * when a delete took more than SLICE_MS and grows back when it is quick, so
- * the event loop never stalls long. Freed pages go back to the filesystem
+ * Deleting goes by slices of the oldest rows (by rowid, which follows
+ * arrival order): the slice is at most retention.batch rows, halves when a
+ * delete took more than SLICE_MS / 2 and grows back when it is quick; slices
+ * run until SLICE_MS is used, once per tick while there is nothing to delete
+ * and at every turn of the event loop during a pass (so that deleting keeps
+ * pace with intake), so the loop never stalls more than about SLICE_MS. Freed pages go back to the filesystem
  * with PRAGMA incremental_vacuum on a database created with
  * auto_vacuum=INCREMENTAL (store.c; an older database keeps its freed pages
  * for reuse: auto_vacuum cannot change once tables exist, without a full
@@ -37,7 +39,7 @@ struct retention {
     uint64_t limit_bytes; /* the size bound in force (0: none) */
     uint64_t fs_checked_ms;
     uint64_t n_age, n_size, n_alerts; /* this pass */
-    uint64_t pass_start_ms, last_log_ms;
+    uint64_t pass_start_ms, last_log_ms, last_check_ms;
     bool full_warned;
 };
 
@@ -151,13 +153,11 @@ static void pass_log(struct server *s, bool done)
         r->n_age = r->n_size = r->n_alerts = 0;
 }
 
-void retention_tick(struct server *s)
+/* One slice: returns rows deleted (0: nothing to do). */
+static int64_t slice(struct server *s)
 {
     struct retention *r = s->ret;
     const struct srv_conf *c = s->conf;
-    if (!r)
-        return;
-    uint64_t t0 = srv_mono_ms();
     int64_t now = srv_wall_ms(), got = 0, n;
     if (c->events_max_age_ms) {
         sqlite3_bind_int64(r->del_events_age, 1, now - (int64_t)c->events_max_age_ms);
@@ -193,19 +193,46 @@ void retention_tick(struct server *s)
             }
         }
     }
-    if (got > 0)
-        /* at most 1024 free pages back to the filesystem; a no-op without auto_vacuum */
+    if (got > 0) /* at most 1024 free pages back to the filesystem; a no-op without auto_vacuum */
         sqlite3_exec(s->st.db, "PRAGMA incremental_vacuum(1024)", NULL, NULL, NULL);
-    uint64_t took = srv_mono_ms() - t0;
-    if (took > SLICE_MS && r->slice > 10)
-        r->slice /= 2;
-    else if (got > 0 && took < SLICE_MS / 3 && r->slice < c->retention_batch)
-        r->slice = r->slice * 2 > c->retention_batch ? c->retention_batch : r->slice * 2;
+    return got;
+}
+
+bool retention_active(const struct server *s)
+{
+    return s->ret && s->ret->pass_start_ms;
+}
+
+void retention_turn(struct server *s)
+{
+    struct retention *r = s->ret;
+    const struct srv_conf *c = s->conf;
+    if (!r)
+        return;
+    /* idle: look every tick; during a pass: every loop turn, so deleting
+     * keeps pace with intake */
+    if (!r->pass_start_ms && s->now_ms - r->last_check_ms < SRV_TICK_MS)
+        return;
+    r->last_check_ms = s->now_ms;
+    uint64_t t0 = srv_mono_ms(), took = 0;
+    int64_t got = 0, n = 0;
+    do { /* slices until SLICE_MS is used */
+        uint64_t t1 = srv_mono_ms();
+        n = slice(s);
+        got += n;
+        uint64_t one = srv_mono_ms() - t1;
+        took = srv_mono_ms() - t0;
+        if (one > SLICE_MS / 2 && r->slice > 10)
+            r->slice /= 2;
+        else if (n > 0 && one < SLICE_MS / 8 && r->slice < c->retention_batch)
+            r->slice = r->slice * 2 > c->retention_batch ? c->retention_batch : r->slice * 2;
+    } while (n > 0 && took < SLICE_MS);
     if (got > 0) {
-        if (!r->pass_start_ms)
-            r->pass_start_ms = s->now_ms;
-        if (s->now_ms - r->pass_start_ms >= PROGRESS_LOG_MS &&
-            s->now_ms - r->last_log_ms >= PROGRESS_LOG_MS)
+        if (!r->pass_start_ms) {
+            r->pass_start_ms = s->now_ms ? s->now_ms : 1;
+            r->last_log_ms = s->now_ms;
+        }
+        if (s->now_ms - r->last_log_ms >= PROGRESS_LOG_MS)
             pass_log(s, false);
     } else if (r->pass_start_ms) {
         r->pass_start_ms = 0;

@@ -298,7 +298,6 @@ static void on_tick(struct server *s)
         command_scan(s); /* before liveness_revocations takes the new version */
     liveness_revocations(s);
     liveness_flush(s);
-    retention_tick(s);
 }
 
 /* ---------------------------------------------------------------- setup -- */
@@ -415,13 +414,28 @@ static int setup(struct server *s)
     return open_fds(s);
 }
 
+/* One descriptor per connection plus ~64 for the store, the API, delivery
+ * and the loop: the soft limit goes up to the hard one, said in the log, and
+ * a hard limit too low for --max-conns is a warning naming the fix. */
 static void raise_fd_limit(unsigned want)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want + 64) {
-        rl.rlim_cur = rl.rlim_max < want + 64 ? rl.rlim_max : want + 64;
-        setrlimit(RLIMIT_NOFILE, &rl);
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t was = rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+            log_info("open files limit raised from %llu to the hard limit %llu",
+                     (unsigned long long)was, (unsigned long long)rl.rlim_max);
+        else
+            rl.rlim_cur = was;
     }
+    if (rl.rlim_cur < (rlim_t)want + 64)
+        log_warn("open files limit %llu is below --max-conns %u + 64: connections past about "
+                 "%llu will be refused; raise the hard limit (ulimit -Hn, LimitNOFILE=)",
+                 (unsigned long long)rl.rlim_cur, want,
+                 (unsigned long long)(rl.rlim_cur > 64 ? rl.rlim_cur - 64 : 0));
 }
 
 static void emit_ready(struct server *s)
@@ -461,8 +475,10 @@ static void loop(struct server *s)
     struct epoll_event evs[EP_BATCH];
     while (!s->stop) {
         /* events read by resumed connections are written at the end of the next turn:
-         * do not sleep first */
-        int n = epoll_wait(s->ep, evs, EP_BATCH, events_pending(s) ? 0 : 1000);
+         * do not sleep first; during a retention pass, come back in 20 ms (a
+         * pass takes at most about half of the time) */
+        int n = epoll_wait(s->ep, evs, EP_BATCH,
+                           events_pending(s) ? 0 : retention_active(s) ? 2 * 10 : 1000);
         if (n < 0 && errno != EINTR) {
             log_error("epoll_wait: %s", strerror(errno));
             return;
@@ -488,6 +504,7 @@ static void loop(struct server *s)
         if (s->alerts_stored != stored)
             deliver_notify(s->dlv); /* wake the delivery thread now */
         events_flush(s); /* then its events (events.h) */
+        retention_turn(s);
         if (events_any_paused(s))
             resume_paused(s);
         free_dead(s);

@@ -109,10 +109,12 @@ void events_resumed(struct server *s);
 uint64_t events_stored(const struct server *s);
 bool events_pending(const struct server *s); /* rows wait in the queue */
 
-/* retention.c: delete old events/alerts in small slices, each tick */
+/* retention.c: delete old events/alerts in slices of at most ~10 ms, each
+ * tick, or each loop turn while a pass is under way */
 int retention_init(struct server *s);
 void retention_free(struct server *s);
-void retention_tick(struct server *s);
+void retention_turn(struct server *s);
+bool retention_active(const struct server *s); /* a pass is under way */
 
 /* command.c: response commands (rules there) */
 void command_scan(struct server *s); /* pending rows another process committed */
