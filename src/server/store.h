@@ -25,7 +25,7 @@
  *            created, disabled, failed_logins, locked_until)   console users
  *   sessions (id PK = SHA-256 of the cookie value, user_id, csrf, created,
  *            last_seen, expires, ip, user_agent)  console sessions (v5;
- *            queries in web/web_store.h)
+ *            queries in web/web_int.h)
  *   incidents (id, site_id, host_id NULL for an outbreak, kind host|outbreak,
  *            key, title, severity, status open|resolved, first, last,
  *            alert_count, host_count, resolved_by, resolved_at, rev); alerts
