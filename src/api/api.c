@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "http/http_resp.h"
 #include "server/ca.h"
+#include "api/api_events.h"
 #include "server/server.h"
 #include "web/web.h"
 
@@ -41,6 +42,7 @@ enum {
     R_INCIDENT,
     R_INCIDENT_RESOLVE,
     R_HOST_COMMANDS,
+    R_HOST_EVENTS,
     R_HOST_COMMAND_ADD,
     R_COMMAND,
     R_SESSION_NEW,
@@ -64,6 +66,7 @@ static const struct http_route ROUTES[] = {
     {"GET", "/api/v1/incidents/{id}", R_INCIDENT},
     {"POST", "/api/v1/incidents/{id}/resolve", R_INCIDENT_RESOLVE},
     {"GET", "/api/v1/hosts/{id}/commands", R_HOST_COMMANDS},
+    {"GET", "/api/v1/hosts/{id}/events", R_HOST_EVENTS},
     {"POST", "/api/v1/hosts/{id}/commands", R_HOST_COMMAND_ADD},
     {"GET", "/api/v1/commands/{id}", R_COMMAND},
     {"POST", "/api/v1/session", R_SESSION_NEW},
@@ -232,6 +235,7 @@ static void on_request(void *arg, struct http_conn *c, const struct http_req *r,
             case R_INCIDENT: api_incident_get(q); break;
             case R_INCIDENT_RESOLVE: api_incident_resolve(q); break;
             case R_HOST_COMMANDS: api_host_commands_list(q); break;
+            case R_HOST_EVENTS: api_host_events_list(q); break;
             case R_HOST_COMMAND_ADD: api_host_command_add(q); break;
             case R_COMMAND: api_command_get(q); break;
             case R_SESSION: web_session_get(a->web, q); break;

@@ -248,26 +248,33 @@ lib_start_bg "$SRV_OUT" "$MAMORI" server run --data "$D" --listen "127.0.0.1:$PO
   --api-listen 127.0.0.1:0
 SRV_PID=$LIB_BG_PID
 api=$(wait_json "$SRV_OUT" api_ready 20 | jq -r '.listen // empty')
-tokline=$("$MAMORI" server api-token --data "$D" --name intake-test --role viewer 2>&1)
-atok=$(printf '%s\n' "$tokline" | grep -o 'mamori_api[A-Za-z0-9_.-]*' | head -1)
-[ -z "$atok" ] && atok=$(printf '%s\n' "$tokline" | tail -1 | awk '{print $NF}')
-page() { curl -s --cacert "$D/ca.crt" -H "Authorization: Bearer $atok" "https://$api$1"; }
-if [ -n "$api" ]; then
-  p1=$(page "/api/v1/hosts/$HOST/events?limit=3")
-  cur=$(printf '%s' "$p1" | jq -r '.next // empty')
-  p2=$(page "/api/v1/hosts/$HOST/events?limit=3&cursor=$cur")
+atok=$("$MAMORI" server api-token --data "$D" --name intake-test --role viewer 2>"$T/tok.err")
+"$MAMORI" server token --data "$D" --site elsewhere >/dev/null 2>&1
+otok=$("$MAMORI" server api-token --data "$D" --name other --role site-admin --site elsewhere 2>>"$T/tok.err")
+page() { # TOKEN PATH
+  curl -s --max-time 10 --cacert "$D/ca.crt" -H "Authorization: Bearer $1" "https://$api$2"
+}
+if [ -n "$api" ] && [ -n "$atok" ]; then
+  p1=$(page "$atok" "/api/v1/hosts/$HOST/events?limit=3")
+  cur=$(printf '%s' "$p1" | jq -r '.next_cursor // empty')
+  p2=$(page "$atok" "/api/v1/hosts/$HOST/events?limit=3&cursor=$cur")
   s1=$(printf '%s' "$p1" | jq -c '[.items[].seq]'); s2=$(printf '%s' "$p2" | jq -c '[.items[].seq]')
   mn=$(q 'SELECT seq FROM events ORDER BY time, id LIMIT 1')
-  nf=$(page "/api/v1/hosts/h-0000000000000000/events" | jq -r '.error.code // .error // empty')
+  # the events carry time_ms = (1700000000 + n) s: a window of 5 s from event n = 500000
+  w=$(page "$atok" "/api/v1/hosts/$HOST/events?since=$(((1700000000 + 500000) * 1000))&until=$(((1700000000 + 500005) * 1000))" | jq -c '[.items[].seq]')
+  scoped=$(page "$otok" "/api/v1/hosts/$HOST/events" | jq -r '.error.code // empty')
+  badcur=$(page "$atok" "/api/v1/hosts/$HOST/events?since=5&cursor=$cur" | jq -r '.error.code // empty')
   if [ "$(printf '%s' "$s1" | jq length)" = 3 ] && [ "$(printf '%s' "$s1" | jq '.[0]')" = "$mn" ] &&
      [ "$(printf '%s' "$s2" | jq '.[0]')" = "$(($(printf '%s' "$s1" | jq '.[2]') + 1))" ] &&
-     [ "$(printf '%s' "$p1" | jq -r '.items[0].event.kind')" = test ] && [ -n "$nf" ]; then
+     [ "$(printf '%s' "$p1" | jq -r '.items[0].event.kind')" = test ] &&
+     [ "$w" = "[500000,500001,500002,500003,500004]" ] && [ "$scoped" = not_found ] &&
+     [ "$badcur" = bad_cursor ]; then
     pass intake-api-events-page
   else
-    fail intake-api-events-page "p1=$(printf '%s' "$p1" | head -c 300) s2=$s2 nf=$nf"
+    fail intake-api-events-page "p1=$(printf '%s' "$p1" | head -c 300) s2=$s2 window=$w scoped=$scoped badcur=$badcur"
   fi
 else
-  fail intake-api-events-page "no API listener: $(tail -c 300 "$SRV_OUT")"
+  fail intake-api-events-page "no API listener or token: $(tail -c 300 "$SRV_OUT") $(cat "$T/tok.err")"
 fi
 
 stop_pid "$AG_PID"
