@@ -1,11 +1,14 @@
-/* ledger.c - one JSON file per command id, written atomically and synced
- * (see ledger.h). Ids and outcomes in, states out. */
+/* ledger.c - one JSON file per command id, written atomically and synced,
+ * and pruned by age and count (see ledger.h). Ids and outcomes in, states
+ * out. */
 #include "agent/ledger.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -128,4 +131,82 @@ int ledger_begin(struct ledger *l, const char *id, const char *action)
 int ledger_finish(struct ledger *l, const char *id, const char *action, bool ok, const char *msg)
 {
     return write_state(l, id, action, ok ? "ok" : "failed", msg);
+}
+
+struct rec_ent {
+    char id[CMD_ID_MAX];
+    int64_t mtime_ms;
+};
+
+static int by_mtime(const void *a, const void *b)
+{
+    const struct rec_ent *x = a, *y = b;
+    return x->mtime_ms < y->mtime_ms ? -1 : x->mtime_ms > y->mtime_ms;
+}
+
+#define PRUNE_SCAN_MAX 1000000 /* records looked at in one pass */
+#define TMP_STALE_MS (3600LL * 1000)
+
+long ledger_prune(struct ledger *l, int64_t now_ms, int64_t keep_ms, size_t keep_count,
+                  int64_t window_ms)
+{
+    DIR *d = opendir(l->dir);
+    if (!d) {
+        snprintf(l->err, sizeof l->err, "%.400s: %s", l->dir, strerror(errno));
+        return MAMORI_EIO;
+    }
+    size_t n = 0, cap = 0;
+    struct rec_ent *v = NULL;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < PRUNE_SCAN_MAX) {
+        const char *name = de->d_name;
+        size_t len = strlen(name);
+        struct stat st;
+        if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+        if (len == CMD_ID_LEN + 9 && !strcmp(name + CMD_ID_LEN, ".json.tmp")) {
+            if (now_ms - mt > TMP_STALE_MS)
+                unlinkat(dirfd(d), name, 0); /* a write that never finished */
+            continue;
+        }
+        if (len != CMD_ID_LEN + 5 || strcmp(name + CMD_ID_LEN, ".json"))
+            continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 256;
+            struct rec_ent *nv = realloc(v, nc * sizeof *nv);
+            if (!nv)
+                break;
+            v = nv;
+            cap = nc;
+        }
+        memcpy(v[n].id, name, CMD_ID_LEN);
+        v[n].id[CMD_ID_LEN] = '\0';
+        if (!cmd_id_valid(v[n].id))
+            continue;
+        v[n++].mtime_ms = mt;
+    }
+    closedir(d);
+    if (n)
+        qsort(v, n, sizeof *v, by_mtime);
+    long removed = 0;
+    size_t kept = n;
+    for (size_t i = 0; i < n; i++) {
+        int64_t age = now_ms - v[i].mtime_ms;
+        bool old = age > keep_ms;
+        bool over = kept > keep_count && age > window_ms;
+        if (!old && !over)
+            continue;
+        enum ledger_state st = ledger_lookup(l, v[i].id, NULL, NULL);
+        if (st != LEDGER_OK && st != LEDGER_FAILED)
+            continue; /* running (or unreadable): kept */
+        char p[PATH_MAX + 64];
+        snprintf(p, sizeof p, "%s/%s.json", l->dir, v[i].id);
+        if (unlink(p) == 0) {
+            removed++;
+            kept--;
+        }
+    }
+    free(v);
+    return removed;
 }

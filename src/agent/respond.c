@@ -9,10 +9,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/err.h"
 #include "core/log.h"
 #include "net/frame.h"
+
+static int64_t clock_ms(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Old finished records out of DIR/commands (ledger.h says which). */
+static void prune(struct respond_ctx *r)
+{
+    long n = ledger_prune(&r->ledger, clock_ms(CLOCK_REALTIME), LEDGER_KEEP_MS,
+                          LEDGER_KEEP_COUNT, LEDGER_RUN_WINDOW_MS);
+    if (n < 0)
+        log_warn("command ledger not pruned: %s", r->ledger.err);
+    else if (n > 0)
+        log_info("command ledger: %ld old record%s deleted", n, n == 1 ? "" : "s");
+    r->next_prune_ms = (uint64_t)clock_ms(CLOCK_MONOTONIC) + LEDGER_PRUNE_EVERY_MS;
+}
 
 int respond_init(struct respond_ctx *r, const char *dir, char *err, size_t errsz)
 {
@@ -27,6 +47,7 @@ int respond_init(struct respond_ctx *r, const char *dir, char *err, size_t errsz
         snprintf(err, errsz, "%s", r->ledger.err);
         return MAMORI_EIO;
     }
+    prune(r);
     return 0;
 }
 
@@ -85,6 +106,8 @@ static void take(struct respond_job *j, struct respond_out *out)
 
 int respond_poll(struct respond_ctx *r, struct respond_out *out)
 {
+    if ((uint64_t)clock_ms(CLOCK_MONOTONIC) >= r->next_prune_ms)
+        prune(r);
     int got = 0;
     pthread_mutex_lock(&r->mu);
     for (size_t i = 0; i < RESPOND_INFLIGHT_MAX && !got; i++)
@@ -196,7 +219,14 @@ void respond_command(struct respond_ctx *r, struct json_object *body, struct res
 
     enum cmd_action a;
     const char *arg = NULL;
-    if (!aname || cmd_action_parse(aname, &a) < 0) {
+    int64_t issued = 0, now = clock_ms(CLOCK_REALTIME);
+    if (frame_int(body, "issued_ms", &issued) && issued > 0 &&
+        now - issued > LEDGER_RUN_WINDOW_MS) {
+        /* its record could be pruned by now: never run (ledger.h) */
+        failed(out, "issued %lld days ago: a command older than %lld days is not run (send a "
+                    "new one)",
+               (long long)((now - issued) / 86400000), LEDGER_RUN_WINDOW_MS / 86400000);
+    } else if (!aname || cmd_action_parse(aname, &a) < 0) {
         failed(out, "unknown action '%s' (this agent knows isolate, release, kill, restore)",
                aname ? aname : "");
     } else {

@@ -30,6 +30,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "agent/ledger.h"
@@ -77,6 +78,7 @@ struct respond_ctx {
     pthread_mutex_t mu;      /* the job table */
     struct respond_job jobs[RESPOND_INFLIGHT_MAX];
     unsigned test_delay_ms;  /* MAMORI_TEST_RESTORE_DELAY_MS: tests only */
+    uint64_t next_prune_ms;  /* monotonic: the ledger is pruned daily (ledger.h) */
 };
 
 /* 0, or MAMORI_EIO when the ledger directory cannot be made (err set). */
@@ -84,7 +86,8 @@ int respond_init(struct respond_ctx *r, const char *dir, char *err, size_t errsz
 /* Run (at most once) the command in a COMMAND frame's body. Answer in out,
  * unless out->pending (a worker runs it) or out->id is "" (no answer). */
 void respond_command(struct respond_ctx *r, struct json_object *body, struct respond_out *out);
-/* A finished worker's result into out (its slot freed): 1, or 0 if none. */
+/* A finished worker's result into out (its slot freed): 1, or 0 if none.
+ * Also prunes the ledger once a day (the uplink calls this every turn). */
 int respond_poll(struct respond_ctx *r, struct respond_out *out);
 /* Commands running in workers now. */
 size_t respond_inflight(struct respond_ctx *r);

@@ -4,6 +4,7 @@
  * died in the middle of never run again, malformed commands failed with a
  * reason; long commands in workers (a repeat while running is not run again,
  * at most RESPOND_INFLIGHT_MAX, then "busy", each result once, recorded);
+ * pruning by age and count, and old commands refused;
  * and the isolation ruleset text and resolv.conf parsing (no
  * nftables call: these tests change no firewall). */
 #include <setjmp.h>
@@ -15,7 +16,10 @@
 #include <arpa/inet.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -163,6 +167,73 @@ static void test_workers(void **state)
     rmdir_tmp(dir);
 }
 
+/* Set the mtime of DIR/commands/NAME to now_ms - age_ms. */
+static void age(const char *dir, const char *name, int64_t now_ms, int64_t age_ms)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/commands/%s", dir, name);
+    int64_t t = now_ms - age_ms;
+    struct timespec ts[2] = {{t / 1000, (t % 1000) * 1000000}, {t / 1000, (t % 1000) * 1000000}};
+    assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+}
+
+/* Pruning: finished records past the age go, a running one stays, stale
+ * temporary files go; past the count bound the oldest finished records
+ * older than the run window go, not younger ones; a command issued before
+ * the run window is refused (so a pruned id never runs again). */
+static void test_prune(void **state)
+{
+    (void)state;
+    char *dir = mkdir_tmp();
+    struct ledger l;
+    assert_int_equal(ledger_open(&l, dir), 0);
+    const int64_t day = 86400000, now = (int64_t)time(NULL) * 1000;
+    char id[CMD_ID_MAX], name[64];
+    for (int i = 0; i < 12; i++) {
+        snprintf(id, sizeof id, "c-20000000000000%02d", i);
+        assert_int_equal(ledger_finish(&l, id, "kill", true, "done"), 0);
+        snprintf(name, sizeof name, "%s.json", id);
+        age(dir, name, now, i < 2 ? 31 * day : (20 - i) * day); /* 0,1: 31 d; 2..11: 18..9 d */
+    }
+    assert_int_equal(ledger_begin(&l, "c-20000000000000aa", "restore"), 0); /* running, old */
+    age(dir, "c-20000000000000aa.json", now, 40 * day);
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/commands/c-20000000000000bb.json.tmp", dir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fclose(f);
+    age(dir, "c-20000000000000bb.json.tmp", now, 2 * 3600 * 1000);
+    /* by age: the two 31-day records */
+    assert_int_equal(ledger_prune(&l, now, LEDGER_KEEP_MS, LEDGER_KEEP_COUNT,
+                                  LEDGER_RUN_WINDOW_MS), 2);
+    assert_int_equal(ledger_lookup(&l, "c-2000000000000000", NULL, NULL), LEDGER_NONE);
+    assert_int_equal(ledger_lookup(&l, "c-2000000000000002", NULL, NULL), LEDGER_OK);
+    assert_int_equal(ledger_lookup(&l, "c-20000000000000aa", NULL, NULL), LEDGER_RUNNING);
+    assert_int_equal(access(p, F_OK), -1);
+    /* by count: 10 finished + 1 running kept, bound 4, window 15 days: only
+     * the finished ones older than 15 days (18, 17, 16 days) go */
+    assert_int_equal(ledger_prune(&l, now, LEDGER_KEEP_MS, 4, 15 * day), 3);
+    assert_int_equal(ledger_lookup(&l, "c-2000000000000004", NULL, NULL), LEDGER_NONE);
+    assert_int_equal(ledger_lookup(&l, "c-2000000000000005", NULL, NULL), LEDGER_OK);
+    assert_int_equal(ledger_lookup(&l, "c-20000000000000aa", NULL, NULL), LEDGER_RUNNING);
+    assert_int_equal(ledger_prune(&l, now, LEDGER_KEEP_MS, 4, 15 * day), 0);
+
+    /* an id whose record was pruned, sent again with its old issue time */
+    struct respond_ctx *r = calloc(1, sizeof *r);
+    char err[256];
+    assert_int_equal(respond_init(r, dir, err, sizeof err), 0);
+    struct json_object *c = command("c-2000000000000000", "kill", "actor", "ffffffffffffffff-1-1");
+    json_object_object_add(c, "issued_ms", json_object_new_int64(now - 31 * day));
+    struct respond_out out;
+    respond_command(r, c, &out);
+    assert_false(out.pending);
+    assert_false(out.ok);
+    assert_non_null(strstr(out.message, "issued 31 days ago: a command older than 7 days is not run"));
+    json_object_put(c);
+    free(r);
+    rmdir_tmp(dir);
+}
+
 static void test_runs_once(void **state)
 {
     char *dir = mkdir_tmp();
@@ -280,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_ledger),
         cmocka_unit_test(test_runs_once),
         cmocka_unit_test(test_workers),
+        cmocka_unit_test(test_prune),
         cmocka_unit_test(test_ruleset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
