@@ -429,7 +429,7 @@ static int cmd_test(int argc, char **argv)
     struct dalert al = {.id = 0, .time = now, .hostname = host, .site = r.site_id ? r.site : "all sites",
                         .kind = "test", .severity = "info", .summary = summary};
     char err[SEND_ERR_MAX] = "", masked[ROUTE_TARGET_MAX], who[128], target[32],
-         detail[SEND_ERR_MAX + ROUTE_TARGET_MAX];
+         detail[SEND_ERR_MAX + ROUTE_TARGET_MAX + 64];
     bool perm = false;
     int sent = send_alert(&r, &al, NULL, err, sizeof err, &perm);
     route_masked_target(&r, masked, sizeof masked);
