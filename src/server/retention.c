@@ -39,7 +39,7 @@ struct retention {
     uint64_t limit_bytes; /* the size bound in force (0: none) */
     uint64_t fs_checked_ms;
     uint64_t n_age, n_size, n_alerts; /* this pass */
-    uint64_t pass_start_ms, last_log_ms, last_check_ms;
+    uint64_t pass_start_ms, last_log_ms, last_check_ms, last_warn_ms;
     bool full_warned;
 };
 
@@ -62,9 +62,11 @@ int retention_init(struct server *s)
     r->del_events_age = prep(s, "DELETE FROM events WHERE rowid IN (SELECT rowid FROM"
                                 " (SELECT rowid, received FROM events ORDER BY rowid LIMIT ?2)"
                                 " WHERE received < ?1)");
-    r->del_alerts_age = prep(s, "DELETE FROM alerts WHERE rowid IN (SELECT rowid FROM"
-                                " (SELECT rowid, time FROM alerts ORDER BY rowid LIMIT ?2)"
-                                " WHERE time < ?1)");
+    /* alerts by their time index; one a delivery row still names stays
+     * (deliveries.alert_id references it: the delivery side prunes those) */
+    r->del_alerts_age = prep(s, "DELETE FROM alerts WHERE rowid IN (SELECT rowid FROM alerts"
+                                " WHERE time < ?1 AND NOT EXISTS (SELECT 1 FROM deliveries d"
+                                " WHERE d.alert_id = alerts.id) LIMIT ?2)");
     r->del_events_oldest =
         prep(s, "DELETE FROM events WHERE rowid IN (SELECT rowid FROM events ORDER BY rowid"
                 " LIMIT ?1)");
@@ -96,7 +98,11 @@ static int64_t run_delete(struct server *s, sqlite3_stmt *st, const char *what)
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
-        log_warn("retention: deleting %s: %s", what, sqlite3_errmsg(s->st.db));
+        if (!s->ret->last_warn_ms || s->now_ms - s->ret->last_warn_ms >= 60000) {
+            log_warn("retention: deleting %s: %s (tried again, said at most once a minute)",
+                     what, sqlite3_errmsg(s->st.db));
+            s->ret->last_warn_ms = s->now_ms ? s->now_ms : 1;
+        }
         return -1;
     }
     return sqlite3_total_changes64(s->st.db) - before;
@@ -135,11 +141,19 @@ static void pass_log(struct server *s, bool done)
     struct retention *r = s->ret;
     if (r->n_age + r->n_size + r->n_alerts == 0)
         return;
-    log_info("retention %s: removed %" PRIu64 " events older than %" PRIu64 " s, %" PRIu64
-             " events over the size bound (%" PRIu64 " bytes), %" PRIu64
-             " alerts older than %" PRIu64 " s",
-             done ? "done" : "in progress", r->n_age, s->conf->events_max_age_ms / 1000,
-             r->n_size, r->limit_bytes, r->n_alerts, s->conf->alerts_max_age_ms / 1000);
+    char msg[400];
+    int n = 0;
+    if (r->n_age)
+        n += snprintf(msg + n, sizeof msg - (size_t)n, "%s%" PRIu64 " events older than %" PRIu64 " s",
+                      n ? ", " : "", r->n_age, s->conf->events_max_age_ms / 1000);
+    if (r->n_size)
+        n += snprintf(msg + n, sizeof msg - (size_t)n,
+                      "%s%" PRIu64 " events over the size bound (%" PRIu64 " bytes)", n ? ", " : "",
+                      r->n_size, r->limit_bytes);
+    if (r->n_alerts)
+        snprintf(msg + n, sizeof msg - (size_t)n, "%s%" PRIu64 " alerts older than %" PRIu64 " s",
+                 n ? ", " : "", r->n_alerts, s->conf->alerts_max_age_ms / 1000);
+    log_info("retention %s: removed %s", done ? "done" : "in progress", msg);
     char buf[512];
     struct jw w;
     srv_event_begin(&w, buf, sizeof buf, "retention");
