@@ -299,7 +299,7 @@ printf 'GET /api/v1/health HTTP/1.1\r\n\r\n' >"$T/r10"; expect_raw no-host 400 b
 api "$ADM" BREW /api/v1/hosts; [ "$CODE" = 405 ] && grep -qi '^Allow: GET' "$T/hdr" || { ok=0; why+="method:$CODE "; }
 api "$ADM" DELETE /api/v1/hosts; [ "$CODE" = 405 ] || { ok=0; why+="delete:$CODE "; }
 api "$ADM" GET /api/v1/nope; [ "$CODE" = 404 ] && [ "$(errcode)" = not_found ] || { ok=0; why+="404:$CODE "; }
-api "$ADM" GET /api/v1/incidents; [ "$CODE" = 404 ] || { ok=0; why+="incidents:$CODE "; }
+api "$ADM" GET /api/v1/incidents/abc; [ "$CODE" = 404 ] || { ok=0; why+="incident-abc:$CODE "; }
 curl -s -o "$T/body" -w '%{http_code}' --path-as-is --cacert "$D/ca.crt" "https://127.0.0.1:$APORT/api/v1/../../etc/passwd" >"$T/code"
 [ "$(cat "$T/code")" = 400 ] && [ "$(errcode)" = path_traversal ] || { ok=0; why+="curl-traversal:$(cat "$T/code") "; }
 api "$ADM" GET /api/v1/health
