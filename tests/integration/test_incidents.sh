@@ -343,7 +343,8 @@ api "$OSA" GET "/api/v1/audit?action=api_incident_resolve"; [ "$(jb .count)" = 2
 [ $ok = 1 ] && pass incidents-resolve || fail incidents-resolve "$why"
 wait "$SSE" 2>/dev/null
 if grep -q '^event: incident$' "$T/sse.out" &&
-   grep -A1 '^event: incident$' "$T/sse.out" | grep '^data: ' | sed 's/^data: //' | jq -e "select(.id==$INC1 and .status==\"resolved\")" >/dev/null; then
+   grep -A1 '^event: incident$' "$T/sse.out" | grep '^data: ' | sed 's/^data: //' |
+     jq -cR "fromjson? | select(.id==$INC1 and .status==\"resolved\")" | grep -q .; then
   pass incidents-event-stream
 else
   fail incidents-event-stream "$(head -c 600 "$T/sse.out")"
