@@ -19,6 +19,8 @@ int url_parse(const char *s, struct url *u, char *why, size_t whysz)
     for (const char *p = s; *p; p++)
         if ((unsigned char)*p <= 0x20 || *p == 0x7f)
             return bad(why, whysz, "spaces and control characters are not allowed");
+    if (strchr(s, '#'))
+        return bad(why, whysz, "a fragment (#) has no place in a target");
     const char *sep = strstr(s, "://");
     size_t sl = sep ? (size_t)(sep - s) : 0;
     if (!sep || sl == 0 || sl >= sizeof u->scheme)
@@ -73,8 +75,6 @@ int url_parse(const char *s, struct url *u, char *why, size_t whysz)
             return bad(why, whysz, "the port must be a number 1-65535");
         u->port = (unsigned)port;
     }
-    if (*rest == '#')
-        return bad(why, whysz, "a fragment (#) has no place in a target");
     size_t pl = strcspn(rest, "?#");
     if (pl >= sizeof u->path)
         return bad(why, whysz, "path too long");
