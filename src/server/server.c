@@ -10,6 +10,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -234,6 +236,8 @@ static void do_accept(struct server *s)
         }
         char peer[SOCK_ADDR_MAX];
         sock_peer_name(&ss, peer, sizeof peer);
+        int one = 1; /* acknowledgements are small frames: no Nagle delay */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (s->nconns >= s->o->max_conns) {
             log_warn("refused connection from %s: %u connections open (--max-conns)", peer,
                      s->nconns);
