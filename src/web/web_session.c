@@ -272,8 +272,8 @@ void web_login(struct web *w, struct api_call *q)
     if (!j)
         return;
     size_t nl = 0, pl = 0;
-    const char *name = member(j, "name", &nl), *pw = member(j, "password", &pl);
-    if (!name || !pw || nl < 1 || nl > WEB_USER_MAX || strlen(name) != nl || pl < 1 ||
+    const char *jname = member(j, "name", &nl), *jpw = member(j, "password", &pl);
+    if (!jname || !jpw || nl < 1 || nl > WEB_USER_MAX || strlen(jname) != nl || pl < 1 ||
         pl > WEB_PASSWORD_MAX ||
         json_object_object_length(j) != 2) {
         json_object_put(j);
@@ -281,6 +281,11 @@ void web_login(struct web *w, struct api_call *q)
                                      "(name 1-64 bytes, password 1-1024)");
         return;
     }
+    /* copies: the JSON tree goes now, whatever path the login takes */
+    char name[WEB_USER_MAX + 1], pw[WEB_PASSWORD_MAX];
+    memcpy(name, jname, nl + 1);
+    memcpy(pw, jpw, pl);
+    json_object_put(j);
     char ip[64], ukey[WEB_LIMIT_KEY], ikey[WEB_LIMIT_KEY], actor[WEB_USER_MAX + 16];
     peer_ip(q, ip, sizeof ip);
     snprintf(ukey, sizeof ukey, "u:%s", name);
@@ -289,20 +294,20 @@ void web_login(struct web *w, struct api_call *q)
     int64_t lock = web_limit_locked(&w->lim, ukey, q->now);
     int64_t il = web_limit_locked(&w->lim, ikey, q->now);
     if (lock || il) {
-        json_object_put(j);
+        OPENSSL_cleanse(pw, sizeof pw);
         retry_after(q, lock > il ? lock : il);
         return;
     }
     struct web_user u;
     int rc = webst_user_get(&q->a->st, name, &u);
     if (rc == MAMORI_EIO) {
-        json_object_put(j);
+        OPENSSL_cleanse(pw, sizeof pw);
         api_store_fail(q, "read the user");
         return;
     }
     bool known = rc == 0;
     bool ok = web_pw_verify(known ? u.hash : w->dummy, pw, pl) && known && !u.disabled;
-    json_object_put(j);
+    OPENSSL_cleanse(pw, sizeof pw);
     if (known && u.locked_until > q->now) {
         retry_after(q, u.locked_until - q->now);
         return;
