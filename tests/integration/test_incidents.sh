@@ -395,4 +395,11 @@ alive=1
 kill -0 "$SRV_PID" 2>/dev/null || alive=0
 kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null
 [ $alive = 1 ] || fail incidents-server-alive "the server died: $(tail -c 600 "$SRV_OUT")"
+for n in web-1 web-2 db-1; do kill_tree "${AG[$n]}" TERM; done
+# no sanitizer report from the server or an agent (an ASan build: MAMORI=build/asan/mamori)
+if grep -l "Sanitizer\|runtime error" "$T"/*.out >/dev/null 2>&1; then
+  fail incidents-no-sanitizer-reports "$(grep -l "Sanitizer\|runtime error" "$T"/*.out | tr '\n' ' ')"
+else
+  pass incidents-no-sanitizer-reports
+fi
 lib_summary
