@@ -17,6 +17,7 @@
 
 #include "api/api_incidents.h"
 #include "api/api_int.h"
+#include "api/api_routes.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -48,6 +49,10 @@ enum {
     R_SESSION_NEW,
     R_SESSION,
     R_SESSION_END,
+    R_ROUTES,
+    R_ROUTE_ADD,
+    R_ROUTE_RM,
+    R_ALERT_DELIVERIES,
 };
 
 static const struct http_route ROUTES[] = {
@@ -72,6 +77,10 @@ static const struct http_route ROUTES[] = {
     {"POST", "/api/v1/session", R_SESSION_NEW},
     {"GET", "/api/v1/session", R_SESSION},
     {"DELETE", "/api/v1/session", R_SESSION_END},
+    {"GET", "/api/v1/routes", R_ROUTES},
+    {"POST", "/api/v1/routes", R_ROUTE_ADD},
+    {"DELETE", "/api/v1/routes/{id}", R_ROUTE_RM},
+    {"GET", "/api/v1/alerts/{id}/deliveries", R_ALERT_DELIVERIES},
 };
 
 /* audit action names of the write routes */
@@ -83,6 +92,8 @@ static const char *write_action(int id)
            : id == R_HOST_COMMAND_ADD ? "command"
            : id == R_SESSION_NEW    ? "login"
            : id == R_SESSION_END    ? "logout"
+                                    : id == R_ROUTE_ADD ? "route_add"
+                                    : id == R_ROUTE_RM  ? "route_rm"
                                     : "api_write";
 }
 
@@ -240,6 +251,10 @@ static void on_request(void *arg, struct http_conn *c, const struct http_req *r,
             case R_COMMAND: api_command_get(q); break;
             case R_SESSION: web_session_get(a->web, q); break;
             case R_SESSION_END: web_logout(a->web, q); break;
+            case R_ROUTES: api_routes_list(q); break;
+            case R_ROUTE_ADD: api_route_create(q); break;
+            case R_ROUTE_RM: api_route_delete(q); break;
+            case R_ALERT_DELIVERIES: api_alert_deliveries(q); break;
             default: api_fail(q, 500, "internal", "route without a handler"); break;
             }
         }
