@@ -10,7 +10,8 @@
 # and restore commands); a receiver that is down is retried with backoff
 # and served once it is up; pending deliveries survive kill -9 of the
 # server; a receiver that hangs does not delay the others; host_silent is
-# delivered; secrets stay out of listings and logs; route test and rm; bad
+# delivered; secrets stay out of listings, logs and API answers; the API
+# (routes in a site-admin's scope, deliveries of an alert); route test and rm; bad
 # route arguments exit 2. Prints p50/p99 of alert-stored -> webhook-received
 # latency over 200 alerts (bound asserted: p99 < 3 s, generous).
 # Needs $MAMORI, jq, python3 and the openssl CLI; no root.
@@ -29,9 +30,10 @@ ms() { echo $(($(date +%s%N) / 1000000)); }
 start_server() {
   : >"$SRV_OUT"
   lib_start_bg "$SRV_OUT" "$MAMORI" server run --data "$D" --listen "127.0.0.1:${1:-0}" \
-    --offline-after 3s --heartbeat 1s --api-listen none
+    --offline-after 3s --heartbeat 1s --api-listen 127.0.0.1:0
   SRV_PID=$LIB_BG_PID
   READY=$(wait_json "$SRV_OUT" ready 20) || { LIB_ERR="no ready line: $(tail -c 600 "$SRV_OUT")"; return 1; }
+  API=$(wait_json "$SRV_OUT" api_ready 5 | jq -r .listen)
   PORT=$(printf '%s' "$READY" | jq -r .listen | sed 's/.*://')
 }
 
@@ -244,6 +246,30 @@ else
 fi
 sleep 1.5 # agents reconnect
 
+# ------------------------------------------------------------------- API --
+api() { # TOKEN METHOD PATH [BODY]: prints the body, then the status on its own line
+  local a=(-sk -o "$T/api.body" -w '%{http_code}' -X "$2" -H "Authorization: Bearer $1")
+  [ -n "${4:-}" ] && a+=(-H 'Content-Type: application/json' --data "$4")
+  curl "${a[@]}" "https://$API$3"
+}
+ADM=$("$MAMORI" server api-token --data "$D" --name adm --role admin 2>/dev/null | grep -o 'mamori-api1\.[A-Za-z0-9._-]*' | head -1)
+SAD=$("$MAMORI" server api-token --data "$D" --name sad --role site-admin --site osaka 2>/dev/null | grep -o 'mamori-api1\.[A-Za-z0-9._-]*' | head -1)
+WID=$(sqlite3 "$D/server.db" "SELECT id FROM alerts WHERE summary = 'while down'")
+ok=1; why=
+st=$(api "$ADM" GET "/api/v1/alerts/$WID/deliveries")
+jq -e --argjson r "$DROUTE" '[.items[] | select(.route_id == $r and .status == "sent" and .attempts >= 2)] | length == 1' "$T/api.body" >/dev/null && [ "$st" = 200 ] || { ok=0; why+="deliveries $st $(cat "$T/api.body"); "; }
+grep -qF "$SECRET" "$T/api.body" && { ok=0; why+="secret in deliveries; "; }
+st=$(api "$SAD" POST /api/v1/routes '{"kind":"webhook","target":"http://127.0.0.1:9/x"}'); [ "$st" = 403 ] || { ok=0; why+="all-sites by site-admin $st; "; }
+st=$(api "$SAD" POST /api/v1/routes '{"site":"kyoto","kind":"webhook","target":"http://127.0.0.1:9/x"}'); [ "$st" = 404 ] || { ok=0; why+="other site $st; "; }
+st=$(api "$SAD" POST /api/v1/routes '{"site":"osaka","kind":"syslog","target":"udp://h:1"}'); [ "$st" = 400 ] || { ok=0; why+="bad target $st; "; }
+st=$(api "$SAD" POST /api/v1/routes '{"site":"osaka","kind":"webhook","target":"http://127.0.0.1:9/api/'"$SECRET"'","min_severity":"critical"}')
+NEWR=$(jq -r .id "$T/api.body"); [ "$st" = 201 ] && ! grep -qF "$SECRET" "$T/api.body" || { ok=0; why+="create $st $(cat "$T/api.body"); "; }
+st=$(api "$SAD" GET /api/v1/routes); jq -e '[.items[].site] | index("kyoto") == null' "$T/api.body" >/dev/null && [ "$st" = 200 ] || { ok=0; why+="list $st; "; }
+st=$(api "$SAD" DELETE "/api/v1/routes/$DROUTE"); [ "$st" = 404 ] || { ok=0; why+="delete kyoto route by osaka admin $st; "; }
+st=$(api "$SAD" DELETE "/api/v1/routes/$NEWR"); [ "$st" = 200 ] || { ok=0; why+="delete $st; "; }
+[ "$(sqlite3 "$D/server.db" "SELECT COUNT(*) FROM audit WHERE action IN ('route_add','route_rm') AND actor LIKE 'token:%'")" -ge 5 ] || { ok=0; why+="audit; "; }
+[ $ok = 1 ] && pass api-routes-and-deliveries || fail api-routes-and-deliveries "$why"
+
 # ------------------------------------------- a hanging receiver, the others --
 route add --all-sites --webhook "http://127.0.0.1:$(rport hang)/hang" >/dev/null
 c0=$(count hook)
@@ -288,7 +314,7 @@ alert "$T/a1" drill high "after rm"
 deadline=$(($(ms) + 10000))
 while [ "$(ms)" -lt $deadline ] && ! has hook "after rm"; do sleep 0.1; done
 if [ $rrc = 0 ] && has hook "after rm" && sleep 0.5 && ! has slack "after rm" &&
-   [ "$(route list | wc -l)" = 9 ] && [ "$(route list --all | wc -l)" = 10 ]; then
+   [ "$(route list | wc -l)" = 9 ] && [ "$(route list --all | wc -l)" = 11 ]; then
   pass route-rm
 else
   fail route-rm "rc=$rrc hook: $(has hook "after rm" && echo got) slack: $(has slack "after rm" && echo got) routes $(route list | wc -l)/$(route list --all | wc -l)"
