@@ -620,6 +620,7 @@ static void alerts(struct lg *g, double dt_s)
 struct phase_stats {
     uint64_t t0_us, hb, acked, sent, ev_sent, ev_acked;
     double cpu0;
+    double alerts_ps, events_ps; /* acknowledged, set by phase_end */
 };
 
 static void phase_begin(struct lg *g, struct phase_stats *p)
@@ -643,6 +644,8 @@ static void phase_end(struct lg *g, struct phase_stats *p, const char *name)
     long hwm, rss;
     double s = (double)(now_us() - p->t0_us) / 1e6;
     server_stats(server_pid(g), &cpu, &hwm, &rss);
+    p->alerts_ps = (double)(g->c_alerts_acked - p->acked) / s;
+    p->events_ps = (double)(g->c_ev_acked - p->ev_acked) / s;
     printf("%s_seconds=%.2f\n%s_connected=%d\n", name, s, name, g->live);
     printf("%s_heartbeats_per_s=%.0f\n", name, (double)(g->c_hb - p->hb) / s);
     printf("%s_alerts_sent_per_s=%.0f\n", name, (double)(g->c_alerts_sent - p->sent) / s);
@@ -789,7 +792,7 @@ static void lg_init(struct lg *g, int n)
     for (int i = 0; i < n; i++)
         g->a[i].idx = i;
     if (!g->inflight_max)
-        g->inflight_max = 128;
+        g->inflight_max = 256;
 }
 
 /* Tokens for agents without an identity, written in one transaction. */
@@ -984,6 +987,14 @@ static int cmd_run(int argc, char **argv)
 
     /* 3. kill -9 of the server mid-load, restart, everyone back */
     if (g.restart) {
+        /* offered from now on: what the server proved it stores (an offer
+         * above that only grows the agents' backlogs, and no recovery ends) */
+        if (g.rate > ps.alerts_ps)
+            g.rate = ps.alerts_ps;
+        if (g.ev_rate > ps.events_ps)
+            g.ev_rate = ps.events_ps;
+        printf("crash_alerts_offered_per_s=%.0f\ncrash_events_offered_per_s=%.0f\n", g.rate,
+               g.ev_rate);
         int pid = server_pid(&g);
         long hwm, rss;
         double cpu;

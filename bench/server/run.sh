@@ -159,6 +159,7 @@ row "alert sent -> ALERT_ACK (stored) p50 (ms)" "$A50" "" "" "heartbeat RTT p50 
 row "alert sent -> ALERT_ACK (stored) p99 (ms)" "$A99" "<= 1000" "$(okw "$A99" '<=' 1000)" "heartbeat RTT p99 $HB99 ms" "$(ratio "$A99" "$HB99")"
 row "server CPU during steady load (% of a core)" "$(val steady_server_cpu_pct)" "" "" "" ""
 row "server peak RSS (VmHWM, MiB)" "$(awk -v k="$HWM" 'BEGIN{printf "%.0f", k/1024}')" "<= 1024" "$(okw "$HWM" '<=' 1048576)" "" ""
+row "offered during recovery (alerts/s, events/s)" "$(val crash_alerts_offered_per_s), $(val crash_events_offered_per_s)" "" "" "steady acked rates" ""
 row "kill -9 -> all agents back (s)" "$(awk -v m="$(val recover_from_kill_ms)" 'BEGIN{printf "%.1f", m/1000}')" "" "" "" ""
 row "restart -> all agents back (s)" "$(awk -v m="$(val recover_from_restart_ms)" 'BEGIN{printf "%.1f", m/1000}')" "" "" "connect phase $(val connect_seconds) s" "$(ratio "$(val recover_from_restart_ms)" "$(awk -v s="$(val connect_seconds)" 'BEGIN{print s*1000}')")"
 row "alerts/s acknowledged after the restart" "$(val after_alerts_acked_per_s)" "" "" "" ""
