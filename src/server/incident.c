@@ -149,15 +149,58 @@ static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
     return rc;
 }
 
+/* The statements of the correlation path, prepared once per connection and
+ * kept in struct store (finalized by store_close). */
+enum {
+    Q_REV,
+    Q_SET_INCIDENT,
+    Q_SET_OUTBREAK,
+    Q_UPDATE,
+    Q_INSERT,
+    Q_FIND_LIVE,
+    Q_FIND_ACTOR,
+    Q_OB_COUNT,
+    Q_OB_GATHER,
+    Q_SET_CLASS,
+    Q_FIND_OB,
+    Q_OB_SEEN,
+    Q_COUNT
+};
+_Static_assert(Q_COUNT <= STORE_INCIDENT_STMTS, "struct store has too few incident statements");
+
+static sqlite3_stmt *cached(struct store *s, int q, const char *sql)
+{
+    sqlite3_stmt **p = &s->incident[q];
+    if (!*p &&
+        sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, p, NULL) != SQLITE_OK) {
+        fail(s, "prepare incident query");
+        *p = NULL;
+        return NULL;
+    }
+    sqlite3_reset(*p);
+    sqlite3_clear_bindings(*p);
+    return *p;
+}
+
+/* Step a cached statement that returns no rows; reset it. */
+static int c_done(struct store *s, sqlite3_stmt *st, const char *what)
+{
+    if (!st)
+        return MAMORI_EIO;
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, what);
+    sqlite3_reset(st);
+    return rc;
+}
+
 static int next_rev(struct store *s, int64_t *rev)
 {
-    sqlite3_stmt *st = prep(s, "SELECT COALESCE(MAX(rev), 0) + 1 FROM incidents");
+    sqlite3_stmt *st = cached(s, Q_REV, "SELECT COALESCE(MAX(rev), 0) + 1 FROM incidents");
     if (!st)
         return MAMORI_EIO;
     int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : fail(s, "next incident revision");
     if (rc == 0)
         *rev = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     return rc;
 }
 
@@ -167,8 +210,8 @@ struct open_inc {
     int sev;
 };
 
-/* Step a query of (id, first, last, alert_count, host_count, severity):
- * 1 found, 0 none, < 0 error. Finalizes it. */
+/* Step a cached query of (id, first, last, alert_count, host_count,
+ * severity): 1 found, 0 none, < 0 error. Resets it. */
 static int find_one(struct store *s, sqlite3_stmt *st, struct open_inc *o)
 {
     if (!st)
@@ -185,22 +228,23 @@ static int find_one(struct store *s, sqlite3_stmt *st, struct open_inc *o)
     } else if (r != SQLITE_DONE) {
         rc = fail(s, "find open incident");
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     return rc;
 }
 
 #define OPEN_COLS "SELECT id, first, last, alert_count, host_count, severity FROM incidents"
 
-static int set_alert(struct store *s, const char *col, int64_t alert, int64_t inc)
+static int set_alert(struct store *s, bool outbreak, int64_t alert, int64_t inc)
 {
-    char sql[96];
-    snprintf(sql, sizeof sql, "UPDATE alerts SET %s = ? WHERE id = ?", col);
-    sqlite3_stmt *st = prep(s, sql);
+    sqlite3_stmt *st = outbreak ? cached(s, Q_SET_OUTBREAK, "UPDATE alerts SET outbreak_id = ?"
+                                                            " WHERE id = ?")
+                                : cached(s, Q_SET_INCIDENT, "UPDATE alerts SET incident_id = ?"
+                                                            " WHERE id = ?");
     if (st) {
         sqlite3_bind_int64(st, 1, inc);
         sqlite3_bind_int64(st, 2, alert);
     }
-    return step_done(s, st, "link alert to incident");
+    return c_done(s, st, "link alert to incident");
 }
 
 static int update_inc(struct store *s, const struct open_inc *o, const char *title)
@@ -208,9 +252,10 @@ static int update_inc(struct store *s, const struct open_inc *o, const char *tit
     int64_t rev;
     if (next_rev(s, &rev) < 0)
         return MAMORI_EIO;
-    sqlite3_stmt *st = prep(s, "UPDATE incidents SET first = ?, last = ?, alert_count = ?,"
-                               " host_count = ?, severity = ?, rev = ?,"
-                               " title = COALESCE(?, title) WHERE id = ?");
+    sqlite3_stmt *st = cached(s, Q_UPDATE,
+                              "UPDATE incidents SET first = ?, last = ?, alert_count = ?,"
+                              " host_count = ?, severity = ?, rev = ?,"
+                              " title = COALESCE(?, title) WHERE id = ?");
     if (st) {
         sqlite3_bind_int64(st, 1, o->first);
         sqlite3_bind_int64(st, 2, o->last);
@@ -221,7 +266,7 @@ static int update_inc(struct store *s, const struct open_inc *o, const char *tit
         bind_text(st, 7, title);
         sqlite3_bind_int64(st, 8, o->id);
     }
-    return step_done(s, st, "update incident");
+    return c_done(s, st, "update incident");
 }
 
 static int insert_inc(struct store *s, int64_t site_id, const char *host_id, const char *kind,
@@ -231,9 +276,10 @@ static int insert_inc(struct store *s, int64_t site_id, const char *host_id, con
     int64_t rev;
     if (next_rev(s, &rev) < 0)
         return MAMORI_EIO;
-    sqlite3_stmt *st = prep(s, "INSERT INTO incidents(site_id, host_id, kind, key, title,"
-                               " severity, status, first, last, alert_count, host_count, rev)"
-                               " VALUES(?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)");
+    sqlite3_stmt *st = cached(s, Q_INSERT,
+                              "INSERT INTO incidents(site_id, host_id, kind, key, title,"
+                              " severity, status, first, last, alert_count, host_count, rev)"
+                              " VALUES(?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)");
     if (st) {
         sqlite3_bind_int64(st, 1, site_id);
         bind_text(st, 2, host_id);
@@ -247,7 +293,7 @@ static int insert_inc(struct store *s, int64_t site_id, const char *host_id, con
         sqlite3_bind_int64(st, 10, o->hosts);
         sqlite3_bind_int64(st, 11, rev);
     }
-    if (step_done(s, st, "add incident") < 0)
+    if (c_done(s, st, "add incident") < 0)
         return MAMORI_EIO;
     *id = sqlite3_last_insert_rowid(s->db);
     return 0;
@@ -280,14 +326,14 @@ static int link_host(struct store *s, const struct incident_alert *a,
         return 0;
     sqlite3_stmt *st;
     if (k->liveness) {
-        st = prep(s, OPEN_COLS " WHERE kind = 'host' AND status = 'open' AND host_id = ?"
-                               " ORDER BY last DESC LIMIT 1");
+        st = cached(s, Q_FIND_LIVE, OPEN_COLS " WHERE kind = 'host' AND status = 'open'"
+                                              " AND host_id = ? ORDER BY last DESC LIMIT 1");
         if (st)
             bind_text(st, 1, a->host_id);
     } else {
-        st = prep(s, OPEN_COLS " WHERE kind = 'host' AND status = 'open' AND host_id = ?"
-                               " AND key = ? AND last >= ? AND first <= ?"
-                               " ORDER BY last DESC LIMIT 1");
+        st = cached(s, Q_FIND_ACTOR, OPEN_COLS " WHERE kind = 'host' AND status = 'open'"
+                                               " AND host_id = ? AND key = ? AND last >= ?"
+                                               " AND first <= ? ORDER BY last DESC LIMIT 1");
         if (st) {
             bind_text(st, 1, a->host_id);
             bind_text(st, 2, k->actor);
@@ -320,7 +366,7 @@ static int link_host(struct store *s, const struct incident_alert *a,
         out->incident_new = true;
     }
     out->incident = o.id;
-    return set_alert(s, "incident_id", a->id, o.id);
+    return set_alert(s, false, a->id, o.id);
 }
 
 /* ------------------------------------------------------------ outbreak -- */
@@ -344,7 +390,7 @@ static int count_query(struct store *s, sqlite3_stmt *st, int64_t *n, const char
     int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : fail(s, what);
     if (rc == 0)
         *n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     return rc;
 }
 
@@ -353,7 +399,8 @@ static int open_outbreak(struct store *s, const struct incident_alert *a,
 {
     /* hosts of the site with an alert of this class in the window, not yet
      * in an outbreak (the new alert included: its class is set) */
-    sqlite3_stmt *st = prep(s, "SELECT COUNT(DISTINCT host_id), MIN(time), MAX(time), COUNT(*),"
+    sqlite3_stmt *st = cached(s, Q_OB_COUNT,
+                              "SELECT COUNT(DISTINCT host_id), MIN(time), MAX(time), COUNT(*),"
                                " MAX(CASE severity WHEN 'low' THEN 1 WHEN 'medium' THEN 2"
                                " WHEN 'high' THEN 3 WHEN 'critical' THEN 4 ELSE 0 END)"
                                " FROM alerts WHERE site_id = ?1 AND class = ?2 AND time >= ?3"
@@ -373,15 +420,16 @@ static int open_outbreak(struct store *s, const struct incident_alert *a,
         o.count = sqlite3_column_int64(st, 3);
         o.sev = outbreak_sev(sqlite3_column_int(st, 4), k->guard);
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (rc < 0 || o.hosts < INCIDENT_OUTBREAK_HOSTS)
         return rc;
     char title[INCIDENT_TITLE_MAX];
     outbreak_title(a, k->cls, o.hosts, title, sizeof title);
     if (insert_inc(s, a->site_id, NULL, "outbreak", k->cls, title, &o, &o.id) < 0)
         return MAMORI_EIO;
-    st = prep(s, "UPDATE alerts SET outbreak_id = ?1 WHERE site_id = ?2 AND class = ?3"
-                 " AND time >= ?4 AND time <= ?5 AND outbreak_id IS NULL AND host_id IS NOT NULL");
+    st = cached(s, Q_OB_GATHER,
+                "UPDATE alerts SET outbreak_id = ?1 WHERE site_id = ?2 AND class = ?3"
+                " AND time >= ?4 AND time <= ?5 AND outbreak_id IS NULL AND host_id IS NOT NULL");
     if (st) {
         sqlite3_bind_int64(st, 1, o.id);
         sqlite3_bind_int64(st, 2, a->site_id);
@@ -389,7 +437,7 @@ static int open_outbreak(struct store *s, const struct incident_alert *a,
         sqlite3_bind_int64(st, 4, a->time - INCIDENT_OUTBREAK_WINDOW_MS);
         sqlite3_bind_int64(st, 5, a->time + INCIDENT_OUTBREAK_WINDOW_MS);
     }
-    if (step_done(s, st, "gather an outbreak's alerts") < 0)
+    if (c_done(s, st, "gather an outbreak's alerts") < 0)
         return MAMORI_EIO;
     out->outbreak = o.id;
     out->outbreak_new = true;
@@ -399,16 +447,16 @@ static int open_outbreak(struct store *s, const struct incident_alert *a,
 static int link_outbreak(struct store *s, const struct incident_alert *a,
                          const struct incident_keys *k, struct incident_note *out)
 {
-    sqlite3_stmt *st = prep(s, "UPDATE alerts SET class = ? WHERE id = ?");
+    sqlite3_stmt *st = cached(s, Q_SET_CLASS, "UPDATE alerts SET class = ? WHERE id = ?");
     if (st) {
         bind_text(st, 1, k->cls);
         sqlite3_bind_int64(st, 2, a->id);
     }
-    if (step_done(s, st, "set alert class") < 0)
+    if (c_done(s, st, "set alert class") < 0)
         return MAMORI_EIO;
-    st = prep(s, OPEN_COLS " WHERE kind = 'outbreak' AND status = 'open' AND site_id = ?"
-                           " AND key = ? AND last >= ? AND first <= ?"
-                           " ORDER BY last DESC LIMIT 1");
+    st = cached(s, Q_FIND_OB, OPEN_COLS " WHERE kind = 'outbreak' AND status = 'open'"
+                                        " AND site_id = ? AND key = ? AND last >= ?"
+                                        " AND first <= ? ORDER BY last DESC LIMIT 1");
     if (st) {
         sqlite3_bind_int64(st, 1, a->site_id);
         bind_text(st, 2, k->cls);
@@ -421,8 +469,8 @@ static int link_outbreak(struct store *s, const struct incident_alert *a,
         return found < 0 ? found : open_outbreak(s, a, k, out);
     /* a host new to the outbreak? (alerts_outbreak index: outbreak, host) */
     int64_t seen = 0;
-    st = prep(s, "SELECT COUNT(*) FROM (SELECT 1 FROM alerts WHERE outbreak_id = ? AND host_id = ?"
-                 " LIMIT 1)");
+    st = cached(s, Q_OB_SEEN, "SELECT COUNT(*) FROM (SELECT 1 FROM alerts WHERE outbreak_id = ?"
+                              " AND host_id = ? LIMIT 1)");
     if (st) {
         sqlite3_bind_int64(st, 1, o.id);
         bind_text(st, 2, a->host_id);
@@ -438,7 +486,7 @@ static int link_outbreak(struct store *s, const struct incident_alert *a,
     if (sev > o.sev)
         o.sev = sev;
     if (update_inc(s, &o, seen ? NULL : title) < 0 ||
-        set_alert(s, "outbreak_id", a->id, o.id) < 0)
+        set_alert(s, true, a->id, o.id) < 0)
         return MAMORI_EIO;
     out->outbreak = o.id;
     return 0;

@@ -240,6 +240,10 @@ void store_close(struct store *s)
     sqlite3_finalize(s->host_set);
     sqlite3_finalize(s->intake);
     s->host_set = s->intake = NULL;
+    for (int i = 0; i < STORE_INCIDENT_STMTS; i++) {
+        sqlite3_finalize(s->incident[i]);
+        s->incident[i] = NULL;
+    }
     if (s->db)
         sqlite3_close(s->db);
     s->db = NULL;

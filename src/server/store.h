@@ -60,6 +60,7 @@
 #define SITE_NAME_MAX 64
 #define HOST_ID_MAX 24   /* "h-" + 16 hex + NUL, with room */
 #define HOSTNAME_MAX 254 /* DNS name limit + NUL */
+#define STORE_INCIDENT_STMTS 12 /* statements incident.c runs per alert */
 
 enum host_status { HOST_ENROLLED, HOST_ONLINE, HOST_OFFLINE, HOST_REVOKED };
 
@@ -77,6 +78,7 @@ struct store {
     sqlite3 *db;
     sqlite3_stmt *host_set; /* cached: the liveness flush runs it per host */
     sqlite3_stmt *intake;   /* cached: one per alert from an agent */
+    sqlite3_stmt *incident[STORE_INCIDENT_STMTS]; /* cached by server/incident.c */
     char err[512];
 };
 
