@@ -192,6 +192,26 @@ static void ready(struct json_object *o, struct guardline *out)
              out->degraded ? "; degraded: " : "", out->degraded ? deg : "");
 }
 
+/* Any other line as an event record for DIR/spool-events: the guard's
+ * object with "kind":"guard_<event>" and "time_ms" instead of "event". */
+static void event_rec(struct json_object *o, const char *ev, int64_t now_ms, char *rec,
+                      size_t cap, size_t *reclen)
+{
+    char kind[64];
+    snprintf(kind, sizeof kind, "guard_%.50s", ev);
+    struct json_object *r = json_object_get(o);
+    json_object_object_del(r, "event");
+    json_object_object_add(r, "kind", json_object_new_string(kind));
+    json_object_object_add(r, "time_ms", json_object_new_int64(now_ms));
+    const char *t = json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN);
+    size_t tl = t ? strlen(t) : 0;
+    if (t && tl < cap) {
+        memcpy(rec, t, tl + 1);
+        *reclen = tl;
+    }
+    json_object_put(r);
+}
+
 enum guardline_kind guardline_parse(const char *line, size_t len, int64_t now_ms,
                                     struct guardline *out, char *rec, size_t cap,
                                     size_t *reclen)
@@ -223,6 +243,8 @@ enum guardline_kind guardline_parse(const char *line, size_t len, int64_t now_ms
             k = bad(out, "no \"event\"");
         else if (!strcmp(ev, "alert"))
             k = alert(o, now_ms, out, rec, cap, reclen);
+        else if (!ev[0] || strlen(ev) > 50)
+            k = bad(out, "\"event\" is empty or longer than 50 bytes");
         else if (!strcmp(ev, "ready")) {
             ready(o, out);
             k = out->kind = GL_READY;
@@ -232,6 +254,8 @@ enum guardline_kind guardline_parse(const char *line, size_t len, int64_t now_ms
             snprintf(out->note, sizeof out->note, "%.200s", ev);
             k = out->kind = GL_OTHER;
         }
+        if (k != GL_ALERT && k != GL_BAD)
+            event_rec(o, ev, now_ms, rec, cap, reclen);
     }
     json_object_put(o);
     return k;

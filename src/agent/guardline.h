@@ -11,12 +11,14 @@
  * "summary" and "alert_id" (= its "id") added; flat, so actor_key, exe,
  * user and indicators are where the server looks for them. A record over
  * the cap loses "files", then "cmdline", then all but the spool's fields
- * and actor_key (note says so).
- * severity "critical" when the guard acted (kill, freeze), "high" when it
- * only alerted; summary one English line naming the program, its process,
- * user, damaged files and the action. A line that is not a JSON object, or
- * an alert without an id, is GL_BAD with the reason: logged by the caller,
- * never fatal. Pure functions: no I/O, no globals; the buffer is the
+ * and actor_key (note says so). Severity "critical" when the guard acted
+ * (kill, freeze), "high" when it only alerted; summary one English line
+ * naming the program, its process, user, damaged files and the action.
+ * Any other line (ready, stopped, vault notices) is made an event record
+ * for DIR/spool-events: the guard's object with "kind":"guard_<event>" and
+ * "time_ms" in place of "event" (none when it does not fit). A line that
+ * is not a JSON object, or an alert without an id, is GL_BAD with the
+ * reason: logged by the caller, never fatal. Pure functions: no I/O, no globals; the buffer is the
  * caller's. */
 #ifndef MAMORI_AGENT_GUARDLINE_H
 #define MAMORI_AGENT_GUARDLINE_H
@@ -42,8 +44,10 @@ struct guardline {
 };
 
 /* Parse one line (len bytes, no newline, not NUL-terminated). For GL_ALERT
- * the spool record is written to rec (cap bytes) and its length to *reclen;
- * a record that does not fit cap is shed as said above. */
+ * the alert record is written to rec (cap bytes, NUL-terminated) and its
+ * length to *reclen; a record that does not fit cap is shed as said above.
+ * For GL_READY, GL_STOPPED and GL_OTHER rec holds the event record (*reclen
+ * 0 if it did not fit); for GL_BAD *reclen is 0. */
 enum guardline_kind guardline_parse(const char *line, size_t len, int64_t now_ms,
                                     struct guardline *out, char *rec, size_t cap,
                                     size_t *reclen);

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/event.h"
 #include "agent/guardline.h"
 #include "agent/spool.h"
 #include "core/err.h"
@@ -41,6 +42,8 @@ struct guardrun {
     bool stopping;
     struct spool sp;
     bool spool_ok;
+    struct spool evsp;      /* DIR/spool-events: the guard's other lines */
+    bool ev_ok;
     char *line, *rec;       /* GUARDLINE_MAX and SPOOL_REC_MAX bytes */
     struct linebuf lb;
     pid_t pid;              /* the running guard, or 0 */
@@ -108,6 +111,26 @@ static int64_t spool_rec(struct guardrun *g, const char *rec, size_t len)
     return seq;
 }
 
+/* The guard's other lines into the event spool (oldest dropped for room:
+ * never blocks, never fails for the bound). */
+static void spool_event(struct guardrun *g, const char *rec, size_t len)
+{
+    if (!g->ev_ok) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/%s", g->o.dir, AGENT_EVENT_SPOOL);
+        g->ev_ok = spool_open(&g->evsp, dir, SPOOL_EVENTS_DEFAULT_CAP, true) == 0;
+        if (!g->ev_ok) {
+            log_warn("guard event not spooled: %s", g->evsp.err);
+            return;
+        }
+        g->evsp.drop_oldest = true;
+    }
+    if (spool_append(&g->evsp, rec, len) < 0) {
+        log_warn("guard event not spooled: %s", g->evsp.err);
+        g->ev_ok = false;
+    }
+}
+
 /* A "guard_down" alert: protection was interrupted. */
 static void spool_down(struct guardrun *g, const char *summary)
 {
@@ -158,6 +181,7 @@ static void on_line(void *ctx, const char *line, size_t len)
         break;
     }
     case GL_BAD: {
+        reclen = 0;
         g->bad_lines++;
         char esc[200];
         log_warn("guard %d wrote a line the agent cannot read (%s): %s", (int)g->pid, gl.note,
@@ -165,6 +189,8 @@ static void on_line(void *ctx, const char *line, size_t len)
         break;
     }
     }
+    if (gl.kind != GL_ALERT && reclen > 0)
+        spool_event(g, g->rec, reclen);
 }
 
 /* Child side of fork: only async-signal-safe calls until exec. */

@@ -8,7 +8,8 @@
  * the pipe is enlarged to GUARDRUN_PIPE bytes so a slow disk under the spool
  * does not make the guard wait on its own log), puts each alert into the
  * agent's spool (DIR/spool, forwarded by the uplink in order) and logs the
- * other lines. When the guard dies the supervisor spools a "guard_down"
+ * other lines and puts them into the event spool (DIR/spool-events, kind
+ * guard_ready, guard_stopped, guard_<event>). When the guard dies the supervisor spools a "guard_down"
  * alert (protection was interrupted) and starts it again after a backoff
  * that doubles from 1 s to max_backoff_ms (reset once a guard has run a
  * minute). The guard gets SIGTERM when its supervisor thread ends

@@ -28,7 +28,8 @@ static void on_line(void *p, const char *line, size_t len)
     if (len >= GUARDLINE_MAX)
         abort();
     enum guardline_kind k = guardline_parse(line, len, 1, &gl, c->rec, SPOOL_REC_MAX, &n);
-    if ((k == GL_ALERT) != (n > 0) || n >= SPOOL_REC_MAX)
+    if ((k == GL_BAD && n > 0) || n >= SPOOL_REC_MAX || (k == GL_ALERT && n == 0) ||
+        (n && strlen(c->rec) != n))
         abort();
     if (c->lines++ == 0) {
         char small[300];

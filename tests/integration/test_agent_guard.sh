@@ -17,7 +17,8 @@
 # offline window (--offline-after 3s); SIGTERM to the agent stops the guard
 # first (its clean "stopped" exit, its fanotify group gone) and the agent
 # exits 0; a SIGKILLed agent takes its guard along (PR_SET_PDEATHSIG); a
-# guard that cannot start is a guard_down alert. Needs root, jq, sqlite3.
+# guard that cannot start is a guard_down alert; the guard's ready line
+# reaches the server as a guard_ready event. Needs root, jq, sqlite3.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_mamori server
@@ -118,6 +119,16 @@ else
   fail guard-started-by-agent "no ready guard child of the agent (pid ${GPID:-?}): $(tail -c 600 "$AG_OUT")"
   lib_summary; exit 1
 fi
+
+# the guard's ready line also reaches the server as an event
+deadline=$(($(ms) + 10000))
+while [ "$(ms)" -lt "$deadline" ]; do
+  ev_row=$(sqlite3 "$D/server.db" "SELECT body FROM events WHERE kind='guard_ready' LIMIT 1" 2>/dev/null)
+  [ -n "$ev_row" ] && break
+  sleep 0.1
+done
+if [ "$(printf '%s' "$ev_row" | jq -r '.protect[0]')" = "$MNT" ]; then pass guard-ready-event-at-server; else
+  fail guard-ready-event-at-server "no guard_ready event in server.db: ${ev_row:-none}"; fi
 
 # ------------------------------------------------------- attack, online --
 t0=$(ms)

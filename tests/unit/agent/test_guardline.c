@@ -1,7 +1,8 @@
 /* test_guardline.c - the agent's reading of the guard's JSON lines
  * (agent/guardline.h): an alert line becomes a spool record with the kind,
  * the severity from the action, a one-line summary, the actor key and the
- * guard's members; ready/stopped/other lines are told apart; bad lines (not
+ * guard's members; ready/stopped/other lines are told apart and made event
+ * records (kind guard_<event>); bad lines (not
  * JSON, not an object, trailing text, NUL bytes, an alert without an id)
  * are GL_BAD with a reason; line assembly keeps partial lines across reads
  * and skips a line over the bound whole (counted), without touching the
@@ -92,7 +93,17 @@ static void test_other_lines(void **st)
                      GL_READY);
     assert_true(gl.degraded);
     assert_string_equal(gl.note, "protecting /srv /home; degraded: no leases");
-    assert_int_equal(n, 0);
+    /* the event record: kind guard_ready in place of event */
+    assert_true(n > 0);
+    rec[n] = '\0';
+    struct json_object *j = json_tokener_parse(rec), *v;
+    assert_non_null(j);
+    assert_true(json_object_object_get_ex(j, "kind", &v));
+    assert_string_equal(json_object_get_string(v), "guard_ready");
+    assert_false(json_object_object_get_ex(j, "event", &v));
+    assert_true(json_object_object_get_ex(j, "time_ms", &v));
+    assert_true(json_object_object_get_ex(j, "protect", &v));
+    json_object_put(j);
     assert_int_equal(parse("{\"event\":\"ready\",\"protect\":[\"/srv\"],\"degraded\":\"\"}", &gl,
                            rec, sizeof rec, &n),
                      GL_READY);
@@ -101,6 +112,12 @@ static void test_other_lines(void **st)
                      GL_STOPPED);
     assert_int_equal(parse("{\"event\":\"vault_full\"}", &gl, rec, sizeof rec, &n), GL_OTHER);
     assert_string_equal(gl.event, "vault_full");
+    rec[n] = '\0';
+    assert_non_null(strstr(rec, "\"kind\":\"guard_vault_full\""));
+    /* an event record that does not fit: none, the line still read */
+    char small[16];
+    assert_int_equal(parse("{\"event\":\"vault_full\"}", &gl, small, sizeof small, &n), GL_OTHER);
+    assert_int_equal(n, 0);
 }
 
 static void test_bad_lines(void **st)
@@ -113,7 +130,7 @@ static void test_bad_lines(void **st)
         "not json",           "[1,2]",  "{\"event\":\"alert\"",   "{\"event\":\"alert\"}",
         "{\"event\":\"alert\",\"id\":\"\"}", "{} trailing", "{\"no_event\":1}", "\"str\"",
         "{\"event\":\"alert\",\"id\":7}", "{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}",
-        "{\"event\":\"ready\"}{\"event\":\"ready\"}"};
+        "{\"event\":\"ready\"}{\"event\":\"ready\"}", "{\"event\":\"\"}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(parse(bad[i], &gl, rec, sizeof rec, &n), GL_BAD);
         assert_true(gl.note[0] != '\0');
