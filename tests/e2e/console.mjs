@@ -179,6 +179,17 @@ try {
     return files.includes(xss) ? '' : `files shown ${JSON.stringify(files)}`;
   });
 
+  await check('console-enrollment-token-page', async () => {
+    await page.goto(URL0 + '/#/tokens');
+    await page.waitForSelector('#token-form', { timeout: 10000 });
+    await page.fill('#token-site', 'osaka');
+    await page.click('#token-form button[type=submit]');
+    await page.waitForSelector('#token-command', { timeout: 10000 });
+    const cmd = await page.textContent('#token-command');
+    await shot(page, 'tokens-en');
+    return /^mamori agent enroll --server https:\/\/\S+ --token mamori1\.\S+$/.test(cmd) ? '' : `command '${cmd}'`;
+  });
+
   await check('console-csrf-missing-token-refused', async () => {
     const r = await page.evaluate(async () => {
       const x = await fetch('/api/v1/tokens', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"site":"osaka"}' });
