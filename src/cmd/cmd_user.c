@@ -126,8 +126,9 @@ static int get_password(bool from_stdin, char *pw, size_t sz)
 {
     if (from_stdin) {
         if (read_line(stdin, pw, sz) < 0) {
-            fprintf(stderr, "mamori server user: no password line on standard input (or over "
-                            "%d bytes)\n",
+            fprintf(stderr,
+                    "mamori server user: no password line on standard input (or over "
+                    "%d bytes)\n",
                     WEB_PASSWORD_MAX);
             return EXIT_USAGE;
         }
@@ -222,7 +223,8 @@ static int do_add(struct store *st, const char *name, enum api_role role, const 
         fprintf(stderr, "mamori server user: %s\n", st->err);
         return EXIT_USAGE;
     }
-    if (r < 0 || apist_audit_add(st, u.created, "operator", "user_add", name, detail, u.site_id) < 0 ||
+    if (r < 0 ||
+        apist_audit_add(st, u.created, "operator", "user_add", name, detail, u.site_id) < 0 ||
         store_commit(st) < 0)
         return fail_store(st, "add user");
     printf("added console user '%s', role %s%s%s\n", name, api_role_name(role),
@@ -258,12 +260,10 @@ static int do_change(struct store *st, const char *verb, const char *name, bool 
 int cmd_server_user(int argc, char **argv)
 {
     enum { O_ROLE = 256, O_SITE, O_STDIN };
-    static const struct option longopts[] = {{"data", required_argument, NULL, 'd'},
-                                             {"role", required_argument, NULL, O_ROLE},
-                                             {"site", required_argument, NULL, O_SITE},
-                                             {"password-stdin", no_argument, NULL, O_STDIN},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"data", required_argument, NULL, 'd'},    {"role", required_argument, NULL, O_ROLE},
+        {"site", required_argument, NULL, O_SITE}, {"password-stdin", no_argument, NULL, O_STDIN},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     const char *data = SRV_DEFAULT_DATA, *site = NULL, *role_s = NULL;
     bool from_stdin = false;
     int c;

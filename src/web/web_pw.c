@@ -13,8 +13,8 @@ int web_pw_hash(const char *pw, size_t n, char out[WEB_HASH_MAX])
     uint8_t salt[16];
     if (RAND_bytes(salt, sizeof salt) != 1)
         return MAMORI_EIO;
-    if (argon2_encodedlen(WEB_ARGON_T, WEB_ARGON_M_KIB, WEB_ARGON_P, sizeof salt, 32,
-                          Argon2_id) > WEB_HASH_MAX)
+    if (argon2_encodedlen(WEB_ARGON_T, WEB_ARGON_M_KIB, WEB_ARGON_P, sizeof salt, 32, Argon2_id) >
+        WEB_HASH_MAX)
         return MAMORI_EFULL;
     int rc = argon2id_hash_encoded(WEB_ARGON_T, WEB_ARGON_M_KIB, WEB_ARGON_P, pw, n, salt,
                                    sizeof salt, 32, out, WEB_HASH_MAX);

@@ -146,8 +146,9 @@ int web_session_auth(struct web *w, struct api_call *q)
         const char *t = http_header(q->r, "X-CSRF-Token");
         if (!t || http_header_count(q->r, "X-CSRF-Token") != 1 || strlen(t) != WEB_TOKEN_LEN ||
             CRYPTO_memcmp(t, s.csrf, WEB_TOKEN_LEN) != 0) {
-            api_fail(q, 403, "csrf", "a request made with the session cookie needs the session's "
-                                     "X-CSRF-Token header");
+            api_fail(q, 403, "csrf",
+                     "a request made with the session cookie needs the session's "
+                     "X-CSRF-Token header");
             return -1;
         }
         if (!same_origin(q->r)) {
@@ -274,11 +275,11 @@ void web_login(struct web *w, struct api_call *q)
     size_t nl = 0, pl = 0;
     const char *jname = member(j, "name", &nl), *jpw = member(j, "password", &pl);
     if (!jname || !jpw || nl < 1 || nl > WEB_USER_MAX || strlen(jname) != nl || pl < 1 ||
-        pl > WEB_PASSWORD_MAX ||
-        json_object_object_length(j) != 2) {
+        pl > WEB_PASSWORD_MAX || json_object_object_length(j) != 2) {
         json_object_put(j);
-        api_fail(q, 400, "bad_body", "the body must be {\"name\":\"...\",\"password\":\"...\"} "
-                                     "(name 1-64 bytes, password 1-1024)");
+        api_fail(q, 400, "bad_body",
+                 "the body must be {\"name\":\"...\",\"password\":\"...\"} "
+                 "(name 1-64 bytes, password 1-1024)");
         return;
     }
     /* copies: the JSON tree goes now, whatever path the login takes */

@@ -24,7 +24,7 @@
 
 #define WEB_CSP                                                                                    \
     "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; "           \
-    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "              \
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "               \
     "form-action 'self'; frame-ancestors 'none'\r\n"
 
 const struct web_asset *web_asset_find(const char *name)

@@ -24,19 +24,23 @@ static void test_cookie(void **state)
 {
     (void)state;
     char v[64];
-    assert_int_equal(web_cookie_find("a=1; mamori_session=xyz; b=2", "mamori_session", v, sizeof v), 1);
+    assert_int_equal(web_cookie_find("a=1; mamori_session=xyz; b=2", "mamori_session", v, sizeof v),
+                     1);
     assert_string_equal(v, "xyz");
     assert_int_equal(web_cookie_find("mamori_session=\"q\"", "mamori_session", v, sizeof v), 1);
     assert_string_equal(v, "q");
-    assert_int_equal(web_cookie_find("x_mamori_session=1; mamori_sessionx=2", "mamori_session", v, sizeof v), 0);
+    assert_int_equal(
+        web_cookie_find("x_mamori_session=1; mamori_sessionx=2", "mamori_session", v, sizeof v), 0);
     assert_int_equal(web_cookie_find("", "mamori_session", v, sizeof v), 0);
     assert_int_equal(web_cookie_find(NULL, "mamori_session", v, sizeof v), 0);
-    assert_int_equal(web_cookie_find("mamori_session=1;mamori_session=2", "mamori_session", v, sizeof v), -1);
+    assert_int_equal(
+        web_cookie_find("mamori_session=1;mamori_session=2", "mamori_session", v, sizeof v), -1);
     assert_int_equal(web_cookie_find("mamori_session=1\x01", "mamori_session", v, sizeof v), -1);
     char longv[200] = "mamori_session=";
     memset(longv + 15, 'a', 150);
     assert_int_equal(web_cookie_find(longv, "mamori_session", v, sizeof v), -1);
-    assert_int_equal(web_cookie_find(";;; =; mamori_session ; a", "mamori_session", v, sizeof v), 1);
+    assert_int_equal(web_cookie_find(";;; =; mamori_session ; a", "mamori_session", v, sizeof v),
+                     1);
     assert_string_equal(v, "");
 }
 
@@ -117,7 +121,8 @@ static void test_store(void **state)
     assert_string_equal(g.site, "osaka");
     assert_int_equal(g.role, ROLE_SITE_ADMIN);
     assert_int_equal(webst_user_get(&st, "nobody", &g), MAMORI_ENOENT);
-    struct web_sess s = {.user_id = g.id, .created = 1000, .last_seen = 1000, .expires = 1000 + WEB_ABSOLUTE_MS};
+    struct web_sess s = {
+        .user_id = g.id, .created = 1000, .last_seen = 1000, .expires = 1000 + WEB_ABSOLUTE_MS};
     for (int i = 0; i < 20; i++) {
         memset(s.id, i + 1, 32);
         s.created = 1000 + i;
