@@ -52,6 +52,7 @@ start_server() {
   setsid "$M" server run --data "$1" --listen "127.0.0.1:$PORT" --api-listen none \
     --log-level warn >>"$T/events" 2>>"$T/server.err" &
   echo $! >"$PIDF"
+  disown $! # its kill -9 is part of the bench, not news for the shell
   for _ in $(seq 100); do grep -q '"ready"' "$T/events" && return 0; sleep 0.1; done
   echo "server did not start: $(tail -5 "$T/server.err")"
   exit 1
