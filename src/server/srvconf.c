@@ -32,7 +32,7 @@ void srvconf_defaults(struct srv_conf *c)
     c->queue_bytes = EV_DEFAULT_QUEUE_BYTES;
     c->batch_events = EV_DEFAULT_BATCH_ROWS;
     c->events_max_age_ms = 30 * DAY_MS;
-    c->alerts_max_age_ms = 365 * DAY_MS;
+    c->alerts_max_age_ms = 0; /* alerts are kept unless configured: the record of what happened */
     c->events_max_bytes = 10ull << 30;
     c->events_max_percent = 20;
     c->retention_batch = 2000;

@@ -25,7 +25,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.heartbeat_ms, SRV_DEFAULT_HEARTBEAT_MS);
     assert_int_equal(c.queue_events, EV_DEFAULT_QUEUE_ROWS);
     assert_int_equal(c.events_max_age_ms, 30ull * 86400000);
-    assert_int_equal(c.alerts_max_age_ms, 365ull * 86400000);
+    assert_int_equal(c.alerts_max_age_ms, 0); /* kept */
     assert_int_equal(c.events_max_bytes, 10ull << 30);
     assert_int_equal(c.events_max_percent, 20);
 }
