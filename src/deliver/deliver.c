@@ -50,6 +50,7 @@ struct deliver {
     struct slot slots[DELIVER_WORKERS];
     unsigned seed;
     int64_t last_alert; /* newest alert id queued */
+    int64_t next_prune; /* wall ms */
     uint64_t sent, failed;
 };
 
@@ -267,6 +268,13 @@ static void *dispatcher_main(void *arg)
                 d->last_alert = m;
         }
         dispatch(d);
+        int64_t now = wall_ms();
+        if (now >= d->next_prune) {
+            int pruned = 0;
+            if (outbox_prune(&d->st, now - DELIVER_KEEP_MS, DELIVER_PRUNE_SLICE, &pruned) < 0)
+                log_error("delivery: %s", d->st.err);
+            d->next_prune = now + DELIVER_PRUNE_EVERY_MS;
+        }
     }
     return NULL;
 }

@@ -18,6 +18,9 @@
  * At least once: the attempt is recorded before sending and the success
  * after, so a crash between the two sends that alert again after the
  * restart (when every pending delivery is due at once).
+ * Finished deliveries older than DELIVER_KEEP_MS are deleted, at most
+ * DELIVER_PRUNE_SLICE rows every DELIVER_PRUNE_EVERY_MS (the server's
+ * retention keeps an alert while a delivery row names it).
  * deliver_stop aborts sends in progress (within ~100 ms), records their
  * outcome and joins the threads. */
 #ifndef MAMORI_DELIVER_DELIVER_H
@@ -30,6 +33,9 @@
 #define DELIVER_BACKOFF_MS 1000
 #define DELIVER_BACKOFF_CAP_MS (3600 * 1000)
 #define DELIVER_GIVE_UP_MS (24LL * 3600 * 1000)
+#define DELIVER_KEEP_MS (7LL * 86400 * 1000) /* finished deliveries kept this long */
+#define DELIVER_PRUNE_EVERY_MS 60000
+#define DELIVER_PRUNE_SLICE 1000
 
 struct deliver;
 

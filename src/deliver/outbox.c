@@ -109,6 +109,18 @@ int outbox_failed(struct store *st, int64_t did, const char *err, bool give_up)
                 did, 0, err, "record delivery failure");
 }
 
+int outbox_prune(struct store *st, int64_t before, int limit, int *n)
+{
+    *n = 0;
+    int rc = run1(st,
+                  "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries"
+                  " WHERE status != 'pending' AND created < ?1 ORDER BY id LIMIT ?2)",
+                  before, limit, NULL, "prune deliveries");
+    if (rc == 0)
+        *n = sqlite3_changes(st->db);
+    return rc;
+}
+
 int64_t outbox_next_due(struct store *st)
 {
     sqlite3_stmt *q = NULL;

@@ -43,6 +43,11 @@ int outbox_sent(struct store *st, int64_t did, int64_t now);
 /* A failed attempt: pending again at next_try, or failed for good when
  * give_up; the error is kept in last_error. */
 int outbox_failed(struct store *st, int64_t did, const char *err, bool give_up);
+/* Delete at most `limit` finished (sent or failed) deliveries queued before
+ * `before`: the history an alert keeps, and what lets the server's
+ * retention delete old alerts (it keeps an alert a delivery row names).
+ * *n: rows deleted. */
+int outbox_prune(struct store *st, int64_t before, int limit, int *n);
 /* The earliest next_try of a pending delivery of an active route, or 0. */
 int64_t outbox_next_due(struct store *st);
 

@@ -9,13 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include "core/err.h"
 #include "deliver/alert_text.h"
 #include "deliver/format.h"
 #include "deliver/route.h"
+#include "deliver/outbox.h"
 #include "deliver/url.h"
 
 static const char GUARD_BODY[] =
@@ -217,13 +220,75 @@ static void route_checks_and_mask(void **state)
     assert_non_null(strstr(err, "bogus"));
 }
 
+static int take(void *arg, struct ojob *j)
+{
+    struct ojob **out = arg;
+    if (*out)
+        ojob_free(*out);
+    *out = j;
+    return 0;
+}
+
+/* The outbox on a real database: routing by site and severity, one due
+ * delivery per route, attempts, sent, pruning, a removed route. */
+static void outbox_sqlite(void **state)
+{
+    char dir[] = "/tmp/test_deliver.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct store st;
+    assert_int_equal(store_open(&st, dir), 0);
+    int64_t osaka, kyoto;
+    assert_int_equal(store_site_id(&st, "osaka", &osaka), 0);
+    assert_int_equal(store_site_id(&st, "kyoto", &kyoto), 0);
+    assert_int_equal(store_alert_add(&st, "h-old", osaka, 1, "old", "high", "before", NULL), 0);
+    struct route r = {.kind = RK_WEBHOOK, .site_id = osaka, .min_rank = 3, .created = 5};
+    snprintf(r.target, sizeof r.target, "http://127.0.0.1:9/x");
+    snprintf(r.created_by, sizeof r.created_by, "test");
+    assert_int_equal(route_add(&st, &r), 0);
+    assert_int_equal(store_alert_add(&st, "h-1", osaka, 10, "a", "critical", "s1", NULL), 0);
+    assert_int_equal(store_alert_add(&st, "h-1", osaka, 11, "b", "low", "s2", NULL), 0);
+    assert_int_equal(store_alert_add(&st, "h-2", kyoto, 12, "c", "critical", "s3", NULL), 0);
+    assert_int_equal(store_alert_add(&st, "h-1", osaka, 13, "d", "high", "s4", NULL), 0);
+    int added = -1;
+    assert_int_equal(outbox_enqueue(&st, 100, &added), 0);
+    assert_int_equal(added, 2); /* s1 and s4: osaka, >= high, after the route */
+    assert_int_equal(outbox_enqueue(&st, 100, &added), 0);
+    assert_int_equal(added, 0); /* never twice */
+    struct ojob *j = NULL;
+    assert_int_equal(outbox_due(&st, 100, 10, take, &j), 0);
+    assert_non_null(j);
+    assert_string_equal(j->a.summary, "s1"); /* one per route, the oldest */
+    assert_int_equal(outbox_attempt(&st, j->did, 5000), 0);
+    int64_t did = j->did;
+    ojob_free(j);
+    j = NULL;
+    assert_int_equal(outbox_due(&st, 200, 10, take, &j), 0);
+    assert_string_equal(j->a.summary, "s4"); /* s1 waits for its retry time */
+    ojob_free(j);
+    j = NULL;
+    assert_int_equal(outbox_sent(&st, did, 300), 0);
+    int n = -1;
+    assert_int_equal(outbox_prune(&st, 50, 10, &n), 0);
+    assert_int_equal(n, 0); /* queued at 100: younger than the limit */
+    assert_int_equal(outbox_prune(&st, 101, 10, &n), 0);
+    assert_int_equal(n, 1); /* the sent one; s4 is still pending */
+    assert_int_equal(route_disable(&st, r.id, 400), 0);
+    assert_int_equal(route_disable(&st, r.id, 400), MAMORI_ENOENT);
+    assert_int_equal(outbox_due(&st, 10000, 10, take, &j), 0);
+    assert_null(j); /* the removed route's delivery failed */
+    store_close(&st);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(text_guard_freeze),    cmocka_unit_test(text_kinds),
         cmocka_unit_test(fmt_slack_teams_escape), cmocka_unit_test(fmt_syslog_5424),
         cmocka_unit_test(fmt_email_no_injection), cmocka_unit_test(url_parts),
-        cmocka_unit_test(route_checks_and_mask),
+        cmocka_unit_test(route_checks_and_mask), cmocka_unit_test(outbox_sqlite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
