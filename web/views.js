@@ -59,17 +59,22 @@ export function loginView(main, onLogin) {
   const err = el('p', { class: 'error', id: 'login-error', role: 'alert' });
   const name = el('input', { id: 'login-name', name: 'name', autocomplete: 'username', required: true });
   const pw = el('input', { id: 'login-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const code = el('input', { id: 'login-totp', name: 'totp', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, pattern: '[0-9]{6}' });
   const form = el('form', { class: 'login', id: 'login' },
     el('h1', null, t('login.title')),
     el('label', { for: 'login-name' }, t('login.name')), name,
     el('label', { for: 'login-password' }, t('login.password')), pw,
+    el('label', { for: 'login-totp' }, t('login.totp')), code,
     el('button', { type: 'submit', class: 'primary' }, t('login.submit')), err);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     err.textContent = '';
     try {
-      const s = await call('POST', '/api/v1/session', { name: name.value, password: pw.value });
+      const body = { name: name.value, password: pw.value };
+      if (code.value) body.totp = code.value;
+      const s = await call('POST', '/api/v1/session', body);
       pw.value = '';
+      code.value = '';
       onLogin(s);
     } catch (e) {
       err.textContent = e instanceof ApiError && e.status === 429 ? t('login.locked')

@@ -5,6 +5,7 @@
  *   mamori server user [--data DIR] list
  *   mamori server user [--data DIR] passwd NAME [--password-stdin]
  *   mamori server user [--data DIR] disable NAME
+ *   mamori server user [--data DIR] totp NAME [--off]
  *
  * A password is read from the terminal without echo (asked twice), or as
  * the first line of standard input with --password-stdin; it leaves only
@@ -42,7 +43,8 @@ static void usage(FILE *out)
             "                          [--password-stdin]\n"
             "       mamori server user [--data DIR] list\n"
             "       mamori server user [--data DIR] passwd NAME [--password-stdin]\n"
-            "       mamori server user [--data DIR] disable NAME\n\n"
+            "       mamori server user [--data DIR] disable NAME\n"
+            "       mamori server user [--data DIR] totp NAME [--off]\n\n"
             "Users of the web console (docs/console.md). Passwords are kept as argon2id\n"
             "hashes (t=%d, m=%u MiB, p=%d); they are read from the terminal without echo,\n"
             "or as the first line of standard input with --password-stdin (%d-%d bytes).\n\n"
@@ -52,7 +54,10 @@ static void usage(FILE *out)
             "      --site SITE     the site a site-admin or viewer is limited to\n"
             "      --password-stdin  read the password from standard input\n"
             "  -h, --help          this help\n\n"
-            "passwd and disable end the user's sessions. Every change is audited.\n"
+            "totp gives the user a second factor: a new secret for an authenticator app\n"
+            "(RFC 6238: SHA-1, 6 digits, 30 s), printed once as an otpauth:// URI; from\n"
+            "then on a login needs the current code. --off removes it.\n"
+            "passwd, disable and totp end the user's sessions. Every change is audited.\n"
             "Exit status: 0 ok, 1 runtime failure, 2 usage error.\n",
             WEB_ARGON_T, WEB_ARGON_M_KIB / 1024, WEB_ARGON_P, WEB_PASSWORD_MIN, WEB_PASSWORD_MAX,
             SRV_DEFAULT_DATA);
@@ -189,6 +194,7 @@ static int print_user(void *arg, const struct web_user *u)
     if (u->disabled)
         jw_int(&w, "disabled_ms", u->disabled);
     jw_int(&w, "failed_logins", u->failed_logins);
+    jw_bool(&w, "totp", u->totp[0] != '\0');
     if (u->locked_until)
         jw_int(&w, "locked_until_ms", u->locked_until);
     jw_obj_end(&w);
@@ -232,6 +238,40 @@ static int do_add(struct store *st, const char *name, enum api_role role, const 
     return EXIT_OK;
 }
 
+static int do_totp(struct store *st, const char *name, bool off)
+{
+    struct web_user u;
+    int r = webst_user_get(st, name, &u);
+    if (r < 0) {
+        fprintf(stderr, "mamori server user: %s\n", st->err);
+        return r == MAMORI_ENOENT ? EXIT_USAGE : EXIT_FAIL;
+    }
+    char secret[WEB_TOTP_B32 + 1];
+    if (!off && web_totp_new(secret) < 0) {
+        fprintf(stderr, "mamori server user: no random bytes\n");
+        return EXIT_FAIL;
+    }
+    if (store_begin(st) < 0 || webst_user_set_totp(st, name, off ? NULL : secret) < 0 ||
+        webst_sessions_del_user(st, u.id) < 0 ||
+        apist_audit_add(st, wall_ms(), "operator", off ? "user_totp_off" : "user_totp", name, NULL,
+                        u.site_id) < 0 ||
+        store_commit(st) < 0)
+        return fail_store(st, "totp");
+    if (off) {
+        printf("removed the one-time codes of '%s'\n", name);
+    } else {
+        printf(
+            "otpauth://totp/mamori:%s?secret=%s&issuer=mamori&algorithm=SHA1&digits=6&period=%d\n",
+            name, secret, WEB_TOTP_STEP);
+        fprintf(stderr,
+                "mamori server user: secret %s for '%s' (shown only now); a login needs "
+                "its current code from now on\n",
+                secret, name);
+    }
+    OPENSSL_cleanse(secret, sizeof secret);
+    return EXIT_OK;
+}
+
 static int do_change(struct store *st, const char *verb, const char *name, bool from_stdin)
 {
     struct web_user u;
@@ -259,13 +299,16 @@ static int do_change(struct store *st, const char *verb, const char *name, bool 
 
 int cmd_server_user(int argc, char **argv)
 {
-    enum { O_ROLE = 256, O_SITE, O_STDIN };
-    static const struct option longopts[] = {
-        {"data", required_argument, NULL, 'd'},    {"role", required_argument, NULL, O_ROLE},
-        {"site", required_argument, NULL, O_SITE}, {"password-stdin", no_argument, NULL, O_STDIN},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    enum { O_ROLE = 256, O_SITE, O_STDIN, O_OFF };
+    static const struct option longopts[] = {{"data", required_argument, NULL, 'd'},
+                                             {"role", required_argument, NULL, O_ROLE},
+                                             {"site", required_argument, NULL, O_SITE},
+                                             {"password-stdin", no_argument, NULL, O_STDIN},
+                                             {"off", no_argument, NULL, O_OFF},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     const char *data = SRV_DEFAULT_DATA, *site = NULL, *role_s = NULL;
-    bool from_stdin = false;
+    bool from_stdin = false, off = false;
     int c;
     while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -273,26 +316,29 @@ int cmd_server_user(int argc, char **argv)
         case O_ROLE: role_s = optarg; break;
         case O_SITE: site = optarg; break;
         case O_STDIN: from_stdin = true; break;
+        case O_OFF: off = true; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: return EXIT_USAGE;
         }
     }
     if (optind >= argc)
-        return usage_error("give add, list, passwd or disable");
+        return usage_error("give add, list, passwd, disable or totp");
     const char *verb = argv[optind++];
     const char *name = optind < argc ? argv[optind++] : NULL;
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
-    bool add = !strcmp(verb, "add"), list = !strcmp(verb, "list");
-    if (!add && !list && strcmp(verb, "passwd") && strcmp(verb, "disable"))
-        return usage_error("unknown action '%s' (add, list, passwd or disable)", verb);
+    bool add = !strcmp(verb, "add"), list = !strcmp(verb, "list"), totp = !strcmp(verb, "totp");
+    if (!add && !list && !totp && strcmp(verb, "passwd") && strcmp(verb, "disable"))
+        return usage_error("unknown action '%s' (add, list, passwd, disable or totp)", verb);
+    if (off && !totp)
+        return usage_error("--off goes with totp only");
     if (list ? name != NULL : !name)
         return usage_error(list ? "list takes no NAME" : "%s needs a user NAME", verb);
     if (name && !name_ok(name))
         return usage_error("NAME: 1-%d printable characters without spaces", WEB_USER_MAX);
     if (!add && (role_s || site))
         return usage_error("--role and --site go with add only");
-    if ((list || !strcmp(verb, "disable")) && from_stdin)
+    if ((list || totp || !strcmp(verb, "disable")) && from_stdin)
         return usage_error("--password-stdin goes with add and passwd only");
     enum api_role role = ROLE_VIEWER;
     if (add) {
@@ -324,6 +370,8 @@ int cmd_server_user(int argc, char **argv)
         rc = webst_users_each(&st, print_user, NULL) < 0 ? fail_store(&st, "list") : EXIT_OK;
     else if (add)
         rc = do_add(&st, name, role, site, from_stdin);
+    else if (totp)
+        rc = do_totp(&st, name, off);
     else
         rc = do_change(&st, verb, name, from_stdin);
     store_close(&st);

@@ -8,6 +8,7 @@
  *              at most WEB_SESSIONS_PER_USER per user (the oldest go)
  *   CSRF       32 random bytes (base64url) per session, sent back in
  *              X-CSRF-Token on every non-GET request made with the cookie
+ *   TOTP       optional per user: RFC 6238, HMAC-SHA1, 30 s, 6 digits, +-1 step
  *   login      WEB_USER_FAILS failures of one name, or WEB_IP_FAILS of one
  *              address, lock it for 30 s, doubling per further failure up to
  *              15 min; a quiet hour forgets; WEB_LIMIT_MAX entries in memory
@@ -50,6 +51,17 @@ int web_pw_hash(const char *pw, size_t n, char out[WEB_HASH_MAX]);
 /* true if pw matches the PHC string (false for a malformed one). */
 bool web_pw_verify(const char *hash, const char *pw, size_t n);
 
+/* ---- web_totp.c: RFC 6238 one-time codes (optional second factor) ---- */
+#define WEB_TOTP_STEP 30
+#define WEB_TOTP_B32 32 /* base32 of the 20-byte secret */
+void web_b32_encode(const uint8_t *in, size_t n, char *out);
+long web_b32_decode(const char *in, uint8_t *out, size_t outsz); /* bytes, or -1 */
+/* The 6-digit code of a step (seconds / 30), or -1. */
+int web_totp_code(const uint8_t *key, size_t keylen, uint64_t step);
+/* Does code match the secret now (this step or one either side)? */
+bool web_totp_check(const char *secret_b32, const char *code, int64_t now_ms);
+int web_totp_new(char out[WEB_TOTP_B32 + 1]);
+
 /* ---- web_cookie.c: the Cookie header ---- */
 /* The value of cookie `name` in a Cookie header value: 1 found (copied to
  * out), 0 absent, -1 malformed, too long for out, or present twice. */
@@ -83,6 +95,7 @@ struct web_user {
     char name[WEB_USER_MAX + 1];
     char site[SITE_NAME_MAX + 1];
     char hash[WEB_HASH_MAX];
+    char totp[WEB_TOTP_B32 + 1]; /* base32 secret, or "" (no second factor) */
 };
 struct web_sess {
     uint8_t id[32];
@@ -98,6 +111,8 @@ int webst_users_each(struct store *st, int (*fn)(void *, const struct web_user *
 int webst_user_set_hash(struct store *st, const char *name, const char *hash);
 int webst_user_disable(struct store *st, const char *name, int64_t now);
 int webst_user_failed(struct store *st, int64_t id, int failed, int64_t locked_until);
+/* Set (secret) or clear (NULL) a user's TOTP secret. */
+int webst_user_set_totp(struct store *st, const char *name, const char *secret);
 int webst_session_add(struct store *st, const struct web_sess *s);
 int webst_session_get(struct store *st, const uint8_t id[32], struct web_sess *out);
 int webst_session_touch(struct store *st, const uint8_t id[32], int64_t now);

@@ -274,17 +274,24 @@ void web_login(struct web *w, struct api_call *q)
         return;
     size_t nl = 0, pl = 0;
     const char *jname = member(j, "name", &nl), *jpw = member(j, "password", &pl);
+    size_t tl = 0;
+    const char *jcode = member(j, "totp", &tl);
+    bool has_code = json_object_object_get_ex(j, "totp", NULL);
     if (!jname || !jpw || nl < 1 || nl > WEB_USER_MAX || strlen(jname) != nl || pl < 1 ||
-        pl > WEB_PASSWORD_MAX || json_object_object_length(j) != 2) {
+        pl > WEB_PASSWORD_MAX || (has_code && (!jcode || tl > 8)) ||
+        json_object_object_length(j) != 2 + has_code) {
         json_object_put(j);
         api_fail(q, 400, "bad_body",
                  "the body must be {\"name\":\"...\",\"password\":\"...\"} "
-                 "(name 1-64 bytes, password 1-1024)");
+                 "(name 1-64 bytes, password 1-1024; \"totp\": the one-time code of a "
+                 "user who has one)");
         return;
     }
     /* copies: the JSON tree goes now, whatever path the login takes */
-    char name[WEB_USER_MAX + 1], pw[WEB_PASSWORD_MAX];
+    char name[WEB_USER_MAX + 1], pw[WEB_PASSWORD_MAX], code[9] = "";
     memcpy(name, jname, nl + 1);
+    if (jcode)
+        memcpy(code, jcode, tl + 1);
     memcpy(pw, jpw, pl);
     json_object_put(j);
     char ip[64], ukey[WEB_LIMIT_KEY], ikey[WEB_LIMIT_KEY], actor[WEB_USER_MAX + 16];
@@ -308,6 +315,10 @@ void web_login(struct web *w, struct api_call *q)
     }
     bool known = rc == 0;
     bool ok = web_pw_verify(known ? u.hash : w->dummy, pw, pl) && known && !u.disabled;
+    /* a second factor, when the user has one: a wrong or missing code is a
+     * failed login like a wrong password, with the same answer */
+    if (known && u.totp[0] && !web_totp_check(u.totp, code, q->now))
+        ok = false;
     OPENSSL_cleanse(pw, sizeof pw);
     if (known && u.locked_until > q->now) {
         retry_after(q, u.locked_until - q->now);
@@ -325,7 +336,7 @@ void web_login(struct web *w, struct api_call *q)
         }
         audit(q, actor, "login_failed", detail, known ? u.site_id : 0);
         log_info("console: failed login as '%.64s' from %s", name, ip);
-        api_fail(q, 401, "unauthorized", "wrong name or password");
+        api_fail(q, 401, "unauthorized", "wrong name or password (or one-time code)");
         return;
     }
     web_limit_clear(&w->lim, ukey);

@@ -48,7 +48,7 @@ static int run(struct store *s, sqlite3_stmt *q, const char *what, bool must_cha
 
 #define USER_COLS                                                                                  \
     "u.id, u.name, u.role, u.site_id, IFNULL(s.name, ''), u.hash, u.created,"                      \
-    " IFNULL(u.disabled, 0), u.failed_logins, u.locked_until"
+    " IFNULL(u.disabled, 0), u.failed_logins, u.locked_until, IFNULL(u.totp_secret, '')"
 
 static void user_row(sqlite3_stmt *q, int c, struct web_user *u)
 {
@@ -67,6 +67,7 @@ static void user_row(sqlite3_stmt *q, int c, struct web_user *u)
     u->disabled = sqlite3_column_int64(q, c + 7);
     u->failed_logins = sqlite3_column_int(q, c + 8);
     u->locked_until = sqlite3_column_int64(q, c + 9);
+    col_copy(q, c + 10, u->totp, sizeof u->totp);
 }
 
 int webst_user_add(struct store *st, const struct web_user *u)
@@ -147,6 +148,19 @@ int webst_user_disable(struct store *st, const char *name, int64_t now)
         sqlite3_bind_text(q, 2, name, -1, SQLITE_TRANSIENT);
     }
     return run(st, q, "disable user", true);
+}
+
+int webst_user_set_totp(struct store *st, const char *name, const char *secret)
+{
+    sqlite3_stmt *q = prep(st, "UPDATE users SET totp_secret = ? WHERE name = ?");
+    if (q) {
+        if (secret)
+            sqlite3_bind_text(q, 1, secret, -1, SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_null(q, 1);
+        sqlite3_bind_text(q, 2, name, -1, SQLITE_TRANSIENT);
+    }
+    return run(st, q, "set the one-time-code secret", true);
 }
 
 int webst_user_failed(struct store *st, int64_t id, int failed, int64_t locked_until)

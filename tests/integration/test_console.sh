@@ -8,7 +8,7 @@
 #     file, login answers (unknown name and wrong password alike, and the
 #     time each takes), lockout after 5 failures, session fixation, CSRF
 #     and Origin checks, logout ends the session server-side, the cookie on
-#     the event stream, bearer tokens unchanged, audit rows;
+#     the event stream, bearer tokens unchanged, audit rows, TOTP;
 #   - the message catalogues and the page scripts (tests/unit/web/check_i18n.mjs);
 #   - the pages in Debian's chromium driven by playwright-core
 #     (tests/e2e/console.mjs): login, overview, an alert arriving live,
@@ -211,6 +211,31 @@ TOK=$("$MAMORI" server api-token --data "$D" --name ci 2>/dev/null)
 req -H "Authorization: Bearer $TOK" /api/v1/sites; [ "$CODE" = 200 ] || { ok=0; why+="bearer:$CODE "; }
 req -H "Authorization: Bearer $TOK" -b "mamori_session=junk" "${POST[@]}" /api/v1/tokens; [ "$CODE" = 201 ] || { ok=0; why+="bearer-write:$CODE "; }
 [ $ok = 1 ] && pass console-stream-logout-roles || fail console-stream-logout-roles "$why"
+
+# TOTP: a user with a second factor needs the current code, and the
+# answer without it or with a wrong one is the same as for a wrong password
+ok=1 why=
+printf '%s\n' "$PW_EVE" | "$MAMORI" server user --data "$D" add tina --role viewer --password-stdin >/dev/null 2>&1
+uri=$("$MAMORI" server user --data "$D" totp tina 2>/dev/null)
+secret=$(printf '%s' "$uri" | sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p')
+[[ $uri == otpauth://totp/mamori:tina\?secret=* ]] && [ ${#secret} = 32 ] || { ok=0; why+="uri:'$uri' "; }
+totp_now() { python3 -c 'import base64,hmac,struct,sys,time
+k=base64.b32decode(sys.argv[1]); c=struct.pack(">Q", int(time.time())//30)
+h=hmac.new(k,c,"sha1").digest(); o=h[-1]&15
+print("%06d" % ((struct.unpack(">I",h[o:o+4])[0]&0x7fffffff)%1000000))' "$1"; }
+login tina "$PW_EVE"; c1=$CODE b1=$(cat "$T/body")
+code=$(totp_now "$secret"); wrong=$(printf '%06d' $(( (10#$code + 500000) % 1000000 )))
+req -X POST -H 'Content-Type: application/json' -H "Origin: $URL" -d "{\"name\":\"tina\",\"password\":\"$PW_EVE\",\"totp\":\"$wrong\"}" /api/v1/session
+c2=$CODE b2=$(cat "$T/body")
+login nobody-else 'x-wrong-password'; b3=$(cat "$T/body")
+[ "$c1" = 401 ] && [ "$c2" = 401 ] && [ "$b1" = "$b2" ] && [ "$b1" = "$b3" ] || { ok=0; why+="refusals:$c1/$c2 "; }
+code=$(totp_now "$secret")
+req -X POST -H 'Content-Type: application/json' -H "Origin: $URL" -d "{\"name\":\"tina\",\"password\":\"$PW_EVE\",\"totp\":\"$code\"}" /api/v1/session
+[ "$CODE" = 201 ] || { ok=0; why+="good-code:$CODE $(cat "$T/body") "; }
+"$MAMORI" server user --data "$D" list | jq -e 'select(.name=="tina") | .totp == true' >/dev/null || { ok=0; why+="list "; }
+"$MAMORI" server user --data "$D" totp tina --off >/dev/null 2>&1
+login tina "$PW_EVE"; [ "$CODE" = 201 ] || { ok=0; why+="off:$CODE "; }
+[ $ok = 1 ] && pass console-totp || fail console-totp "$why"
 
 # ---------------------------------------------------------------- browser --
 if [ ! -d "$REPO_ROOT/tests/e2e/node_modules/playwright-core" ]; then

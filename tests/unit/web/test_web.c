@@ -2,7 +2,8 @@
  * parser (found, absent, quoted, doubled, too long, control characters),
  * the login limiter (threshold, doubling, cap, bound and eviction, forget),
  * argon2id hashes (round trip, wrong password, malformed strings, the PHC
- * parameters) with the time one check takes, and the users/sessions SQL on
+ * parameters) with the time one check takes, TOTP (RFC 6238 vectors,
+ * base32, the +-1 step window), and the users/sessions SQL on
  * a real store (add, duplicate, sessions, prune, disable). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -103,6 +104,37 @@ static void test_password(void **state)
            getenv("LOADAVG") ? getenv("LOADAVG") : "?");
 }
 
+/* RFC 6238 appendix B, SHA-1 (the 8-digit values' last 6 digits) */
+static void test_totp(void **state)
+{
+    (void)state;
+    const uint8_t *key = (const uint8_t *)"12345678901234567890";
+    static const struct {
+        uint64_t t;
+        int code;
+    } v[] = {{59, 287082},       {1111111109, 81804},  {1111111111, 50471},
+             {1234567890, 5924}, {2000000000, 279037}, {20000000000ULL, 353130}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        assert_int_equal(web_totp_code(key, 20, v[i].t / 30), v[i].code);
+    char b32[WEB_TOTP_B32 + 1];
+    web_b32_encode(key, 20, b32);
+    assert_string_equal(b32, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+    uint8_t back[32];
+    assert_int_equal(web_b32_decode("gezdgnbvgy3tqojqgezdgnbvgy3tqojq", back, sizeof back), 20);
+    assert_memory_equal(back, key, 20);
+    assert_int_equal(web_b32_decode("GEZ1", back, sizeof back), -1);
+    assert_true(web_totp_check(b32, "287082", 59000));
+    assert_true(web_totp_check(b32, "287082", 59000 + 30000)); /* one step late */
+    assert_false(web_totp_check(b32, "287082", 59000 + 90000));
+    assert_false(web_totp_check(b32, "287083", 59000));
+    assert_false(web_totp_check(b32, "28708", 59000));
+    assert_false(web_totp_check(b32, "2870822", 59000));
+    assert_false(web_totp_check(b32, NULL, 59000));
+    assert_false(web_totp_check("", "287082", 59000));
+    assert_int_equal(web_totp_new(b32), 0);
+    assert_int_equal(strlen(b32), WEB_TOTP_B32);
+}
+
 static void test_store(void **state)
 {
     (void)state;
@@ -153,9 +185,8 @@ static void test_store(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cookie),
-        cmocka_unit_test(test_limit),
-        cmocka_unit_test(test_password),
+        cmocka_unit_test(test_cookie),   cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_password), cmocka_unit_test(test_totp),
         cmocka_unit_test(test_store),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
