@@ -119,8 +119,10 @@ static void emit(struct deliver *d, const struct ojob *j, const char *status, co
         jw_str(&w, "error", err);
     jw_obj_end(&w);
     if (jw_finish(&w) >= 0) {
-        fprintf(d->events, "%s\n", buf); /* one call: whole lines among the threads */
+        flockfile(d->events); /* whole lines among the threads (srv_emit locks too) */
+        fprintf(d->events, "%s\n", buf);
         fflush(d->events);
+        funlockfile(d->events);
     }
 }
 

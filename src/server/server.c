@@ -59,9 +59,11 @@ void srv_emit(struct server *s, struct jw *w)
     jw_obj_end(w);
     if (jw_finish(w) < 0)
         return;
+    flockfile(s->events); /* whole lines: the API and delivery threads write here too */
     fputs(w->buf, s->events);
     fputc('\n', s->events);
     fflush(s->events);
+    funlockfile(s->events);
 }
 
 /* ---------------------------------------------------------- connections -- */
