@@ -22,8 +22,9 @@ static json_object *body_object(struct api_call *q)
 {
     size_t n = q->r->content_length;
     if (n == 0) {
-        api_fail(q, 400, "bad_body", "a command needs a body: {\"action\":\"isolate\"} (or "
-                                     "release, kill with \"actor\", restore with \"alert\")");
+        api_fail(q, 400, "bad_body",
+                 "a command needs a body: {\"action\":\"isolate\"} (or "
+                 "release, kill with \"actor\", restore with \"alert\")");
         return NULL;
     }
     json_tokener *tok = json_tokener_new_ex(8);

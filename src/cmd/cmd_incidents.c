@@ -21,14 +21,15 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: mamori server incidents [--data DIR] [--site SITE] [--open]\n\n"
-                 "List the incidents (alerts grouped per host by actor and time, and outbreaks:\n"
-                 "one kind of alert on several hosts of a site), newest first, as JSON lines.\n\n"
-                 "  -d, --data DIR   data directory (default %s)\n"
-                 "      --site SITE  only this site's incidents\n"
-                 "      --open       only open incidents (not resolved)\n"
-                 "  -h, --help       this help\n\n"
-                 "Exit status: 0 ok, 1 runtime failure, 2 usage error. See docs/mamori-server.md.\n",
+    fprintf(out,
+            "usage: mamori server incidents [--data DIR] [--site SITE] [--open]\n\n"
+            "List the incidents (alerts grouped per host by actor and time, and outbreaks:\n"
+            "one kind of alert on several hosts of a site), newest first, as JSON lines.\n\n"
+            "  -d, --data DIR   data directory (default %s)\n"
+            "      --site SITE  only this site's incidents\n"
+            "      --open       only open incidents (not resolved)\n"
+            "  -h, --help       this help\n\n"
+            "Exit status: 0 ok, 1 runtime failure, 2 usage error. See docs/mamori-server.md.\n",
             SRV_DEFAULT_DATA);
 }
 

@@ -61,8 +61,8 @@ static const char *indicator_class(json_object *arr)
     size_t n = json_object_array_length(arr);
     for (size_t i = 0; i < n && i < 64; i++) {
         json_object *v = json_object_array_get_idx(arr, i);
-        const char *name = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-                                                                    : NULL;
+        const char *name =
+            json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
         for (size_t c = 0; name && c < best; c++)
             for (const char *const *p = IND_CLASSES[c].names; *p; p++)
                 if (!strcmp(*p, name))
@@ -236,10 +236,12 @@ static int find_one(struct store *s, sqlite3_stmt *st, struct open_inc *o)
 
 static int set_alert(struct store *s, bool outbreak, int64_t alert, int64_t inc)
 {
-    sqlite3_stmt *st = outbreak ? cached(s, Q_SET_OUTBREAK, "UPDATE alerts SET outbreak_id = ?"
-                                                            " WHERE id = ?")
-                                : cached(s, Q_SET_INCIDENT, "UPDATE alerts SET incident_id = ?"
-                                                            " WHERE id = ?");
+    sqlite3_stmt *st = outbreak ? cached(s, Q_SET_OUTBREAK,
+                                         "UPDATE alerts SET outbreak_id = ?"
+                                         " WHERE id = ?")
+                                : cached(s, Q_SET_INCIDENT,
+                                         "UPDATE alerts SET incident_id = ?"
+                                         " WHERE id = ?");
     if (st) {
         sqlite3_bind_int64(st, 1, inc);
         sqlite3_bind_int64(st, 2, alert);
@@ -270,8 +272,7 @@ static int update_inc(struct store *s, const struct open_inc *o, const char *tit
 }
 
 static int insert_inc(struct store *s, int64_t site_id, const char *host_id, const char *kind,
-                      const char *key, const char *title, const struct open_inc *o,
-                      int64_t *id)
+                      const char *key, const char *title, const struct open_inc *o, int64_t *id)
 {
     int64_t rev;
     if (next_rev(s, &rev) < 0)
@@ -319,21 +320,23 @@ static void host_title(const struct incident_alert *a, const struct incident_key
         snprintf(out, n, "%.63s on %.250s", a->kind, who);
 }
 
-static int link_host(struct store *s, const struct incident_alert *a,
-                     const struct incident_keys *k, struct incident_note *out)
+static int link_host(struct store *s, const struct incident_alert *a, const struct incident_keys *k,
+                     struct incident_note *out)
 {
     if (!a->host_id)
         return 0;
     sqlite3_stmt *st;
     if (k->liveness) {
-        st = cached(s, Q_FIND_LIVE, OPEN_COLS " WHERE kind = 'host' AND status = 'open'"
-                                              " AND host_id = ? ORDER BY last DESC LIMIT 1");
+        st = cached(s, Q_FIND_LIVE,
+                    OPEN_COLS " WHERE kind = 'host' AND status = 'open'"
+                              " AND host_id = ? ORDER BY last DESC LIMIT 1");
         if (st)
             bind_text(st, 1, a->host_id);
     } else {
-        st = cached(s, Q_FIND_ACTOR, OPEN_COLS " WHERE kind = 'host' AND status = 'open'"
-                                               " AND host_id = ? AND key = ? AND last >= ?"
-                                               " AND first <= ? ORDER BY last DESC LIMIT 1");
+        st = cached(s, Q_FIND_ACTOR,
+                    OPEN_COLS " WHERE kind = 'host' AND status = 'open'"
+                              " AND host_id = ? AND key = ? AND last >= ?"
+                              " AND first <= ? ORDER BY last DESC LIMIT 1");
         if (st) {
             bind_text(st, 1, a->host_id);
             bind_text(st, 2, k->actor);
@@ -358,8 +361,8 @@ static int link_host(struct store *s, const struct incident_alert *a,
             return 0; /* rule 2: host_back alone */
         char title[INCIDENT_TITLE_MAX];
         host_title(a, k, title, sizeof title);
-        o = (struct open_inc){.first = a->time, .last = a->time, .count = 1, .hosts = 1,
-                              .sev = sev < 0 ? 0 : sev};
+        o = (struct open_inc){
+            .first = a->time, .last = a->time, .count = 1, .hosts = 1, .sev = sev < 0 ? 0 : sev};
         if (insert_inc(s, a->site_id, a->host_id, "host", k->liveness ? "liveness" : k->actor,
                        title, &o, &o.id) < 0)
             return MAMORI_EIO;
@@ -401,10 +404,10 @@ static int open_outbreak(struct store *s, const struct incident_alert *a,
      * in an outbreak (the new alert included: its class is set) */
     sqlite3_stmt *st = cached(s, Q_OB_COUNT,
                               "SELECT COUNT(DISTINCT host_id), MIN(time), MAX(time), COUNT(*),"
-                               " MAX(CASE severity WHEN 'low' THEN 1 WHEN 'medium' THEN 2"
-                               " WHEN 'high' THEN 3 WHEN 'critical' THEN 4 ELSE 0 END)"
-                               " FROM alerts WHERE site_id = ?1 AND class = ?2 AND time >= ?3"
-                               " AND time <= ?4 AND outbreak_id IS NULL AND host_id IS NOT NULL");
+                              " MAX(CASE severity WHEN 'low' THEN 1 WHEN 'medium' THEN 2"
+                              " WHEN 'high' THEN 3 WHEN 'critical' THEN 4 ELSE 0 END)"
+                              " FROM alerts WHERE site_id = ?1 AND class = ?2 AND time >= ?3"
+                              " AND time <= ?4 AND outbreak_id IS NULL AND host_id IS NOT NULL");
     if (!st)
         return MAMORI_EIO;
     sqlite3_bind_int64(st, 1, a->site_id);
@@ -454,9 +457,10 @@ static int link_outbreak(struct store *s, const struct incident_alert *a,
     }
     if (c_done(s, st, "set alert class") < 0)
         return MAMORI_EIO;
-    st = cached(s, Q_FIND_OB, OPEN_COLS " WHERE kind = 'outbreak' AND status = 'open'"
-                                        " AND site_id = ? AND key = ? AND last >= ?"
-                                        " AND first <= ? ORDER BY last DESC LIMIT 1");
+    st = cached(s, Q_FIND_OB,
+                OPEN_COLS " WHERE kind = 'outbreak' AND status = 'open'"
+                          " AND site_id = ? AND key = ? AND last >= ?"
+                          " AND first <= ? ORDER BY last DESC LIMIT 1");
     if (st) {
         sqlite3_bind_int64(st, 1, a->site_id);
         bind_text(st, 2, k->cls);
@@ -469,8 +473,9 @@ static int link_outbreak(struct store *s, const struct incident_alert *a,
         return found < 0 ? found : open_outbreak(s, a, k, out);
     /* a host new to the outbreak? (alerts_outbreak index: outbreak, host) */
     int64_t seen = 0;
-    st = cached(s, Q_OB_SEEN, "SELECT COUNT(*) FROM (SELECT 1 FROM alerts WHERE outbreak_id = ?"
-                              " AND host_id = ? LIMIT 1)");
+    st = cached(s, Q_OB_SEEN,
+                "SELECT COUNT(*) FROM (SELECT 1 FROM alerts WHERE outbreak_id = ?"
+                " AND host_id = ? LIMIT 1)");
     if (st) {
         sqlite3_bind_int64(st, 1, o.id);
         bind_text(st, 2, a->host_id);
@@ -485,8 +490,7 @@ static int link_outbreak(struct store *s, const struct incident_alert *a,
     int sev = outbreak_sev(incident_sev_rank(a->severity), k->guard);
     if (sev > o.sev)
         o.sev = sev;
-    if (update_inc(s, &o, seen ? NULL : title) < 0 ||
-        set_alert(s, true, a->id, o.id) < 0)
+    if (update_inc(s, &o, seen ? NULL : title) < 0 || set_alert(s, true, a->id, o.id) < 0)
         return MAMORI_EIO;
     out->outbreak = o.id;
     return 0;
@@ -550,8 +554,10 @@ int incident_each(struct store *s, int64_t site_id, bool open_only,
                   int (*fn)(void *, const struct incident_row *), void *arg)
 {
     char sql[1024];
-    snprintf(sql, sizeof sql, "SELECT " INCIDENT_COLS " WHERE (?1 = 0 OR i.site_id = ?1)%s"
-             " ORDER BY i.id DESC", open_only ? " AND i.status = 'open'" : "");
+    snprintf(sql, sizeof sql,
+             "SELECT " INCIDENT_COLS " WHERE (?1 = 0 OR i.site_id = ?1)%s"
+             " ORDER BY i.id DESC",
+             open_only ? " AND i.status = 'open'" : "");
     sqlite3_stmt *st = prep(s, sql);
     if (!st)
         return MAMORI_EIO;

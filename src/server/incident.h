@@ -59,8 +59,8 @@
 #define INCIDENT_ACTOR_WINDOW_MS (30 * 60 * 1000)    /* rule 1 */
 #define INCIDENT_OUTBREAK_WINDOW_MS (10 * 60 * 1000) /* rule 3 */
 #define INCIDENT_OUTBREAK_HOSTS 2                    /* rule 3 */
-#define INCIDENT_KEY_MAX 320   /* actor/class key, NUL included */
-#define INCIDENT_TITLE_MAX 384 /* NUL included */
+#define INCIDENT_KEY_MAX 320                         /* actor/class key, NUL included */
+#define INCIDENT_TITLE_MAX 384                       /* NUL included */
 
 /* What correlation reads of one alert (pure: see incident_keys). */
 struct incident_keys {
@@ -96,7 +96,7 @@ struct incident_row {
     char site[SITE_NAME_MAX + 1];
     char host_id[HOST_ID_MAX]; /* "" for an outbreak */
     char hostname[HOSTNAME_MAX];
-    char kind[12];   /* host, outbreak */
+    char kind[12]; /* host, outbreak */
     char key[INCIDENT_KEY_MAX];
     char title[INCIDENT_TITLE_MAX];
     char severity[16];
@@ -109,7 +109,8 @@ struct incident_row {
     "i.id, i.site_id, COALESCE(s.name, ''), COALESCE(i.host_id, ''), COALESCE(h.hostname, ''),"    \
     " i.kind, i.key, i.title, i.severity, i.status, i.first, i.last, i.alert_count,"               \
     " i.host_count, COALESCE(i.resolved_by, ''), COALESCE(i.resolved_at, 0), i.rev"                \
-    " FROM incidents i LEFT JOIN sites s ON s.id = i.site_id LEFT JOIN hosts h ON h.id = i.host_id"
+    " FROM incidents i LEFT JOIN sites s ON s.id = i.site_id LEFT JOIN hosts h ON h.id = "         \
+    "i.host_id"
 void incident_from_row(sqlite3_stmt *st, struct incident_row *r);
 
 /* One incident: MAMORI_ENOENT if none. */

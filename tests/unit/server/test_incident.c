@@ -168,7 +168,8 @@ static void test_liveness_pair(void **state)
     assert_int_equal(b.incident, a.incident);
     /* with nothing open, a silence opens a "liveness" incident its host_back joins */
     struct incident_note s2 = alert(&f->st, "h-c", f->s2, T0, "host_silent", "high", NULL);
-    struct incident_note b2 = alert(&f->st, "h-c", f->s2, T0 + 900 * MIN, "host_back", "info", NULL);
+    struct incident_note b2 =
+        alert(&f->st, "h-c", f->s2, T0 + 900 * MIN, "host_back", "info", NULL);
     assert_true(s2.incident_new);
     assert_int_equal(b2.incident, s2.incident);
     struct incident_row r;
