@@ -81,6 +81,20 @@ struct agent {
     unsigned evf_head, evf_n;
 };
 
+/* One HTTPS connection reading GET /api/v1/events/stream (server-sent
+ * events): each "event: alert" data line names host_id and seq, timed
+ * against the moment the loadgen queued that alert. Read buffer SSE_BUF. */
+#define SSE_BUF (256u << 10)
+struct sse {
+    struct netconn nc;
+    bool open, sent_req;
+    bool in_alert; /* the last "event:" line named an alert */
+    const char *token;
+    char host[64];
+    size_t len;
+    char buf[SSE_BUF];
+};
+
 struct hist {
     uint32_t *slot;
     uint64_t n;
@@ -101,7 +115,11 @@ struct lg {
     bool enroll, sending;
     /* counters, reset per phase */
     uint64_t c_hb, c_alerts_acked, c_alerts_sent, c_connects, c_drops, c_ev_sent, c_ev_acked;
-    struct hist h_ack, h_hb, h_ev;
+    struct hist h_ack, h_hb, h_ev, h_dlv;
+    uint64_t c_dlv, c_dlv_untimed;
+    struct sse *sse;
+    struct agent **byid; /* host id -> agent, open addressing, idcap slots */
+    size_t idcap;
     /* enrollment */
     const char **tokens;
     int enrolled;
@@ -524,6 +542,146 @@ static void agent_event(struct lg *g, struct agent *a, uint32_t ev)
     interest(g, a);
 }
 
+static uint64_t id_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static void index_ids(struct lg *g)
+{
+    g->idcap = 1;
+    while (g->idcap < (size_t)g->n * 2)
+        g->idcap *= 2;
+    g->byid = calloc(g->idcap, sizeof *g->byid);
+    if (!g->byid)
+        die("%s", "out of memory");
+    for (int i = 0; i < g->n; i++) {
+        size_t k = id_hash(g->a[i].host_id) & (g->idcap - 1);
+        while (g->byid[k])
+            k = (k + 1) & (g->idcap - 1);
+        g->byid[k] = &g->a[i];
+    }
+}
+
+static struct agent *by_id(const struct lg *g, const char *id)
+{
+    for (size_t k = id_hash(id) & (g->idcap - 1); g->byid[k]; k = (k + 1) & (g->idcap - 1))
+        if (!strcmp(g->byid[k]->host_id, id))
+            return g->byid[k];
+    return NULL;
+}
+
+static void sse_close(struct lg *g, const char *why)
+{
+    fprintf(stderr, "loadgen: event stream closed: %s\n", why);
+    epoll_ctl(g->ep, EPOLL_CTL_DEL, g->sse->nc.fd, NULL);
+    nc_free(&g->sse->nc);
+    g->sse->open = false;
+}
+
+/* One "data: {...}" line of an alert event. */
+static void sse_line(struct lg *g, char *line, uint64_t t)
+{
+    if (!strncmp(line, "event: ", 7))
+        g->sse->in_alert = !strncmp(line + 7, "alert", 5) && (line[12] == 0 || line[12] == '\r');
+    if (!g->sse->in_alert || strncmp(line, "data: {", 7) != 0)
+        return;
+    struct json_object *j = json_tokener_parse(line + 6);
+    if (!j)
+        return;
+    const char *id = frame_str(j, "host_id", 63);
+    int64_t seq = 0;
+    struct agent *a = id ? by_id(g, id) : NULL;
+    if (a && frame_int(j, "seq", &seq) && seq > 0 && (uint64_t)seq <= a->sent &&
+        (uint64_t)seq + WINDOW > a->sent) {
+        hist_add(&g->h_dlv, t - a->sent_us[seq % WINDOW]);
+        g->c_dlv++;
+    } else if (a) {
+        g->c_dlv_untimed++;
+    }
+    json_object_put(j);
+}
+
+static void sse_event(struct lg *g)
+{
+    struct sse *e = g->sse;
+    int r = nc_handshake(&e->nc);
+    if (r < 0) {
+        sse_close(g, e->nc.why);
+        return;
+    }
+    if (r == NC_AGAIN) {
+        struct epoll_event ev = {.events = EPOLLIN | (e->nc.want_write ? EPOLLOUT : 0),
+                                 .data.ptr = e};
+        epoll_ctl(g->ep, EPOLL_CTL_MOD, e->nc.fd, &ev);
+        return;
+    }
+    if (!e->sent_req) {
+        char req[1024];
+        int n = snprintf(req, sizeof req,
+                         "GET /api/v1/events/stream HTTP/1.1\r\nHost: %s\r\n"
+                         "Authorization: Bearer %s\r\nAccept: text/event-stream\r\n\r\n",
+                         e->host, e->token);
+        if (SSL_write(e->nc.ssl, req, n) != n) {
+            sse_close(g, "cannot send the request");
+            return;
+        }
+        e->sent_req = true;
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = e};
+        epoll_ctl(g->ep, EPOLL_CTL_MOD, e->nc.fd, &ev);
+    }
+    uint64_t t = now_us();
+    for (;;) {
+        if (e->len == SSE_BUF - 1)
+            e->len = 0; /* a line longer than the buffer: dropped */
+        int n = SSL_read(e->nc.ssl, e->buf + e->len, (int)(SSE_BUF - 1 - e->len));
+        if (n <= 0) {
+            int err = SSL_get_error(e->nc.ssl, n);
+            ERR_clear_error();
+            if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
+                sse_close(g, "closed by the server");
+            return;
+        }
+        e->len += (size_t)n;
+        e->buf[e->len] = 0;
+        char *p = e->buf, *nl;
+        while ((nl = strchr(p, '\n'))) {
+            *nl = 0;
+            sse_line(g, p, t);
+            p = nl + 1;
+        }
+        e->len -= (size_t)(p - e->buf);
+        memmove(e->buf, p, e->len);
+    }
+}
+
+static void sse_open(struct lg *g, const char *addr, const char *token)
+{
+    struct sse *e = calloc(1, sizeof *e);
+    char host[64];
+    int port = 0;
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    if (!e || sscanf(addr, "%63[^:]:%d", host, &port) != 2 ||
+        inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+        die("--sse %s: want IPV4:PORT", addr);
+    sa.sin_port = htons((uint16_t)port);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+        die("--sse %s: cannot connect", addr);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    if (nc_init(&e->nc, fd, g->ctx, false, host, FRAME_MAX, WMAX) < 0)
+        die("%s", "event stream: TLS setup failed");
+    snprintf(e->host, sizeof e->host, "%s", addr);
+    e->token = token;
+    e->open = true;
+    g->sse = e;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = e};
+    epoll_ctl(g->ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
 /* ---------------------------------------------------------- the loop -- */
 
 static void start_connects(struct lg *g, uint64_t now_ms)
@@ -636,6 +794,8 @@ static void phase_begin(struct lg *g, struct phase_stats *p)
     hist_reset(&g->h_ack);
     hist_reset(&g->h_hb);
     hist_reset(&g->h_ev);
+    hist_reset(&g->h_dlv);
+    g->c_dlv = g->c_dlv_untimed = 0;
 }
 
 static void phase_end(struct lg *g, struct phase_stats *p, const char *name)
@@ -656,6 +816,11 @@ static void phase_end(struct lg *g, struct phase_stats *p, const char *name)
     printf("%s_events_acked_per_s=%.0f\n", name, (double)(g->c_ev_acked - p->ev_acked) / s);
     printf("%s_ev_ack_p50_ms=%.1f\n%s_ev_ack_p99_ms=%.1f\n", name, hist_q(&g->h_ev, 0.5), name,
            hist_q(&g->h_ev, 0.99));
+    if (g->sse)
+        printf("%s_sse_alerts=%" PRIu64 "\n%s_sse_untimed=%" PRIu64
+               "\n%s_sse_p50_ms=%.1f\n%s_sse_p99_ms=%.1f\n",
+               name, g->c_dlv, name, g->c_dlv_untimed, name, hist_q(&g->h_dlv, 0.5), name,
+               hist_q(&g->h_dlv, 0.99));
     printf("%s_hb_p50_ms=%.1f\n%s_hb_p99_ms=%.1f\n", name, hist_q(&g->h_hb, 0.5), name,
            hist_q(&g->h_hb, 0.99));
     printf("%s_server_cpu_pct=%.0f\n", name, s > 0 ? (cpu - p->cpu0) * 100.0 / s : 0);
@@ -679,6 +844,11 @@ static bool loop_until(struct lg *g, uint64_t limit_ms, bool (*stop)(const struc
         start_connects(g, nowm);
         int n = epoll_wait(g->ep, evs, 512, g->sending ? 1 : 10);
         for (int i = 0; i < n; i++) {
+            if (g->sse && evs[i].data.ptr == g->sse) {
+                if (g->sse->open)
+                    sse_event(g);
+                continue;
+            }
             struct agent *a = evs[i].data.ptr;
             if (a->open)
                 agent_event(g, a, evs[i].events);
@@ -786,8 +956,9 @@ static void lg_init(struct lg *g, int n)
     g->h_ack.slot = calloc(HIST_SLOTS, sizeof(uint32_t));
     g->h_hb.slot = calloc(HIST_SLOTS, sizeof(uint32_t));
     g->h_ev.slot = calloc(HIST_SLOTS, sizeof(uint32_t));
+    g->h_dlv.slot = calloc(HIST_SLOTS, sizeof(uint32_t));
     g->ep = epoll_create1(EPOLL_CLOEXEC);
-    if (!g->a || !g->h_ack.slot || !g->h_hb.slot || !g->h_ev.slot || g->ep < 0)
+    if (!g->a || !g->h_ack.slot || !g->h_hb.slot || !g->h_ev.slot || !g->h_dlv.slot || g->ep < 0)
         die("%s", "out of memory");
     for (int i = 0; i < n; i++)
         g->a[i].idx = i;
@@ -922,7 +1093,7 @@ static void restart_server(const char *cmd)
 static int cmd_run(int argc, char **argv)
 {
     struct lg g = {0};
-    const char *server = NULL;
+    const char *server = NULL, *sse = NULL, *sse_token = NULL;
     int n = 0;
     double duration = 20, post = 5, settle = 2;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -937,6 +1108,10 @@ static int cmd_run(int argc, char **argv)
             g.pidfile = v;
         else if (!strcmp(o, "--rate"))
             g.rate = atof(v);
+        else if (!strcmp(o, "--sse"))
+            sse = v;
+        else if (!strcmp(o, "--sse-token"))
+            sse_token = v;
         else if (!strcmp(o, "--events-rate"))
             g.ev_rate = atof(v);
         else if (!strcmp(o, "--events-batch"))
@@ -968,6 +1143,9 @@ static int cmd_run(int argc, char **argv)
     snprintf(p, sizeof p, "%s/ca.crt", g.work);
     if (!(g.ctx = tls_client_ctx(p, NULL, NULL, e)))
         die("%s", e);
+    index_ids(&g);
+    if (sse && sse_token)
+        sse_open(&g, sse, sse_token);
     struct phase_stats ps;
 
     /* 1. connect everyone */

@@ -44,12 +44,12 @@ cleanup() {
 }
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)"
-PORT=$((20000 + RANDOM % 10000))
+PORT=$((20000 + RANDOM % 10000)) API_LISTEN=none # the HTTPS API (event stream) once enrolled
 # start_server DATA: in the background (its own session), pid in $PIDF,
 # event lines in $T/events, log in $T/server.err; waits for "ready".
 start_server() {
   : >"$T/events"
-  setsid "$M" server run --data "$1" --listen "127.0.0.1:$PORT" --api-listen none \
+  setsid "$M" server run --data "$1" --listen "127.0.0.1:$PORT" --api-listen "$API_LISTEN" \
     --log-level warn >>"$T/events" 2>>"$T/server.err" &
   echo $! >"$PIDF"
   disown $! # its kill -9 is part of the bench, not news for the shell
@@ -84,6 +84,8 @@ cp -a "$WORK/data" "$T/data"
 rm -f "$T/data/server.lock"
 
 # ------------------------------------------ connect, load, kill -9, drain --
+APORT=$((PORT + 1)) API_LISTEN=127.0.0.1:$((PORT + 1))
+"$M" server api-token --data "$T/data" --name bench >"$T/apitok" 2>>"$T/server.err"
 start_server "$T/data"
 # the floors: the same rows into a copy of the (upgraded) database, same disk,
 # while the server idles
@@ -93,9 +95,10 @@ for tb in alerts:200000:4096 events:500000:16384; do
   "$LG" floor --db "$T/floor.db" --table "$tname" --rows "$rows" --batch "$batch" >>"$T/figures"
   rm -f "$T/floor.db"*
 done
-RESTART="setsid '$M' server run --data '$T/data' --listen 127.0.0.1:$PORT --api-listen none --log-level warn >>'$T/events' 2>>'$T/server.err' & echo \$! >'$PIDF'"
+RESTART="setsid '$M' server run --data '$T/data' --listen 127.0.0.1:$PORT --api-listen 127.0.0.1:$APORT --log-level warn >>'$T/events' 2>>'$T/server.err' & echo \$! >'$PIDF'"
 "$LG" run --work "$WORK" -n "$N" --server "127.0.0.1:$PORT" --pid-file "$PIDF" --rate "$RATE" --events-rate "$EVENTS_RATE" \
-  --duration "$DURATION" --post "$POST" --restart-cmd "$RESTART" >>"$T/figures" 2>"$T/run.err"
+  --duration "$DURATION" --post "$POST" --restart-cmd "$RESTART" \
+  --sse "127.0.0.1:$APORT" --sse-token "$(cat "$T/apitok")" >>"$T/figures" 2>"$T/run.err"
 LGRC=$?
 tail -3 "$T/run.err"
 stop_server
@@ -158,6 +161,9 @@ row "events/s stored and acknowledged" "$EV" ">= 50000" "$(okw "$EV" '>=' 50000)
 row "EVENTS frame -> EVENTS_ACK p50 / p99 (ms)" "$(val steady_ev_ack_p50_ms) / $(val steady_ev_ack_p99_ms)" "" "" "" ""
 row "alert sent -> ALERT_ACK (stored) p50 (ms)" "$A50" "" "" "heartbeat RTT p50 $HB50 ms" "$(ratio "$A50" "$HB50")"
 row "alert sent -> ALERT_ACK (stored) p99 (ms)" "$A99" "<= 1000" "$(okw "$A99" '<=' 1000)" "heartbeat RTT p99 $HB99 ms" "$(ratio "$A99" "$HB99")"
+row "alert sent -> SSE event (API) p50 (ms)" "$(val steady_sse_p50_ms)" "" "" "ALERT_ACK p50 $A50 ms" "$(ratio "$(val steady_sse_p50_ms)" "$A50")"
+row "alert sent -> SSE event (API) p99 (ms)" "$(val steady_sse_p99_ms)" "<= 1000" "$(okw "$(val steady_sse_p99_ms)" '<=' 1000)" "ALERT_ACK p99 $A99 ms" "$(ratio "$(val steady_sse_p99_ms)" "$A99")"
+row "alerts seen on the SSE stream (timed/untimed)" "$(val steady_sse_alerts)/$(val steady_sse_untimed)" "" "" "" ""
 row "server CPU during steady load (% of a core)" "$(val steady_server_cpu_pct)" "" "" "" ""
 row "server peak RSS (VmHWM, MiB)" "$(awk -v k="$HWM" 'BEGIN{printf "%.0f", k/1024}')" "<= 1024" "$(okw "$HWM" '<=' 1048576)" "" ""
 row "offered during recovery (alerts/s, events/s)" "$(val crash_alerts_offered_per_s), $(val crash_events_offered_per_s)" "" "" "steady acked rates" ""
