@@ -292,7 +292,7 @@ static int incident_param(struct api_call *q, struct incident_row *r)
 struct d_alert {
     int64_t id, time;
     char host_id[HOST_ID_MAX], hostname[HOSTNAME_MAX];
-    char kind[64], severity[16], action[16], actor_key[CMD_ARG_MAX];
+    char kind[64], severity[16], action[16], actor_key[CMD_ARG_MAX], guard_id[CMD_ARG_MAX];
     char summary[512];
 };
 
@@ -328,6 +328,9 @@ static int d_alert_row(void *arg, const struct alert_row *a)
         if (json_object_object_get_ex(j, "actor_key", &v) &&
             json_object_is_type(v, json_type_string))
             snprintf(x->actor_key, sizeof x->actor_key, "%s", json_object_get_string(v));
+        if (json_object_object_get_ex(j, "alert_id", &v) &&
+            json_object_is_type(v, json_type_string) && cmd_alert_valid(json_object_get_string(v)))
+            snprintf(x->guard_id, sizeof x->guard_id, "%s", json_object_get_string(v));
     }
     json_object_put(j);
     return 0;
@@ -378,6 +381,8 @@ static void alert_obj(struct jw *w, const struct d_alert *a, bool step)
         jw_str(w, "guard_action", a->action);
     if (a->actor_key[0])
         jw_str(w, "actor_key", a->actor_key);
+    if (a->guard_id[0])
+        jw_str(w, "guard_alert_id", a->guard_id); /* what restore takes */
     jw_obj_end(w);
 }
 

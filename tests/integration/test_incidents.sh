@@ -323,6 +323,7 @@ else
 fi
 api "$ADM" GET "/api/v1/incidents/$INC1"
 [ "$(jb '.alerts | length')" = 2 ] && [ "$(jb '[.responses[] | select(.by=="guard") | .action] | join(",")')" = alert,kill ] &&
+  [ "$(jb '[.alerts[].guard_alert_id] | unique | join(",")')" = "a-$K1" ] &&
   pass incidents-detail-guard-actions || fail incidents-detail-guard-actions "$(head -c 600 "$T/body")"
 
 # ----------------------------------------------- event stream, resolve --
