@@ -215,6 +215,9 @@ static void child(int wfd, char **argv, pid_t parent)
     }
     if (dup2(wfd, STDOUT_FILENO) < 0)
         _exit(127);
+    /* nothing of the agent's (its TLS socket, spool files) reaches the
+     * guard, even an fd some library opened without O_CLOEXEC */
+    close_range(3, ~0u, 0);
     execv("/proc/self/exe", argv);
     _exit(127);
 }

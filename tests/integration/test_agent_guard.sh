@@ -4,8 +4,9 @@
 # a loop-mounted ext4 image this test makes (--protect MNT; never / or a
 # home directory).
 #
-# Cases: the agent starts the guard (a child in its own process group) and
-# it becomes ready; `mamori sim ransomware` on the image is killed by the
+# Cases: the agent starts the guard (a child in its own process group,
+# holding none of the agent's sockets) and it becomes ready; `mamori sim
+# ransomware` on the image is killed by the
 # guard and its alert reaches the server within a few seconds, kind
 # ransomware, severity critical, with the guard's actor_key (BOOT-PID-START)
 # and alert id; the guard killed with SIGKILL is started again and a
@@ -113,7 +114,8 @@ corpus "$MNT/share" || { fail agent-guard-setup "sim corpus failed"; lib_summary
 start_agent
 if wait_guard_ready 1 20 && wait_json "$AG_OUT" connected 10 >/dev/null &&
    [ "$(proc_field "$GPID" 4)" = "$AG_PID" ] && [ "$(proc_field "$GPID" 5)" = "$GPID" ] &&
-   [[ $(ev guard_ready | head -1 | jq -r .note) == "protecting $MNT"* ]]; then
+   [[ $(ev guard_ready | head -1 | jq -r .note) == "protecting $MNT"* ]] &&
+   ! find "/proc/$GPID/fd" -lname 'socket:*' 2>/dev/null | grep -q .; then
   pass guard-started-by-agent
 else
   fail guard-started-by-agent "no ready guard child of the agent (pid ${GPID:-?}): $(tail -c 600 "$AG_OUT")"
