@@ -125,15 +125,18 @@ else
 fi
 
 # ----------------------------------------------------- server kill -9 -----
+# spooled while the agent is stopped, so that the kill lands mid-intake
+stop_pid "$AG_PID"
 spool_events 100001 300000
-deadline=$(($(ms) + 30000))
+start_agent
+deadline=$(($(ms) + 60000))
 while [ "$(q 'SELECT count(*) FROM events')" -lt 120000 ] && [ "$(ms)" -lt "$deadline" ]; do sleep 0.05; done
 before=$(q 'SELECT count(*) FROM events')
 kill -KILL "$SRV_PID"; wait "$SRV_PID" 2>/dev/null
 acked=$(od -An -t u8 "$A/spool-events/acked" | tr -d ' ')
 stored=$(q 'SELECT count(*) FROM events')
 if [ "$before" -lt 300000 ] && [ "$stored" -ge "$acked" ] && start_server &&
-   wait_count 300000 120 && check_all 300000; then
+   wait_count 300000 300 && check_all 300000; then
   pass intake-server-kill9-no-loss-no-dup
   echo "# killed at $stored rows (agent acked $acked); all 300000 once after restart" >&2
 else
@@ -162,7 +165,7 @@ intake:
   batch_events: 512
 EOF
 spool_events 320001 400000
-if start_server --config "$T/tiny.yaml" && wait_count 400000 90 && check_all 400000 &&
+if start_server --config "$T/tiny.yaml" && wait_count 400000 300 && check_all 400000 &&
    grep -q 'paused reading from host' "$SRV_OUT"; then
   pass intake-backpressure-tiny-queue-no-drop
   echo "# $(grep -c 'paused reading' "$SRV_OUT") pause lines logged" >&2
@@ -183,7 +186,7 @@ while [ "$(ms)" -lt "$deadline" ]; do
   fi
   sleep 0.05
 done
-if [ -n "$at" ] && [ "$at" -lt 600000 ] && wait_count 600000 90 && check_all 600000; then
+if [ -n "$at" ] && [ "$at" -lt 600000 ] && wait_count 600000 300 && check_all 600000; then
   pass intake-alert-not-behind-event-backlog
   echo "# the alert was stored with $((at - 400000)) of 200000 backlog events stored" >&2
 else
