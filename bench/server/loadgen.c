@@ -1018,6 +1018,31 @@ static int make_tokens(struct lg *g, const char *data)
     return made;
 }
 
+static void lg_free(struct lg *g)
+{
+    for (int i = 0; i < g->n; i++) {
+        struct agent *a = &g->a[i];
+        if (a->open)
+            nc_free(&a->nc);
+        EVP_PKEY_free(a->key);
+        X509_free(a->cert);
+        if (g->tokens)
+            free((char *)g->tokens[i]);
+    }
+    if (g->sse && g->sse->open)
+        nc_free(&g->sse->nc);
+    free(g->sse);
+    free((void *)g->tokens);
+    free(g->byid);
+    free(g->a);
+    free(g->h_ack.slot);
+    free(g->h_hb.slot);
+    free(g->h_ev.slot);
+    free(g->h_dlv.slot);
+    SSL_CTX_free(g->ctx);
+    close(g->ep);
+}
+
 static int cmd_enroll(int argc, char **argv)
 {
     struct lg g = {0};
@@ -1064,7 +1089,9 @@ static int cmd_enroll(int argc, char **argv)
     uint64_t t2 = now_us();
     printf("enroll_cached=%d\nenroll_new=%d\nenroll_tokens_ms=%.0f\nenroll_ms=%.0f\n", have,
            g.enrolled, (double)(t1 - t0) / 1000, (double)(t2 - t1) / 1000);
-    return have + g.enrolled == n ? 0 : 1;
+    int rc = have + g.enrolled == n ? 0 : 1;
+    lg_free(&g);
+    return rc;
 }
 
 static void write_ledger(struct lg *g)
@@ -1095,7 +1122,7 @@ static int cmd_run(int argc, char **argv)
     struct lg g = {0};
     const char *server = NULL, *sse = NULL, *sse_token = NULL;
     int n = 0;
-    double duration = 20, post = 5, settle = 2;
+    double duration = 20, post = 5, settle = 2, recover_s = 120;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *o = argv[i], *v = argv[i + 1];
         if (!strcmp(o, "--work"))
@@ -1118,6 +1145,8 @@ static int cmd_run(int argc, char **argv)
             g.ev_batch = atoi(v);
         else if (!strcmp(o, "--duration"))
             duration = atof(v);
+        else if (!strcmp(o, "--recover-timeout"))
+            recover_s = atof(v);
         else if (!strcmp(o, "--post"))
             post = atof(v);
         else if (!strcmp(o, "--restart-cmd"))
@@ -1153,8 +1182,10 @@ static int cmd_run(int argc, char **argv)
     bool ok = loop_until(&g, 300000, all_live, "connect");
     printf("connect_ok=%d\n", ok);
     phase_end(&g, &ps, "connect");
-    if (!ok)
+    if (!ok) {
+        lg_free(&g);
         return 1;
+    }
 
     /* 2. steady load */
     g.sending = g.rate > 0 || g.ev_rate > 0;
@@ -1184,7 +1215,7 @@ static int cmd_run(int argc, char **argv)
         loop_until(&g, 10000, all_gone, "killed");
         restart_server(g.restart);
         uint64_t t1 = now_us();
-        ok = loop_until(&g, 300000, all_live, "recover");
+        ok = loop_until(&g, (uint64_t)(recover_s * 1000), all_live, "recover");
         uint64_t t2 = now_us();
         while (waitpid(-1, NULL, WNOHANG) > 0)
             ;
@@ -1210,6 +1241,7 @@ static int cmd_run(int argc, char **argv)
            "\nreconnects=%" PRIu64 "\n",
            ok, sent, acked, g.c_connects - (uint64_t)n);
     write_ledger(&g);
+    lg_free(&g);
     return ok ? 0 : 1;
 }
 

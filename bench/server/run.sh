@@ -13,6 +13,7 @@
 #   EVENTS_RATE= events/s offered in total (EVENTS frames of 100 events)
 #   DURATION= seconds of steady load   POST=     seconds of load after the restart
 #   AGENT_ALERTS= alerts in the real agent's spool (300)
+#   RECOVER= seconds allowed for every agent to be back after the restart (120)
 #   WORK=    cache of enrolled identities and the enrolled data directory
 #            (default /tmp/mamori-bench-server-N; reruns reuse it)
 #   OUT=     report file (default bench/out/server-DATE.md)
@@ -20,7 +21,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 N=${N:-10000} RATE=${RATE:-500} EVENTS_RATE=${EVENTS_RATE:-50000} DURATION=${DURATION:-20} POST=${POST:-5}
-AGENT_ALERTS=${AGENT_ALERTS:-300}
+AGENT_ALERTS=${AGENT_ALERTS:-300} RECOVER=${RECOVER:-120}
 WORK=${WORK:-/tmp/mamori-bench-server-$N}
 OUT=${OUT:-$ROOT/bench/out/server-$(date -u +%Y%m%d-%H%M%S).md}
 M=$ROOT/build/release/mamori
@@ -98,6 +99,7 @@ done
 RESTART="setsid '$M' server run --data '$T/data' --listen 127.0.0.1:$PORT --api-listen 127.0.0.1:$APORT --log-level warn >>'$T/events' 2>>'$T/server.err' & echo \$! >'$PIDF'"
 "$LG" run --work "$WORK" -n "$N" --server "127.0.0.1:$PORT" --pid-file "$PIDF" --rate "$RATE" --events-rate "$EVENTS_RATE" \
   --duration "$DURATION" --post "$POST" --restart-cmd "$RESTART" \
+  --recover-timeout "$RECOVER" \
   --sse "127.0.0.1:$APORT" --sse-token "$(cat "$T/apitok")" >>"$T/figures" 2>"$T/run.err"
 LGRC=$?
 tail -3 "$T/run.err"
