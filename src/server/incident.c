@@ -496,14 +496,23 @@ static int link_outbreak(struct store *s, const struct incident_alert *a,
     return 0;
 }
 
-int incident_link(struct store *s, const struct incident_alert *a, struct incident_note *out)
+int incident_link(struct store *s, const struct incident_alert *a, bool savepoint,
+                  struct incident_note *out)
 {
     memset(out, 0, sizeof *out);
+    if (savepoint && sqlite3_exec(s->db, "SAVEPOINT incident_link", NULL, NULL, NULL) != SQLITE_OK)
+        return fail(s, "correlate an alert");
     struct incident_keys k;
     incident_keys(a->kind, a->body, &k);
     int rc = link_host(s, a, &k, out);
     if (rc == 0 && a->host_id && incident_sev_rank(a->severity) >= 1)
         rc = link_outbreak(s, a, &k, out);
+    if (rc < 0)
+        memset(out, 0, sizeof *out);
+    if (savepoint && rc < 0) /* none of this alert's links stay; the alert itself does */
+        sqlite3_exec(s->db, "ROLLBACK TO incident_link", NULL, NULL, NULL);
+    if (savepoint)
+        sqlite3_exec(s->db, "RELEASE incident_link", NULL, NULL, NULL);
     return rc;
 }
 

@@ -13,7 +13,9 @@
  * validate is stored as kind "invalid_alert" with its raw text and
  * acknowledged like the others, so one bad record cannot block a spool.
  * Each newly stored alert is correlated into incidents (server/incident.h)
- * in the same transaction, so an alert is never stored without its links. */
+ * in the same transaction, so an alert is stored with its links; if the
+ * correlation fails, the batch is written again without it (warned about):
+ * an alert is never held back by its incident. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,17 +136,18 @@ static void ack(struct server *s, struct host *h)
         srv_conn_drop(s, c, c->nc.why);
 }
 
-void intake_flush(struct server *s)
+/* The queued alerts in one transaction, each new one correlated if asked;
+ * *corr_failed says a failure came from the correlation, not the alerts. */
+static int write_batch(struct server *s, bool correlate, unsigned *outbreaks, bool *corr_failed)
 {
-    if (s->nintake == 0)
-        return;
     int rc = store_begin(&s->st);
-    unsigned outbreaks = 0;
+    *outbreaks = 0;
+    *corr_failed = false;
     for (size_t i = 0; rc == 0 && i < s->nintake; i++) {
         struct intake_rec *r = &s->intake[i];
         rc = store_alert_intake(&s->st, r->host->id, r->host->site_id, r->seq, r->time, r->kind,
                                 r->severity, r->summary, r->body);
-        if (rc == 0 && sqlite3_changes(s->st.db) == 1) { /* not a resend: correlate it */
+        if (rc == 0 && correlate && sqlite3_changes(s->st.db) == 1) { /* not a resend */
             struct incident_alert ia = {
                 .id = sqlite3_last_insert_rowid(s->st.db),
                 .site_id = r->host->site_id,
@@ -157,14 +160,34 @@ void intake_flush(struct server *s)
                 .body = r->body,
             };
             struct incident_note note;
-            rc = incident_link(&s->st, &ia, &note);
-            outbreaks += note.outbreak_new;
+            rc = incident_link(&s->st, &ia, false, &note);
+            *corr_failed = rc < 0;
+            *outbreaks += note.outbreak_new;
         }
     }
     if (rc == 0)
         rc = store_commit(&s->st);
-    if (rc < 0) {
+    if (rc < 0)
         store_rollback(&s->st);
+    return rc;
+}
+
+void intake_flush(struct server *s)
+{
+    if (s->nintake == 0)
+        return;
+    unsigned outbreaks;
+    bool corr_failed;
+    int rc = write_batch(s, true, &outbreaks, &corr_failed);
+    if (rc < 0 && corr_failed) { /* the alerts go in all the same, without incidents */
+        char why[sizeof s->st.err];
+        memcpy(why, s->st.err, sizeof why);
+        rc = write_batch(s, false, &outbreaks, &corr_failed);
+        if (rc == 0)
+            log_warn("%zu alerts stored without incidents: correlating them failed: %s", s->nintake,
+                     why);
+    }
+    if (rc < 0) {
         log_warn("%zu alerts not written yet (retried at the next turn): %s", s->nintake,
                  s->st.err);
         return; /* kept: a full queue stops taking more (intake_alert flushes first) */

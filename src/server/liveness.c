@@ -119,7 +119,11 @@ static int correlate(struct server *s, const struct host *h, int64_t now, const 
         .severity = severity,
     };
     struct incident_note note;
-    return incident_link(&s->st, &ia, &note);
+    if (incident_link(&s->st, &ia, true, &note) < 0) { /* the alert is kept all the same */
+        log_warn("%s alert of host %s stored without an incident: %s", kind, h->id, s->st.err);
+        s->st.err[0] = '\0'; /* not a failed flush (liveness_flush reads err) */
+    }
+    return 0;
 }
 
 static int write_one(void *arg, struct host *h)

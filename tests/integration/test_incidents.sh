@@ -24,7 +24,9 @@
 # and the site; resolve (once, then unchanged) and the next alert of that
 # actor opens a new incident; the event stream carries "event: incident";
 # host_silent and host_back join the host's open incident; a server restart
-# keeps grouping; `mamori server incidents` lists them.
+# keeps grouping; `mamori server incidents` lists them; with correlation
+# broken (its table dropped under the running server) alerts are still
+# stored and acknowledged.
 # Needs $MAMORI, jq, curl, python3, sqlite3; no root.
 # Prints "PASS name" / "FAIL name: why" per case.
 . "$(dirname "$0")/lib.sh"
@@ -390,6 +392,16 @@ if [ "$(printf '%s\n' "$out" | jq -s 'map(select(.site=="osaka" and .status=="op
   pass incidents-cli
 else
   fail incidents-cli "rc=$rc $(head -c 400 <<<"$out")"
+fi
+
+# ------------------------------ a broken correlation holds no alert back --
+sqlite3 "$D/server.db" "DROP TABLE incidents" 2>/dev/null
+n0=$(sqlite3 "$D/server.db" 'SELECT count(*) FROM alerts')
+spool_add "$T/web-1" "$(galert "$K2" "$(ms)")"
+if alerts_stored $((n0 + 1)) && grep -q 'stored without incidents: correlating them failed' "$SRV_OUT"; then
+  pass incidents-broken-correlation-keeps-alerts
+else
+  fail incidents-broken-correlation-keeps-alerts "alerts $n0 -> $(sqlite3 "$D/server.db" 'SELECT count(*) FROM alerts'); $(tail -c 400 "$SRV_OUT")"
 fi
 
 alive=1

@@ -53,7 +53,7 @@ static struct incident_note alert(struct store *st, const char *host, int64_t si
                                .severity = sev,
                                .body = body};
     struct incident_note n;
-    assert_int_equal(incident_link(st, &a, &n), 0);
+    assert_int_equal(incident_link(st, &a, false, &n), 0);
     assert_int_equal(store_commit(st), 0);
     return n;
 }
@@ -296,10 +296,36 @@ static void test_rollback_leaves_nothing(void **state)
                                .kind = "x",
                                .severity = "high"};
     struct incident_note n;
-    assert_int_equal(incident_link(&f->st, &a, &n), 0);
+    assert_int_equal(incident_link(&f->st, &a, false, &n), 0);
     store_rollback(&f->st);
     assert_int_equal(count(&f->st, "SELECT count(*) FROM incidents"), 0);
     assert_int_equal(count(&f->st, "SELECT count(*) FROM alerts"), 0);
+}
+
+/* A correlation that fails (here: its table is gone) keeps none of its
+ * links but leaves the alert and the transaction usable. */
+static void test_failure_keeps_alert(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(sqlite3_exec(f->st.db, "DROP TABLE incidents", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(store_begin(&f->st), 0);
+    assert_int_equal(store_alert_add(&f->st, "h-a", f->s1, T0, "x", "high", "s", actor("q-1-1")),
+                     0);
+    struct incident_alert a = {.id = sqlite3_last_insert_rowid(f->st.db),
+                               .site_id = f->s1,
+                               .time = T0,
+                               .host_id = "h-a",
+                               .kind = "x",
+                               .severity = "high",
+                               .body = actor("q-1-1")};
+    struct incident_note n = {.incident = 99};
+    assert_true(incident_link(&f->st, &a, true, &n) < 0);
+    assert_int_equal(n.incident, 0);
+    assert_non_null(strstr(f->st.err, "incidents"));
+    assert_int_equal(store_commit(&f->st), 0);
+    assert_int_equal(count(&f->st, "SELECT count(*) FROM alerts WHERE incident_id IS NULL"
+                                   " AND class IS NULL"),
+                     1);
 }
 
 static void test_keys(void **state)
@@ -343,6 +369,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resolved_not_joined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_keeps_grouping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failure_keeps_alert, setup, teardown),
         cmocka_unit_test(test_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
