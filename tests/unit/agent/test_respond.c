@@ -118,7 +118,7 @@ static void test_workers(void **state)
     struct respond_out out;
     char id[CMD_ID_MAX];
     for (int i = 0; i < RESPOND_INFLIGHT_MAX; i++) {
-        snprintf(id, sizeof id, "c-10000000000000%02d", i);
+        snprintf(id, sizeof id, "c-10000000000000%02u", (unsigned)i % 100u);
         struct json_object *c = command(id, "restore", "alert", "a-1");
         respond_command(r, c, &out);
         assert_true(out.pending);
@@ -190,7 +190,7 @@ static void test_prune(void **state)
     const int64_t day = 86400000, now = (int64_t)time(NULL) * 1000;
     char id[CMD_ID_MAX], name[64];
     for (int i = 0; i < 12; i++) {
-        snprintf(id, sizeof id, "c-20000000000000%02d", i);
+        snprintf(id, sizeof id, "c-20000000000000%02u", (unsigned)i % 100u);
         assert_int_equal(ledger_finish(&l, id, "kill", true, "done"), 0);
         snprintf(name, sizeof name, "%s.json", id);
         age(dir, name, now, i < 2 ? 31 * day : (20 - i) * day); /* 0,1: 31 d; 2..11: 18..9 d */
