@@ -282,7 +282,8 @@ static void conn_timeouts(struct server *s)
     for (struct sconn *c = s->conns; c; c = next) {
         next = c->next; /* c may close; closing never touches another connection here */
         if (c->st == SC_AGENT) {
-            if (s->now_ms - c->last_rx_ms > idle)
+            /* a connection the server itself stopped reading (paused) is not idle */
+            if (!c->paused && s->now_ms - c->last_rx_ms > idle)
                 srv_conn_drop(s, c, "idle: no frame for twice --offline-after");
         } else if (s->now_ms > c->deadline_ms) {
             srv_conn_drop(s, c,
@@ -462,7 +463,25 @@ static void emit_ready(struct server *s)
     log_info("listening on %s, data in %s, %zu hosts enrolled", addr, s->o->data, s->hosts.n);
 }
 
-/* Connections paused for a full event queue read again after its write. */
+/* Move c to the front of the connection list. */
+static void conn_to_front(struct server *s, struct sconn *c)
+{
+    if (s->conns == c)
+        return;
+    c->prev->next = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = NULL;
+    c->next = s->conns;
+    s->conns->prev = c;
+    s->conns = c;
+}
+
+/* Connections paused for a full event queue read again after its write.
+ * One paused again before it got a frame in goes to the front of the list,
+ * so the next resume serves it first: without that, the connections at the
+ * front took the queue at every turn and those behind starved (dropped as
+ * idle, heartbeats unread) with 10,000 agents resending at once. */
 static void resume_paused(struct server *s)
 {
     events_resumed(s);
@@ -472,7 +491,10 @@ static void resume_paused(struct server *s)
         if (c->dead || !c->paused)
             continue;
         c->paused = false;
+        uint64_t rx = c->last_rx_ms;
         conn_event(s, c, EPOLLIN);
+        if (!c->dead && c->paused && c->last_rx_ms == rx)
+            conn_to_front(s, c);
     }
 }
 
