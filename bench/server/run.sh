@@ -12,7 +12,7 @@
 #   N=       simulated agents          RATE=     alerts/s offered in total
 #   EVENTS_RATE= events/s offered in total (EVENTS frames of 100 events)
 #   DURATION= seconds of steady load   POST=     seconds of load after the restart
-#   AGENT_ALERTS= alerts in the real agent's spool (300)
+#   AGENT_ALERTS= alerts in the real agent's spool (1000: several windows of 256)
 #   RECOVER= seconds allowed for every agent to be back after the restart (120)
 #   WORK=    cache of enrolled identities and the enrolled data directory
 #            (default /tmp/mamori-bench-server-N; reruns reuse it)
@@ -21,7 +21,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 N=${N:-10000} RATE=${RATE:-500} EVENTS_RATE=${EVENTS_RATE:-50000} DURATION=${DURATION:-20} POST=${POST:-5}
-AGENT_ALERTS=${AGENT_ALERTS:-300} RECOVER=${RECOVER:-120}
+AGENT_ALERTS=${AGENT_ALERTS:-1000} RECOVER=${RECOVER:-120}
 WORK=${WORK:-/tmp/mamori-bench-server-$N}
 OUT=${OUT:-$ROOT/bench/out/server-$(date -u +%Y%m%d-%H%M%S).md}
 M=$ROOT/build/release/mamori
@@ -155,7 +155,7 @@ row "agents connected" "$(val connect_connected)" ">= 10000" "$(okw "$(val conne
 row "time to connect them all (s)" "$(val connect_seconds)" "" "" "" ""
 row "heartbeats/s acknowledged (steady)" "$(val steady_heartbeats_per_s)" "" "" "" ""
 row "alerts/s offered" "$(val steady_alerts_sent_per_s)" "" "" "" ""
-row "alerts/s stored and acknowledged" "$ACK" ">= 50000" "$(okw "$ACK" '>=' 50000)" "SQLite insert $F rows/s" "$(ratio "$ACK" "$F")"
+row "alerts/s stored and acknowledged" "$ACK" "all offered" "$(okw "$ACK" '>=' "$(awk -v r="$(val steady_alerts_sent_per_s)" 'BEGIN{print r*0.98}')")" "SQLite insert $F rows/s" "$(ratio "$ACK" "$F")"
 EV=$(val steady_events_acked_per_s)
 row "events/s offered" "$(val steady_events_sent_per_s)" "" "" "" ""
 FE=$(val floor_events_rows_per_s)
