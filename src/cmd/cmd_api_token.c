@@ -21,6 +21,7 @@
 
 #include "api/api_auth.h"
 #include "api/api_store.h"
+#include "cmd/cmd_util.h"
 #include "cmd/commands.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -57,23 +58,7 @@ static void usage(FILE *out)
             SRV_DEFAULT_DATA);
 }
 
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "mamori server api-token: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see mamori server api-token --help)\n");
-    va_end(ap);
-    return EXIT_USAGE;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#define usage_error(...) cmd_usage("mamori server api-token", __VA_ARGS__)
 
 static bool name_ok(const char *s)
 {
@@ -112,7 +97,7 @@ static int print_token(void *arg, const char *id, const struct apist_token *t)
 static int make_token(struct store *st, const char *name, enum api_role role, const char *site,
                       uint64_t expires_ms)
 {
-    struct apist_token t = {.role = role, .created = wall_ms()};
+    struct apist_token t = {.role = role, .created = cmd_wall_ms()};
     snprintf(t.name, sizeof t.name, "%s", name);
     if (expires_ms)
         t.expires = t.created + (int64_t)expires_ms;
@@ -215,7 +200,7 @@ int cmd_server_api_token(int argc, char **argv)
             rc = EXIT_FAIL;
         }
     } else if (revoke) {
-        int64_t now = wall_ms();
+        int64_t now = cmd_wall_ms();
         int r = store_begin(&st);
         if (r == 0)
             r = apist_token_revoke(&st, revoke, now);

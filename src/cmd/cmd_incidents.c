@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/cmd_util.h"
 #include "cmd/commands.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -33,16 +34,7 @@ static void usage(FILE *out)
             SRV_DEFAULT_DATA);
 }
 
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "mamori server incidents: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see mamori server incidents --help)\n");
-    va_end(ap);
-    return EXIT_USAGE;
-}
+#define usage_error(...) cmd_usage("mamori server incidents", __VA_ARGS__)
 
 static int print_one(void *arg, const struct incident_row *r)
 {

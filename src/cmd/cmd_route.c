@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd_route.h"
+#include "cmd/cmd_util.h"
 #include "cmd/commands.h"
 #include "core/err.h"
 #include "deliver/route.h"
@@ -72,23 +73,7 @@ static void usage(FILE *out)
             SRV_DEFAULT_DATA);
 }
 
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "mamori server route: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see mamori server route --help)\n");
-    va_end(ap);
-    return EXIT_USAGE;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#define usage_error(...) cmd_usage("mamori server route", __VA_ARGS__)
 
 static void actor(char *out, size_t outsz)
 {
@@ -103,8 +88,9 @@ static int open_store(const char *data, struct store *st)
     char p[4200];
     snprintf(p, sizeof p, "%s/%s", data, STORE_FILE);
     if (access(p, F_OK) != 0) {
-        fprintf(stderr, "mamori server route: %s: no server data here (start 'mamori server run "
-                        "--data %s' first)\n",
+        fprintf(stderr,
+                "mamori server route: %s: no server data here (start 'mamori server run "
+                "--data %s' first)\n",
                 data, data);
         return EXIT_USAGE;
     }
@@ -116,8 +102,21 @@ static int open_store(const char *data, struct store *st)
 }
 
 enum {
-    O_SITE = 256, O_ALL_SITES, O_WEBHOOK, O_SLACK, O_TEAMS, O_SYSLOG, O_EMAIL, O_FROM, O_TO,
-    O_USER, O_PWFILE, O_STARTTLS, O_MINSEV, O_CA, O_ALL
+    O_SITE = 256,
+    O_ALL_SITES,
+    O_WEBHOOK,
+    O_SLACK,
+    O_TEAMS,
+    O_SYSLOG,
+    O_EMAIL,
+    O_FROM,
+    O_TO,
+    O_USER,
+    O_PWFILE,
+    O_STARTTLS,
+    O_MINSEV,
+    O_CA,
+    O_ALL
 };
 
 struct args {
@@ -129,16 +128,24 @@ struct args {
 
 static int parse(int argc, char **argv, struct args *a)
 {
-    static const struct option lo[] = {
-        {"data", required_argument, NULL, 'd'},       {"site", required_argument, NULL, O_SITE},
-        {"all-sites", no_argument, NULL, O_ALL_SITES}, {"webhook", required_argument, NULL, O_WEBHOOK},
-        {"slack", required_argument, NULL, O_SLACK},   {"teams", required_argument, NULL, O_TEAMS},
-        {"syslog", required_argument, NULL, O_SYSLOG}, {"email", required_argument, NULL, O_EMAIL},
-        {"from", required_argument, NULL, O_FROM},     {"to", required_argument, NULL, O_TO},
-        {"user", required_argument, NULL, O_USER},     {"password-file", required_argument, NULL, O_PWFILE},
-        {"starttls", no_argument, NULL, O_STARTTLS},   {"min-severity", required_argument, NULL, O_MINSEV},
-        {"ca", required_argument, NULL, O_CA},         {"all", no_argument, NULL, O_ALL},
-        {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {{"data", required_argument, NULL, 'd'},
+                                       {"site", required_argument, NULL, O_SITE},
+                                       {"all-sites", no_argument, NULL, O_ALL_SITES},
+                                       {"webhook", required_argument, NULL, O_WEBHOOK},
+                                       {"slack", required_argument, NULL, O_SLACK},
+                                       {"teams", required_argument, NULL, O_TEAMS},
+                                       {"syslog", required_argument, NULL, O_SYSLOG},
+                                       {"email", required_argument, NULL, O_EMAIL},
+                                       {"from", required_argument, NULL, O_FROM},
+                                       {"to", required_argument, NULL, O_TO},
+                                       {"user", required_argument, NULL, O_USER},
+                                       {"password-file", required_argument, NULL, O_PWFILE},
+                                       {"starttls", no_argument, NULL, O_STARTTLS},
+                                       {"min-severity", required_argument, NULL, O_MINSEV},
+                                       {"ca", required_argument, NULL, O_CA},
+                                       {"all", no_argument, NULL, O_ALL},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
     memset(a, 0, sizeof *a);
     a->data = SRV_DEFAULT_DATA;
     a->kind = -1;
@@ -157,9 +164,9 @@ static int parse(int argc, char **argv, struct args *a)
             if (a->kind >= 0)
                 return usage_error("give one destination (--webhook, --slack, --teams, --syslog "
                                    "or --email)");
-            a->kind = c == O_WEBHOOK ? RK_WEBHOOK
-                      : c == O_SLACK ? RK_SLACK
-                      : c == O_TEAMS ? RK_TEAMS
+            a->kind = c == O_WEBHOOK  ? RK_WEBHOOK
+                      : c == O_SLACK  ? RK_SLACK
+                      : c == O_TEAMS  ? RK_TEAMS
                       : c == O_SYSLOG ? RK_SYSLOG
                                       : RK_EMAIL;
             a->target = optarg;
@@ -238,8 +245,8 @@ static int build_options(const struct args *a, char *out, size_t outsz)
     }
     if (a->starttls)
         json_object_object_add(o, "starttls", json_object_new_boolean(1));
-    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                          JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *s =
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     int rc = s && strlen(s) < outsz ? 0 : EXIT_USAGE;
     if (rc == 0)
         snprintf(out, outsz, "%s", s);
@@ -295,7 +302,7 @@ static int cmd_add(int argc, char **argv)
     }
     if (a.site)
         snprintf(r.site, sizeof r.site, "%s", a.site);
-    r.created = wall_ms();
+    r.created = cmd_wall_ms();
     actor(r.created_by, sizeof r.created_by);
     char masked[ROUTE_TARGET_MAX], detail[ROUTE_TARGET_MAX + 128], target[32];
     route_masked_target(&r, masked, sizeof masked);
@@ -376,7 +383,7 @@ static int cmd_rm(int argc, char **argv)
     struct route r;
     char who[128], target[32], detail[ROUTE_TARGET_MAX + 64], masked[ROUTE_TARGET_MAX];
     actor(who, sizeof who);
-    int64_t now = wall_ms();
+    int64_t now = cmd_wall_ms();
     rc = store_begin(&st) < 0 ? MAMORI_EIO : route_get(&st, id, &r);
     if (rc == 0)
         rc = route_disable(&st, id, now);
@@ -425,9 +432,14 @@ static int cmd_test(int argc, char **argv)
     snprintf(summary, sizeof summary,
              "Test message for route %" PRId64 " (%s), sent from the mamori server on %s.", id,
              route_kind_name(r.kind), host);
-    int64_t now = wall_ms();
-    struct dalert al = {.id = 0, .time = now, .hostname = host, .site = r.site_id ? r.site : "all sites",
-                        .kind = "test", .severity = "info", .summary = summary};
+    int64_t now = cmd_wall_ms();
+    struct dalert al = {.id = 0,
+                        .time = now,
+                        .hostname = host,
+                        .site = r.site_id ? r.site : "all sites",
+                        .kind = "test",
+                        .severity = "info",
+                        .summary = summary};
     char err[SEND_ERR_MAX] = "", masked[ROUTE_TARGET_MAX], who[128], target[32],
          detail[SEND_ERR_MAX + ROUTE_TARGET_MAX + 64];
     bool perm = false;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd_route.h"
+#include "cmd/cmd_util.h"
 #include "cmd/commands.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -85,7 +86,8 @@ static void usage(FILE *out)
             "      --offline-after DUR  silence after which a host is offline (default 30s)\n"
             "      --heartbeat DUR      heartbeat interval told to agents (default 10s)\n"
             "      --max-conns N        open connections at most (default %d)\n"
-            "      --api-listen ADDR:PORT  the HTTPS API (docs/api.md; default " API_DEFAULT_LISTEN ",\n"
+            "      --api-listen ADDR:PORT  the HTTPS API (docs/api.md; default " API_DEFAULT_LISTEN
+            ",\n"
             "                           'none' for no API; it also serves the web console,\n"
             "                           docs/console.md)\n"
             "      --web-dir DIR        serve the console's files from DIR instead of the\n"
@@ -97,23 +99,7 @@ static void usage(FILE *out)
             SRV_DEFAULT_DATA, SRV_DEFAULT_LISTEN, SRV_DEFAULT_MAX_CONNS);
 }
 
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "mamori server: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see mamori server --help)\n");
-    va_end(ap);
-    return EXIT_USAGE;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#define usage_error(...) cmd_usage("mamori server", __VA_ARGS__)
 
 static void fmt_time(int64_t ms, char *out, size_t n)
 {
@@ -125,8 +111,16 @@ static void fmt_time(int64_t ms, char *out, size_t n)
 
 /* ------------------------------------------------------------------ run -- */
 
-enum { OPT_OFFLINE = 256, OPT_HEARTBEAT, OPT_MAXCONNS, OPT_LOGLEVEL, OPT_SITE, OPT_EXPIRES, OPT_API,
-       OPT_WEBDIR };
+enum {
+    OPT_OFFLINE = 256,
+    OPT_HEARTBEAT,
+    OPT_MAXCONNS,
+    OPT_LOGLEVEL,
+    OPT_SITE,
+    OPT_EXPIRES,
+    OPT_API,
+    OPT_WEBDIR
+};
 
 static int parse_dur(const char *opt, const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -370,7 +364,7 @@ static int cmd_token(int argc, char **argv)
     struct store st;
     uint8_t secret[32];
     char tok[TOKEN_BUF], hash[65], when[32];
-    int64_t now = wall_ms(), site_id = 0, expires = now + (int64_t)o.expires_ms;
+    int64_t now = cmd_wall_ms(), site_id = 0, expires = now + (int64_t)o.expires_ms;
     rc = EXIT_FAIL;
     if (store_open(&st, o.data) < 0) {
         fprintf(stderr, "mamori server: %s\n", st.err);
@@ -414,7 +408,7 @@ static int cmd_revoke(int argc, char **argv)
         return rc;
     struct host_row h;
     int r = store_host_find(&st, argv[optind], &h);
-    int64_t now = wall_ms();
+    int64_t now = cmd_wall_ms();
     if (r < 0) {
         fprintf(stderr, "mamori server: revoke: %s\n", st.err);
         rc = r == MAMORI_EIO ? EXIT_FAIL : EXIT_USAGE;
@@ -534,14 +528,14 @@ static int print_cmd(void *arg, const struct cmd_row *r)
 /* Poll the command's row until it has a result or wait_ms pass. */
 static int wait_result(struct store *st, const char *uid, uint64_t wait_ms)
 {
-    int64_t deadline = wall_ms() + (int64_t)wait_ms;
+    int64_t deadline = cmd_wall_ms() + (int64_t)wait_ms;
     struct cmd_row r;
     for (;;) {
         if (cmdstore_get(st, uid, &r) < 0) {
             fprintf(stderr, "mamori server: %s\n", st->err);
             return EXIT_FAIL;
         }
-        if (r.status == CMDST_OK || r.status == CMDST_FAILED || wall_ms() >= deadline)
+        if (r.status == CMDST_OK || r.status == CMDST_FAILED || cmd_wall_ms() >= deadline)
             break;
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
@@ -618,11 +612,12 @@ static int cmd_command(int argc, char **argv)
         fprintf(stderr, "mamori server: command: %s\n", st.err);
         rc = r == MAMORI_EIO ? EXIT_FAIL : EXIT_USAGE;
     } else if (h.status == HOST_REVOKED) {
-        fprintf(stderr, "mamori server: command: host %s (%s) is revoked: it cannot receive "
-                        "commands\n",
+        fprintf(stderr,
+                "mamori server: command: host %s (%s) is revoked: it cannot receive "
+                "commands\n",
                 h.id, h.hostname);
         rc = EXIT_FAIL;
-    } else if (cmdstore_add(&st, h.id, a, arg, "operator", wall_ms(), uid) < 0) {
+    } else if (cmdstore_add(&st, h.id, a, arg, "operator", cmd_wall_ms(), uid) < 0) {
         fprintf(stderr, "mamori server: command: %s\n", st.err);
         rc = EXIT_FAIL;
     } else {

@@ -28,6 +28,7 @@
 
 #include "api/api_auth.h"
 #include "api/api_store.h"
+#include "cmd/cmd_util.h"
 #include "cmd/commands.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -63,23 +64,7 @@ static void usage(FILE *out)
             SRV_DEFAULT_DATA);
 }
 
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "mamori server user: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see mamori server user --help)\n");
-    va_end(ap);
-    return EXIT_USAGE;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#define usage_error(...) cmd_usage("mamori server user", __VA_ARGS__)
 
 static bool name_ok(const char *s)
 {
@@ -213,7 +198,7 @@ static int fail_store(struct store *st, const char *what)
 static int do_add(struct store *st, const char *name, enum api_role role, const char *site,
                   bool from_stdin)
 {
-    struct web_user u = {.role = (int)role, .created = wall_ms()};
+    struct web_user u = {.role = (int)role, .created = cmd_wall_ms()};
     snprintf(u.name, sizeof u.name, "%s", name);
     int rc = hash_password(from_stdin, u.hash);
     if (rc)
@@ -253,8 +238,8 @@ static int do_totp(struct store *st, const char *name, bool off)
     }
     if (store_begin(st) < 0 || webst_user_set_totp(st, name, off ? NULL : secret) < 0 ||
         webst_sessions_del_user(st, u.id) < 0 ||
-        apist_audit_add(st, wall_ms(), "operator", off ? "user_totp_off" : "user_totp", name, NULL,
-                        u.site_id) < 0 ||
+        apist_audit_add(st, cmd_wall_ms(), "operator", off ? "user_totp_off" : "user_totp", name,
+                        NULL, u.site_id) < 0 ||
         store_commit(st) < 0)
         return fail_store(st, "totp");
     if (off) {
@@ -284,7 +269,7 @@ static int do_change(struct store *st, const char *verb, const char *name, bool 
     bool passwd = !strcmp(verb, "passwd");
     if (passwd && (r = hash_password(from_stdin, hash)) != 0)
         return r;
-    int64_t now = wall_ms();
+    int64_t now = cmd_wall_ms();
     if (store_begin(st) < 0 ||
         (passwd ? webst_user_set_hash(st, name, hash) : webst_user_disable(st, name, now)) < 0 ||
         webst_sessions_del_user(st, u.id) < 0 ||
