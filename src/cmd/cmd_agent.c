@@ -7,6 +7,7 @@
  *                      [--vault DIR]... [--config FILE] [--no-guard]
  *                      [--protect DIR]... [--action A]
  *   mamori agent alert [--dir DIR] --kind KIND --summary TEXT [--severity S]
+ *   mamori agent event [--dir DIR] [--file F] [--spool-max MIB]  (cmd_agent_event.c)
  *   mamori agent reapply [--dir DIR]
  *
  * `run` starts the guard's supervisor (agent/guardrun.h) beside the uplink
@@ -43,6 +44,7 @@ static void usage(FILE *out)
             "                          [--vault DIR]... [--config FILE] [--no-guard]\n"
             "                          [--protect DIR]... [--action kill|freeze|alert]\n"
             "       mamori agent alert [--dir DIR] --kind KIND --summary TEXT [--severity S]\n"
+            "       mamori agent event [--dir DIR] [--file F] [--spool-max MIB]\n"
             "       mamori agent reapply [--dir DIR]\n\n"
             "The host side of mamori's uplink to the head-office server.\n\n"
             "  enroll   make this host's key pair, send a certificate request with a one-time\n"
@@ -58,6 +60,9 @@ static void usage(FILE *out)
             "           spools its alerts for the server and restarts it if it dies\n"
             "  alert    put a test or drill alert into DIR/spool; the running agent forwards\n"
             "           it (it waits there, across restarts, while the server is unreachable)\n"
+            "  event    put JSON-line events (standard input, or --file F) into\n"
+            "           DIR/spool-events; the running agent forwards them (see mamori agent\n"
+            "           event --help)\n"
             "  reapply  re-apply the isolation the server ordered (DIR/isolate.nft), if any,\n"
             "           and exit: for a boot unit that runs before the network comes up\n\n"
             "Options:\n"
