@@ -53,6 +53,8 @@ enum {
     R_ROUTE_ADD,
     R_ROUTE_RM,
     R_ALERT_DELIVERIES,
+    R_ROUTE_TEST,
+    R_ROUTE_TEST_GET,
 };
 
 static const struct http_route ROUTES[] = {
@@ -81,20 +83,23 @@ static const struct http_route ROUTES[] = {
     {"POST", "/api/v1/routes", R_ROUTE_ADD},
     {"DELETE", "/api/v1/routes/{id}", R_ROUTE_RM},
     {"GET", "/api/v1/alerts/{id}/deliveries", R_ALERT_DELIVERIES},
+    {"POST", "/api/v1/routes/{id}/test", R_ROUTE_TEST},
+    {"GET", "/api/v1/routes/{id}/test", R_ROUTE_TEST_GET},
 };
 
 /* audit action names of the write routes */
 static const char *write_action(int id)
 {
-    return id == R_TOKENS           ? "api_enroll_token"
-           : id == R_HOST_REVOKE    ? "api_revoke"
+    return id == R_TOKENS             ? "api_enroll_token"
+           : id == R_HOST_REVOKE      ? "api_revoke"
            : id == R_INCIDENT_RESOLVE ? "api_incident_resolve"
            : id == R_HOST_COMMAND_ADD ? "command"
-           : id == R_SESSION_NEW    ? "login"
-           : id == R_SESSION_END    ? "logout"
-                                    : id == R_ROUTE_ADD ? "route_add"
-                                    : id == R_ROUTE_RM  ? "route_rm"
-                                    : "api_write";
+           : id == R_SESSION_NEW      ? "login"
+           : id == R_SESSION_END      ? "logout"
+           : id == R_ROUTE_ADD        ? "route_add"
+           : id == R_ROUTE_RM         ? "route_rm"
+           : id == R_ROUTE_TEST       ? "route_test"
+                                      : "api_write";
 }
 
 int64_t api_wall_ms(void)
@@ -255,6 +260,8 @@ static void on_request(void *arg, struct http_conn *c, const struct http_req *r,
             case R_ROUTE_ADD: api_route_create(q); break;
             case R_ROUTE_RM: api_route_delete(q); break;
             case R_ALERT_DELIVERIES: api_alert_deliveries(q); break;
+            case R_ROUTE_TEST: api_route_test_start(q); break;
+            case R_ROUTE_TEST_GET: api_route_test_get(q); break;
             default: api_fail(q, 500, "internal", "route without a handler"); break;
             }
         }
@@ -267,6 +274,7 @@ static void on_request(void *arg, struct http_conn *c, const struct http_req *r,
 static void on_tick(void *arg, uint64_t now_ms)
 {
     api_stream_tick(arg, now_ms);
+    api_route_test_tick(arg, api_wall_ms());
 }
 
 /* --------------------------------------------------------------- setup -- */
@@ -380,6 +388,7 @@ void api_stop(struct api *a)
         pthread_join(a->thread, NULL);
     }
     http_server_free(a->hs); /* closes the streams: api_stream_closed for each */
+    api_route_test_free(a);  /* before the store closes: it writes an audit row */
     api_streams_free(a);
     web_free(a->web);
     if (a->st.db)

@@ -25,6 +25,7 @@
 #define API_SSE_PING_MS 15000
 
 struct api_stream; /* api_sse.c */
+struct api_rtest;  /* api_route_test.c */
 
 struct api {
     struct api_opts o;
@@ -43,6 +44,7 @@ struct api {
     int64_t sse_max_id; /* newest alert id fanned out */
     int64_t data_version;
     uint64_t next_ping;
+    struct api_rtest *rtest; /* the route test running or last run (NULL: none yet) */
 };
 
 struct api_call {

@@ -86,6 +86,10 @@ static long alert_obj(struct jw *w, const struct alert_row *a, size_t cut)
         jw_str(w, "site", a->site);
     if (a->seq)
         jw_int(w, "seq", a->seq);
+    if (a->incident_id)
+        jw_int(w, "incident_id", a->incident_id);
+    if (a->outbreak_id)
+        jw_int(w, "outbreak_id", a->outbreak_id);
     const char *sum = a->summary ? a->summary : "";
     size_t sl = strlen(sum);
     if (cut && sl > cut) {

@@ -304,7 +304,8 @@ int apist_host_get(struct store *st, const char *id, struct host_row *out)
 
 #define ALERT_COLS                                                                                 \
     "SELECT a.id, COALESCE(a.site_id, 0), a.time, a.host_id, s.name, h.hostname, a.kind,"          \
-    " a.severity, a.summary, a.body, COALESCE(a.seq, 0) FROM alerts a"                             \
+    " a.severity, a.summary, a.body, COALESCE(a.seq, 0), COALESCE(a.incident_id, 0),"              \
+    " COALESCE(a.outbreak_id, 0) FROM alerts a"                                                    \
     " LEFT JOIN sites s ON s.id = a.site_id LEFT JOIN hosts h ON h.id = a.host_id"
 
 static void alert_from(sqlite3_stmt *q, struct alert_row *a)
@@ -321,6 +322,8 @@ static void alert_from(sqlite3_stmt *q, struct alert_row *a)
         .summary = (const char *)sqlite3_column_text(q, 8),
         .body = (const char *)sqlite3_column_text(q, 9),
         .seq = sqlite3_column_int64(q, 10),
+        .incident_id = sqlite3_column_int64(q, 11),
+        .outbreak_id = sqlite3_column_int64(q, 12),
     };
 }
 

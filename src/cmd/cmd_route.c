@@ -427,23 +427,12 @@ static int cmd_test(int argc, char **argv)
         store_close(&st);
         return EXIT_FAIL;
     }
-    char host[256] = "the server", summary[512];
+    char host[256] = "the server";
     gethostname(host, sizeof host - 1);
-    snprintf(summary, sizeof summary,
-             "Test message for route %" PRId64 " (%s), sent from the mamori server on %s.", id,
-             route_kind_name(r.kind), host);
     int64_t now = cmd_wall_ms();
-    struct dalert al = {.id = 0,
-                        .time = now,
-                        .hostname = host,
-                        .site = r.site_id ? r.site : "all sites",
-                        .kind = "test",
-                        .severity = "info",
-                        .summary = summary};
     char err[SEND_ERR_MAX] = "", masked[ROUTE_TARGET_MAX], who[128], target[32],
          detail[SEND_ERR_MAX + ROUTE_TARGET_MAX + 64];
-    bool perm = false;
-    int sent = send_alert(&r, &al, NULL, err, sizeof err, &perm);
+    int sent = send_route_test(&r, host, NULL, err, sizeof err);
     route_masked_target(&r, masked, sizeof masked);
     actor(who, sizeof who);
     snprintf(target, sizeof target, "route %" PRId64, id);

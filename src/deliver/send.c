@@ -3,6 +3,7 @@
 #include "deliver/send.h"
 
 #include <curl/curl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,4 +62,24 @@ int send_alert(const struct route *r, const struct dalert *a, const atomic_bool 
         rc = send_http(r, &o, msg, stop, err, errsz, permanent);
     free(msg);
     return rc;
+}
+
+int send_route_test(const struct route *r, const char *from, const atomic_bool *stop, char *err,
+                    size_t errsz)
+{
+    char summary[512];
+    snprintf(summary, sizeof summary,
+             "Test message for route %" PRId64 " (%s), sent from the mamori server on %s.", r->id,
+             route_kind_name(r->kind), from);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct dalert al = {.id = 0,
+                        .time = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+                        .hostname = from,
+                        .site = r->site_id ? r->site : "all sites",
+                        .kind = "test",
+                        .severity = "info",
+                        .summary = summary};
+    bool perm = false;
+    return send_alert(r, &al, stop, err, errsz, &perm);
 }

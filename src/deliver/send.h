@@ -29,6 +29,11 @@
 int send_global_init(void);
 int send_alert(const struct route *r, const struct dalert *a, const atomic_bool *stop, char *err,
                size_t errsz, bool *permanent);
+/* The route test: a message of kind "test" (severity info) naming the route
+ * and `from` (the server's host name), sent like an alert. The operator's
+ * `mamori server route test` and the API's POST /routes/{id}/test. */
+int send_route_test(const struct route *r, const char *from, const atomic_bool *stop, char *err,
+                    size_t errsz);
 
 /* transports (send_http.c, send_syslog.c) */
 int send_http(const struct route *r, const struct route_opts *o, const char *json,

@@ -115,6 +115,8 @@ int store_alert_add(struct store *s, const char *host_id, int64_t site_id, int64
 struct alert_row {
     int64_t id, site_id, time, seq; /* seq 0: raised by the server */
     const char *host_id, *site, *hostname, *kind, *severity, *summary, *body; /* may be NULL */
+    /* 0: none (filled by the API's alert queries) */
+    int64_t incident_id, outbreak_id;
 };
 /* One alert from an agent (INSERT OR IGNORE on host + seq): cached statement. */
 int store_alert_intake(struct store *s, const char *host_id, int64_t site_id, uint64_t seq,
