@@ -18,8 +18,10 @@
 # loop-mounted on mountpoints inside $LIB_TMP, tmpfs mounts likewise). The
 # guard is only ever pointed at those. Cleanup (EXIT trap, also run on
 # INT/TERM/HUP) kills every process group/session this library started,
-# then any process still holding a file on one of *our* mounts, unmounts,
-# detaches loop devices and removes $LIB_TMP (KEEP=1 keeps it for debugging).
+# then any process still holding a file on one of *our* mounts, deletes the
+# network namespaces it made (mk_netns; tests that isolate or firewall run
+# their agents only in those, never in ours), unmounts, detaches loop
+# devices and removes $LIB_TMP (KEEP=1 keeps it for debugging).
 # Cleanup state is kept in files, so mk_ext4 can be called inside $(...).
 #
 # Every wait is bounded; helpers return non-zero with a reason in LIB_ERR
@@ -42,6 +44,7 @@ LIB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mamori-it.XXXXXX") || {
 # Registries, one entry a line (appended from subshells too).
 : >"$LIB_TMP/.mounts" # mountpoint<TAB>loopdev-or-dash
 : >"$LIB_TMP/.pgids"  # process-group / session leaders we started
+: >"$LIB_TMP/.netns"  # network namespace<TAB>host-side veth
 
 # ------------------------------------------------------------ reporting --
 
@@ -124,6 +127,56 @@ mk_tmpfs() {
     LIB_ERR="mount tmpfs failed"; return 1; }
   echo "$d/mnt"
 }
+
+# --------------------------------------------------------------- network --
+
+# mk_netns TAG: a network namespace of our own, tied to ours by a veth pair
+# on a private /30 no interface here uses yet (10.213.A.B/30: .B+1 our side,
+# .B+2 inside), its loopback up and no other route. Sets NETNS (its name),
+# NETNS_VETH (our side of the pair), NETNS_HOST_IP and NETNS_IP. Registered
+# before it is made, so lib_cleanup deletes it (with the veth pair and every
+# nftables rule inside) once the processes this library started are gone.
+# Sets variables: call it directly, not inside $(...). Needs root and ip.
+mk_netns() {
+  local n a b i vh va ns
+  n=$(wc -l <"$LIB_TMP/.netns")
+  ns=mamori-$1-$$-$n
+  vh=mh$$n$n # veth names: at most 15 bytes
+  va=ma$$n$n
+  for ((i = 0; i < 100; i++)); do
+    a=$((RANDOM % 250 + 3)) b=$((RANDOM % 64 * 4))
+    ip -o -4 addr show | grep -q " inet 10\.213\.$a\.\($((b + 1))\|$((b + 2))\)/" || break
+  done
+  printf '%s\t%s\n' "$ns" "$vh" >>"$LIB_TMP/.netns"
+  ip netns add "$ns" &&
+    ip link add "$vh" type veth peer name "$va" &&
+    ip link set "$va" netns "$ns" &&
+    ip addr add "10.213.$a.$((b + 1))/30" dev "$vh" && ip link set "$vh" up &&
+    ip netns exec "$ns" ip addr add "10.213.$a.$((b + 2))/30" dev "$va" &&
+    ip netns exec "$ns" ip link set "$va" up &&
+    ip netns exec "$ns" ip link set lo up || {
+    LIB_ERR="cannot make network namespace $ns"; return 1; }
+  NETNS=$ns NETNS_VETH=$vh NETNS_HOST_IP=10.213.$a.$((b + 1)) NETNS_IP=10.213.$a.$((b + 2))
+}
+
+# netns_reach NS IP PORT: can namespace NS open a TCP connection to IP:PORT
+# (within 2 s)?
+netns_reach() {
+  ip netns exec "$1" timeout 2 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null
+}
+
+# pid_in_netns PID NS: PID runs in namespace NS, which is not ours.
+pid_in_netns() {
+  local theirs ours
+  theirs=$(readlink "/proc/$1/ns/net" 2>/dev/null) || return 1
+  ours=$(readlink /proc/self/ns/net)
+  [ -n "$theirs" ] && [ "$theirs" != "$ours" ] &&
+    [ "$theirs" = "$(ip netns exec "$2" readlink /proc/self/ns/net)" ]
+}
+
+# root_isolated: does OUR network namespace hold mamori's isolation table?
+# (A test that saw it has cut the test machine off: it must fail.)
+root_isolated() { nft list tables 2>/dev/null | grep -q mamori_isolate; }
 
 # ------------------------------------------------------------- processes --
 
@@ -471,6 +524,12 @@ lib_cleanup() {
   while read -r p; do
     [ -n "$p" ] && kill_tree "$p" >/dev/null 2>&1
   done <"$LIB_TMP/.pgids"
+  # 1b. our network namespaces (their processes are gone) and veth pairs
+  while IFS=$'\t' read -r p dev; do
+    [ -n "$p" ] || continue
+    ip netns del "$p" 2>/dev/null
+    ip link del "$dev" 2>/dev/null
+  done <"$LIB_TMP/.netns"
   # 2. unmount in reverse order of creation
   while IFS=$'\t' read -r mnt dev; do
     [ -n "$mnt" ] || continue

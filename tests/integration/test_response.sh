@@ -38,30 +38,11 @@ A=$T/agent
 SRV_OUT=$T/server.out
 ms() { echo $(($(date +%s%N) / 1000000)); }
 
-NS=mamori-rsp-$$
-VH=mrh$$ # host side of the veth
-VA=mra$$ # namespace side
-N=$(((RANDOM % 200) + 20))
-HOST_IP=10.213.$N.1
-NS_IP=10.213.$N.2
-
-rsp_cleanup() {
-  local rc=$?
-  ip netns del "$NS" 2>/dev/null
-  ip link del "$VH" 2>/dev/null
-  (exit "$rc")
-  lib_cleanup
-}
-trap rsp_cleanup EXIT
+mk_netns rsp || { fail response-setup "$LIB_ERR"; lib_summary; exit 1; }
+NS=$NETNS
+HOST_IP=$NETNS_HOST_IP
 
 in_ns() { ip netns exec "$NS" "$@"; }
-
-ip netns add "$NS" &&
-  ip link add "$VH" type veth peer name "$VA" &&
-  ip link set "$VA" netns "$NS" &&
-  ip addr add "$HOST_IP/30" dev "$VH" && ip link set "$VH" up &&
-  in_ns ip addr add "$NS_IP/30" dev "$VA" && in_ns ip link set "$VA" up &&
-  in_ns ip link set lo up || { fail response-setup "cannot make the network namespace"; lib_summary; exit 1; }
 
 # ------------------------------------------------------------- helpers --
 
@@ -85,13 +66,7 @@ start_agent() {
 }
 
 # agent_in_ns: the agent really runs in the test's namespace, not ours.
-agent_in_ns() {
-  local theirs ours
-  theirs=$(readlink "/proc/$AG_PID/ns/net" 2>/dev/null) || return 1
-  ours=$(readlink /proc/self/ns/net)
-  [ -n "$theirs" ] && [ "$theirs" != "$ours" ] &&
-    [ "$theirs" = "$(in_ns readlink /proc/self/ns/net)" ]
-}
+agent_in_ns() { pid_in_netns "$AG_PID" "$NS"; }
 
 host_field() {
   "$MAMORI" server hosts --data "$D" 2>/dev/null | jq -r --arg n "$1" "select(.hostname==\$n) | .$2" | head -1
@@ -109,7 +84,7 @@ cmd() {
 row() { printf '%s' "$CMD_ROW" | jq -r "$1"; }
 
 # reach PORT: can the namespace open a TCP connection to HOST_IP:PORT (2 s)?
-reach() { in_ns timeout 2 bash -c "exec 3<>/dev/tcp/$HOST_IP/$1" 2>/dev/null; }
+reach() { netns_reach "$NS" "$HOST_IP" "$1"; }
 
 table_in_ns() { in_ns nft list table inet mamori_isolate >/dev/null 2>&1; }
 
