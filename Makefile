@@ -84,10 +84,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 tests: $(BIN) $(UNIT_BIN)
 
 # The server load generator (bench/server/run.sh builds it with this target).
-$(BUILD)/bench/server/loadgen: bench/server/loadgen.c $(LIB)
+$(BUILD)/bench/server/loadgen: bench/server/loadgen.c bench/server/alertmix.c \
+		bench/server/alertmix.h $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  BENCH   $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDOPT) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(LDOPT) $(LDLIBS)
 
 bench-server: $(BIN) $(BUILD)/bench/server/loadgen
 

@@ -5,7 +5,8 @@
  *       N identities (EC P-256 key + certificate) in WORK/ids/NNNNN.pem; the
  *       ones already there are kept. The missing ones get enrollment tokens
  *       written into SRVDIR/server.db in one transaction (hash, site "bench",
- *       as `mamori server token` would), then enroll over the real protocol
+ *       or with --sites K agent i in site "site-NN" for NN = i % K, as
+ *       `mamori server token` would), then enroll over the real protocol
  *       (ENROLL frame, CSR), --inflight at a time.
  *   loadgen run --work WORK -n N --server ADDR --pid-file F [options]
  *       Connects the N identities over mutual TLS (HELLO, WELCOME), then
@@ -17,6 +18,11 @@
  *       --restart-cmd, run on until every agent is back plus --post s, then
  *       drain (no new alerts until every alert is acknowledged). Writes
  *       WORK/ledger ("host_id acked_seq" lines) and prints key=value results.
+ *       --total M: the steady phase ends once M alerts are sent. --mix DAYS
+ *       (with --total and --sites K as enrolled): the alerts are
+ *       alertmix.h's episodes over DAYS days instead of one kind from every
+ *       agent in turn. --hold S: after the drain, print hold=1 and stay
+ *       connected (heartbeats) for S seconds.
  *   loadgen floor --db PATH --rows N --batch B
  *       The SQLite floor: the same alert rows, with the server's statement, in
  *       transactions of B rows on the same disk.
@@ -53,6 +59,8 @@
 #include "net/tls.h"
 #include "net/token.h"
 
+#include "alertmix.h"
+
 #define MAX_AGENTS 100000
 #define WINDOW 256 /* unacknowledged alerts per agent, as the real agent */
 #define HIST_US 100
@@ -75,7 +83,8 @@ struct agent {
     uint64_t sent, acked; /* alert seqs */
     uint64_t hb_seq;
     uint64_t hb_sent_us[4];
-    uint64_t sent_us[WINDOW]; /* send time of seq s at s % WINDOW */
+    uint64_t sent_us[WINDOW];   /* send time of seq s at s % WINDOW */
+    struct mix_ref *mixref;     /* --mix: what seq s was, at s % WINDOW (WINDOW of them) */
     uint64_t ev_sent, ev_acked; /* event seqs */
     uint64_t evf_last[EV_FRAMES], evf_us[EV_FRAMES]; /* frames in flight: last seq, sent */
     unsigned evf_head, evf_n;
@@ -111,6 +120,9 @@ struct lg {
     double rate, budget, ev_rate, ev_budget;
     int ev_batch;
     int cursor, ev_cursor;
+    int sites;       /* --sites: agent i is in site i % sites (0: all in "bench") */
+    uint64_t total;  /* --total: alerts to send in all (0: no bound) */
+    struct mix *mix; /* --mix: the episode planner */
     int live;
     bool enroll, sending;
     /* counters, reset per phase */
@@ -201,8 +213,8 @@ static void server_stats(int pid, double *cpu, long *hwm, long *rss)
         if (fgets(line, sizeof line, f)) {
             char *s = strrchr(line, ')');
             unsigned long ut = 0, st = 0;
-            if (s && sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
-                            &st) == 2)
+            if (s &&
+                sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
                 *cpu = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
         }
         fclose(f);
@@ -312,13 +324,18 @@ static bool send_str(struct lg *g, struct agent *a, uint16_t type, const char *b
 
 static bool send_alert(struct lg *g, struct agent *a, uint64_t seq, uint64_t t)
 {
-    char b[512];
+    char b[MIX_BODY_MAX];
+    a->sent_us[seq % WINDOW] = t;
+    if (g->mix) {
+        if (mix_frame(&a->mixref[seq % WINDOW], a->idx, seq, a->host_id, b, sizeof b) < 0)
+            die("%s", "a mixed alert is larger than MIX_BODY_MAX");
+        return send_str(g, a, FRAME_ALERT, b);
+    }
     snprintf(b, sizeof b,
              "{\"seq\":%" PRIu64 ",\"alert\":{\"time_ms\":%" PRId64
              ",\"kind\":\"bench\",\"severity\":\"high\",\"summary\":\"bench alert %" PRIu64
              " from %s: process /usr/bin/x encrypted files in /srv/share; mamori froze it\"}}",
              seq, wall_ms(), seq, a->host_id);
-    a->sent_us[seq % WINDOW] = t;
     return send_str(g, a, FRAME_ALERT, b);
 }
 
@@ -728,14 +745,38 @@ static void events(struct lg *g, double dt_s)
     for (int k = 0; k < g->n && g->ev_budget >= (double)b; k++) {
         struct agent *a = &g->a[g->ev_cursor];
         g->ev_cursor = (g->ev_cursor + 1) % g->n;
-        if (a->st != A_LIVE || a->ev_sent - a->ev_acked + b > EV_WINDOW ||
-            a->evf_n == EV_FRAMES)
+        if (a->st != A_LIVE || a->ev_sent - a->ev_acked + b > EV_WINDOW || a->evf_n == EV_FRAMES)
             continue;
         if (!send_events(g, a, a->ev_sent + 1, a->ev_sent + b, t))
             continue;
         a->ev_sent += b;
         g->ev_budget -= (double)b;
         g->c_ev_sent += b;
+        if (nc_flush(&a->nc) < 0)
+            agent_fail(g, a, a->nc.why);
+        else
+            interest(g, a);
+    }
+}
+
+/* --mix: the planner names the agent of each alert; one that is not live
+ * or has a full window holds the stream until it can take it. */
+static void alerts_mix(struct lg *g)
+{
+    uint64_t t = now_us();
+    int ai;
+    struct mix_ref r;
+    while (g->budget >= 1 && mix_peek(g->mix, &ai, &r)) {
+        struct agent *a = &g->a[ai];
+        if (a->st != A_LIVE || a->sent - a->acked >= WINDOW)
+            break;
+        a->mixref[(a->sent + 1) % WINDOW] = r;
+        if (!send_alert(g, a, a->sent + 1, t))
+            break;
+        a->sent++;
+        mix_take(g->mix);
+        g->budget -= 1;
+        g->c_alerts_sent++;
         if (nc_flush(&a->nc) < 0)
             agent_fail(g, a, a->nc.why);
         else
@@ -752,6 +793,12 @@ static void alerts(struct lg *g, double dt_s)
     g->budget += g->rate * dt_s;
     if (g->budget > g->rate) /* at most one second behind */
         g->budget = g->rate;
+    if (g->total && g->budget > (double)(g->total - g->c_alerts_sent))
+        g->budget = (double)(g->total - g->c_alerts_sent);
+    if (g->mix) {
+        alerts_mix(g);
+        return;
+    }
     uint64_t per = (uint64_t)(g->budget / g->live) + 1, t = now_us();
     for (int k = 0; k < g->n && g->budget >= 1; k++) {
         struct agent *a = &g->a[g->cursor];
@@ -862,8 +909,9 @@ static bool loop_until(struct lg *g, uint64_t limit_ms, bool (*stop)(const struc
             last_hb = t / 1000;
         }
         if (t / 1000 - last_print >= 1000) {
-            fprintf(stderr, "  [%s %5.1fs] live %d, setting up %d, alerts acked %" PRIu64
-                            "/s, events acked %" PRIu64 "/s, heartbeats %" PRIu64 "/s\n",
+            fprintf(stderr,
+                    "  [%s %5.1fs] live %d, setting up %d, alerts acked %" PRIu64
+                    "/s, events acked %" PRIu64 "/s, heartbeats %" PRIu64 "/s\n",
                     label, (double)(t / 1000 - t0) / 1000, g->live, g->inflight,
                     g->c_alerts_acked - pa, g->c_ev_acked - pe, g->c_hb - ph);
             pe = g->c_ev_acked;
@@ -895,6 +943,11 @@ static bool all_acked(const struct lg *g)
         if (g->a[i].acked != g->a[i].sent || g->a[i].ev_acked != g->a[i].ev_sent)
             return false;
     return true;
+}
+
+static bool all_sent(const struct lg *g)
+{
+    return g->c_alerts_sent >= g->total;
 }
 
 static bool stop_never(const struct lg *g)
@@ -981,13 +1034,20 @@ static int make_tokens(struct lg *g, const char *data)
     if (sqlite3_open(p, &db) != SQLITE_OK)
         die("cannot open %s", p);
     sqlite3_busy_timeout(db, 10000);
-    sqlite3_exec(db,
-                 "BEGIN IMMEDIATE; INSERT OR IGNORE INTO sites(name, created) VALUES('bench', 0);",
-                 NULL, NULL, NULL);
+    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (g->sites < 1)
+        sqlite3_exec(db, "INSERT OR IGNORE INTO sites(name, created) VALUES('bench', 0)", NULL,
+                     NULL, NULL);
+    for (int k = 0; k < g->sites; k++) {
+        char sql[128];
+        snprintf(sql, sizeof sql,
+                 "INSERT OR IGNORE INTO sites(name, created) VALUES('site-%02d', 0)", k);
+        sqlite3_exec(db, sql, NULL, NULL, NULL);
+    }
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
-                           "INSERT INTO tokens(hash, site_id, created, expires) VALUES(?,"
-                           " (SELECT id FROM sites WHERE name = 'bench'), ?, ?)",
+                           "INSERT INTO tokens(hash, site_id, created, expires) VALUES(?1,"
+                           " (SELECT id FROM sites WHERE name = ?4), ?2, ?3)",
                            -1, &st, NULL) != SQLITE_OK)
         die("prepare: %s", sqlite3_errmsg(db));
     int made = 0;
@@ -1006,6 +1066,10 @@ static int make_tokens(struct lg *g, const char *data)
         sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 2, now);
         sqlite3_bind_int64(st, 3, now + 86400000);
+        char site[32] = "bench";
+        if (g->sites > 0)
+            snprintf(site, sizeof site, "site-%02d", i % g->sites);
+        sqlite3_bind_text(st, 4, site, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(st) != SQLITE_DONE)
             die("token insert: %s", sqlite3_errmsg(db));
         a->key = pki_key_new(e);
@@ -1026,12 +1090,14 @@ static void lg_free(struct lg *g)
             nc_free(&a->nc);
         EVP_PKEY_free(a->key);
         X509_free(a->cert);
+        free(a->mixref);
         if (g->tokens)
             free((char *)g->tokens[i]);
     }
     if (g->sse && g->sse->open)
         nc_free(&g->sse->nc);
     free(g->sse);
+    free(g->mix);
     free((void *)g->tokens);
     free(g->byid);
     free(g->a);
@@ -1059,6 +1125,8 @@ static int cmd_enroll(int argc, char **argv)
             server = argv[i + 1];
         else if (!strcmp(argv[i], "--inflight"))
             g.inflight_max = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--sites"))
+            g.sites = atoi(argv[i + 1]);
         else
             die("enroll: unknown option %s", argv[i]);
     }
@@ -1122,7 +1190,7 @@ static int cmd_run(int argc, char **argv)
     struct lg g = {0};
     const char *server = NULL, *sse = NULL, *sse_token = NULL;
     int n = 0;
-    double duration = 20, post = 5, settle = 2, recover_s = 120;
+    double duration = 20, post = 5, settle = 2, recover_s = 120, mix_days = 0, hold = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *o = argv[i], *v = argv[i + 1];
         if (!strcmp(o, "--work"))
@@ -1155,6 +1223,14 @@ static int cmd_run(int argc, char **argv)
             g.inflight_max = atoi(v);
         else if (!strcmp(o, "--sources"))
             g.sources = atoi(v);
+        else if (!strcmp(o, "--sites"))
+            g.sites = atoi(v);
+        else if (!strcmp(o, "--total"))
+            g.total = strtoull(v, NULL, 10);
+        else if (!strcmp(o, "--mix"))
+            mix_days = atof(v);
+        else if (!strcmp(o, "--hold"))
+            hold = atof(v);
         else
             die("run: unknown option %s", o);
     }
@@ -1173,6 +1249,17 @@ static int cmd_run(int argc, char **argv)
     if (!(g.ctx = tls_client_ctx(p, NULL, NULL, e)))
         die("%s", e);
     index_ids(&g);
+    if (mix_days > 0) {
+        if (!g.total)
+            die("%s", "--mix needs --total");
+        g.mix = calloc(1, sizeof *g.mix);
+        if (!g.mix)
+            die("%s", "out of memory");
+        mix_init(g.mix, n, g.sites, mix_days, g.total, wall_ms());
+        for (int i = 0; i < n; i++)
+            if (!(g.a[i].mixref = calloc(WINDOW, sizeof *g.a[i].mixref)))
+                die("%s", "out of memory");
+    }
     if (sse && sse_token)
         sse_open(&g, sse, sse_token);
     struct phase_stats ps;
@@ -1191,7 +1278,7 @@ static int cmd_run(int argc, char **argv)
     g.sending = g.rate > 0 || g.ev_rate > 0;
     loop_until(&g, (uint64_t)(settle * 1000), NULL, "warm-up");
     phase_begin(&g, &ps);
-    loop_until(&g, (uint64_t)(duration * 1000), NULL, "steady");
+    loop_until(&g, (uint64_t)(duration * 1000), g.total ? all_sent : NULL, "steady");
     phase_end(&g, &ps, "steady");
 
     /* 3. kill -9 of the server mid-load, restart, everyone back */
@@ -1241,6 +1328,11 @@ static int cmd_run(int argc, char **argv)
            "\nreconnects=%" PRIu64 "\n",
            ok, sent, acked, g.c_connects - (uint64_t)n);
     write_ledger(&g);
+    if (hold > 0) {
+        printf("hold=1\n");
+        fflush(stdout);
+        loop_until(&g, (uint64_t)(hold * 1000), stop_never, "hold");
+    }
     lg_free(&g);
     return ok ? 0 : 1;
 }
@@ -1361,6 +1453,7 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "floor"))
         return cmd_floor(argc - 1, argv + 1);
-    fprintf(stderr, "usage: loadgen enroll|run|floor ... (see the top of bench/server/loadgen.c)\n");
+    fprintf(stderr,
+            "usage: loadgen enroll|run|floor ... (see the top of bench/server/loadgen.c)\n");
     return 2;
 }
