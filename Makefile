@@ -5,7 +5,8 @@
 #   make asan       ASan+UBSan build   -> build/asan/mamori
 #   make tests      unit-test binaries for both variants
 #   make check      build everything and run the whole suite (tests/run.sh)
-#   make up         install dependencies, build, start the guard on etc/mamori.yaml
+#   make up         install dependencies, build, start the server and a local agent
+#                   with its guard (scripts/up.sh)
 #   make fuzz       libFuzzer targets (clang)   -> build/fuzz/
 
 CC      ?= cc
@@ -101,7 +102,7 @@ check:
 	tests/run.sh
 
 up:
-	scripts/up.sh
+	bash scripts/up.sh
 
 deps:
 	scripts/deps.sh
