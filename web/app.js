@@ -2,11 +2,15 @@
 // switch, live alerts (server-sent events) and error display.
 //   #/            overview        #/site/NAME   a site's hosts and alerts
 //   #/host/ID     a host          #/alert/ID    one alert
-//   #/tokens      enrollment tokens
+//   #/incidents   incidents       #/incident/ID an incident: timeline, responses
+//   #/routes      alert routing   #/tokens      enrollment tokens
 import { el, clear, put, append } from './dom.js';
 import { initI18n, setLang, getLang, t } from './i18n.js';
 import { get, call, setCsrf, liveAlerts, ApiError } from './api.js';
+import { onError } from './ui.js';
 import * as v from './views.js';
+import { incidentsView, incidentView } from './incident.js';
+import { routesView } from './routes.js';
 
 const main = document.getElementById('main');
 const live = document.getElementById('live');
@@ -19,7 +23,7 @@ function showError(e) {
     : e instanceof ApiError && e.status === 403 ? t('error.forbidden') : t('error.generic');
   put(main, el('h1', { id: 'error' }, msg), el('p', null, el('a', { href: '#/' }, t('nav.overview'))));
 }
-v.onError(showError);
+onError(showError);
 
 function chrome() {
   const nav = clear(document.getElementById('nav'));
@@ -32,7 +36,8 @@ function chrome() {
     clear(document.getElementById('who'));
     return;
   }
-  append(nav, el('a', { href: '#/' }, t('nav.overview')), el('a', { href: '#/tokens' }, t('nav.tokens')));
+  append(nav, el('a', { href: '#/' }, t('nav.overview')), el('a', { href: '#/incidents' }, t('nav.incidents')),
+    el('a', { href: '#/routes' }, t('nav.routes')), el('a', { href: '#/tokens' }, t('nav.tokens')));
   document.getElementById('who').textContent = t('who', {
     name: session.name, role: t(`role.${session.role}`), site: session.site || t('allsites'),
   });
@@ -50,6 +55,9 @@ async function render() {
     else if (page === 'site') await v.siteView(main, a);
     else if (page === 'host') await v.hostView(main, a, session, render);
     else if (page === 'alert') await v.alertView(main, a);
+    else if (page === 'incidents') await incidentsView(main);
+    else if (page === 'incident') await incidentView(main, a, session, render);
+    else if (page === 'routes') await routesView(main, session, render);
     else if (page === 'tokens') await v.tokensView(main, session);
     else throw new ApiError(404, 'not_found', '');
   } catch (e) { showError(e); }

@@ -1,43 +1,17 @@
-// views.js - the console's pages. Each view fetches what it shows from
-// /api/v1 and builds it with el() (text nodes only). Lists that can be long
-// page with the API's keyset cursors ("more" button).
+// views.js - the console's pages: login, overview, site, host, alert and
+// enrollment tokens (incidents: incident.js; alert routing: routes.js).
+// Each view fetches what it shows from /api/v1 and builds it with el()
+// (text nodes only). Lists that can be long page with the API's keyset
+// cursors ("more" button, ui.js).
 import { el, svg, clear, put, append } from './dom.js';
 import { t, fmtTime, fmtHour } from './i18n.js';
 import { get, call, qs, ApiError } from './api.js';
+import {
+  SEVS, sevBadge, status, link, td, table, paged, showError, confirmDialog, asList, show,
+  incidentLinks, commandRow, COMMAND_COLS, inFlight, refreshWhile, guardDid,
+} from './ui.js';
 
-const SEVS = ['critical', 'high', 'medium', 'low', 'info'];
 const HOUR = 3600 * 1000;
-
-const sevBadge = (s) => el('span', { class: `sev sev-${SEVS.includes(s) ? s : 'info'}` }, t(`sev.${SEVS.includes(s) ? s : 'info'}`));
-const status = (s) => el('span', { class: `st-${s}` }, t(`status.${s}`));
-const link = (href, text) => el('a', { href }, text);
-const td = (label, ...kids) => el('td', { 'data-label': t(label) }, ...kids);
-
-function table(cols, bodyId) {
-  return el('table', { class: 'resp' },
-    el('thead', null, el('tr', null, cols.map((c) => el('th', null, t(c))))),
-    el('tbody', { id: bodyId }));
-}
-
-// Fill tbody with rows of a paged list; a "more" button fetches the next page.
-async function paged(tbody, url, params, row) {
-  const more = el('button', { type: 'button', class: 'more' }, t('more'));
-  let cursor = null;
-  const next = async () => {
-    more.disabled = true;
-    const page = await get(url + qs({ ...params, cursor }));
-    for (const it of page.items) tbody.appendChild(row(it));
-    if (!page.items.length && !tbody.firstChild) {
-      tbody.appendChild(el('tr', null, el('td', { colspan: 9, class: 'muted' }, t('none'))));
-    }
-    cursor = page.next_cursor;
-    more.hidden = !cursor;
-    more.disabled = false;
-  };
-  more.addEventListener('click', () => next().catch(showError));
-  await next();
-  return more;
-}
 
 export function alertRow(a) {
   return el('tr', { 'data-alert': a.id },
@@ -45,14 +19,11 @@ export function alertRow(a) {
     td('col.severity', sevBadge(a.severity)),
     td('col.site', a.site ? link(`#/site/${encodeURIComponent(a.site)}`, a.site) : ''),
     td('col.host', a.host_id ? link(`#/host/${encodeURIComponent(a.host_id)}`, a.hostname || a.host_id) : ''),
-    td('col.summary', link(`#/alert/${a.id}`, a.summary || t('alert.nosummary'))));
+    td('col.summary', link(`#/alert/${a.id}`, a.summary || t('alert.nosummary'))),
+    td('col.incident', incidentLinks(a)));
 }
 
-const ALERT_COLS = ['col.time', 'col.severity', 'col.site', 'col.host', 'col.summary'];
-
-let errorSink = () => {};
-export function onError(fn) { errorSink = fn; }
-function showError(e) { errorSink(e); }
+const ALERT_COLS = ['col.time', 'col.severity', 'col.site', 'col.host', 'col.summary', 'col.incident'];
 
 // ------------------------------------------------------------------ login --
 export function loginView(main, onLogin) {
@@ -174,26 +145,9 @@ export async function siteView(main, name) {
 }
 
 // ------------------------------------------------------------------- host --
-// Does the server have this route? (404: no; 405 or any answer: yes)
-async function hasRoute(path) {
-  const r = await fetch(path, { credentials: 'same-origin' });
-  return r.status !== 404;
-}
-
-function confirmDialog(text) {
-  const d = document.getElementById('confirm');
-  document.getElementById('confirm-text').textContent = text;
-  document.getElementById('confirm-no').textContent = t('confirm.no');
-  document.getElementById('confirm-yes').textContent = t('confirm.yes');
-  return new Promise((resolve) => {
-    d.addEventListener('close', () => resolve(d.returnValue === 'yes'), { once: true });
-    d.returnValue = 'no';
-    d.showModal();
-  });
-}
-
 export async function hostView(main, id, session, rerender) {
   const h = await get(`/api/v1/hosts/${encodeURIComponent(id)}`);
+  const base = `/api/v1/hosts/${encodeURIComponent(h.id)}`;
   const canWrite = session.role !== 'viewer';
   const actions = el('div', { class: 'row', id: 'host-actions' });
   const note = el('p', { class: 'muted', id: 'action-note', role: 'status' });
@@ -205,29 +159,22 @@ export async function hostView(main, id, session, rerender) {
       rerender();
     } catch (e) { showError(e); }
   };
-  const base = `/api/v1/hosts/${encodeURIComponent(h.id)}`;
-  const hasCommands = await hasRoute(`${base}/commands?limit=1`);
   // isolation state: the newest isolate/release command and its outcome
-  let iso = h.isolated === undefined ? t('unknown') : t(h.isolated ? 'isolation.on' : 'isolation.off');
-  if (h.isolated === undefined && hasCommands) {
-    const cs = await get(`${base}/commands?limit=50`);
-    const last = cs.items.find((c) => c.action === 'isolate' || c.action === 'release');
-    if (last) iso = t(`isolation.${last.action}.${last.status}`);
-  }
+  const recent = (await get(`${base}/commands?limit=50`)).items;
+  const last = recent.find((c) => c.action === 'isolate' || c.action === 'release');
+  const iso = last ? t(`isolation.${last.action}.${last.status}`) : t('isolation.off');
   if (canWrite && h.status !== 'revoked') {
-    if (hasCommands) {
-      append(actions, 
-        el('button', { type: 'button', id: 'btn-isolate', class: 'danger', on: { click: () => act('isolate', 'POST', `${base}/commands`, { action: 'isolate' }) } }, t('action.isolate')),
-        el('button', { type: 'button', id: 'btn-release', on: { click: () => act('release', 'POST', `${base}/commands`, { action: 'release' }) } }, t('action.release')));
-    }
-    append(actions, el('button', { type: 'button', id: 'btn-revoke', class: 'danger', on: { click: () => act('revoke', 'POST', `${base}/revoke`) } }, t('action.revoke')));
+    append(actions,
+      el('button', { type: 'button', id: 'btn-isolate', class: 'danger', on: { click: () => act('isolate', 'POST', `${base}/commands`, { action: 'isolate' }) } }, t('action.isolate')),
+      el('button', { type: 'button', id: 'btn-release', on: { click: () => act('release', 'POST', `${base}/commands`, { action: 'release' }) } }, t('action.release')),
+      el('button', { type: 'button', id: 'btn-revoke', class: 'danger', on: { click: () => act('revoke', 'POST', `${base}/revoke`) } }, t('action.revoke')));
   }
   const alerts = table(ALERT_COLS, 'alerts-body');
-  put(main, 
+  put(main,
     el('h1', null, t('host.title', { name: h.hostname })),
     el('dl', { class: 'kv' },
       el('dt', null, t('col.site')), el('dd', null, link(`#/site/${encodeURIComponent(h.site)}`, h.site)),
-      el('dt', null, t('col.status')), el('dd', null, status(h.status)),
+      el('dt', null, t('col.status')), el('dd', { id: 'host-status' }, status(h.status)),
       el('dt', null, t('col.version')), el('dd', null, h.version || t('unknown')),
       el('dt', null, t('col.isolation')), el('dd', { id: 'host-isolation' }, iso),
       el('dt', null, t('col.enrolled')), el('dd', null, fmtTime(h.enrolled_ms)),
@@ -236,28 +183,13 @@ export async function hostView(main, id, session, rerender) {
     actions, note,
     el('h2', null, t('host.alerts')), alerts);
   append(main, await paged(alerts.tBodies[0], '/api/v1/alerts', { host: h.id, limit: 20 }, alertRow));
-  if (hasCommands) {
-    const cmds = table(['col.time', 'col.action', 'col.status', 'col.by'], 'commands-body');
-    append(main, el('h2', null, t('host.commands')), cmds);
-    append(main, await paged(cmds.tBodies[0], `${base}/commands`, { limit: 20 }, (c) =>
-      el('tr', null,
-        td('col.time', fmtTime(c.created_ms)),
-        td('col.action', t(`cmd.${c.action}`)),
-        td('col.status', t(`cmd.status.${c.status}`), c.message ? ` ${c.message}` : ''),
-        td('col.by', c.created_by))));
-  }
+  const cmds = table(COMMAND_COLS, 'commands-body');
+  append(main, el('h2', null, t('host.commands')), cmds);
+  append(main, await paged(cmds.tBodies[0], `${base}/commands`, { limit: 20 }, commandRow));
+  refreshWhile(inFlight(recent), rerender);
 }
 
 // ------------------------------------------------------------------ alert --
-function asList(v) {
-  if (v === undefined || v === null) return [];
-  return Array.isArray(v) ? v : [v];
-}
-
-function show(v) {
-  return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
-}
-
 export async function alertView(main, id) {
   const a = await get(`/api/v1/alerts/${encodeURIComponent(id)}`);
   const b = a.body && typeof a.body === 'object' ? a.body : {};
@@ -267,11 +199,11 @@ export async function alertView(main, id) {
     ['alert.exe', pick('exe', 'image', 'path')],
     ['alert.cmdline', pick('cmdline', 'command_line')],
     ['alert.user', pick('user', 'uid', 'username')],
-    ['alert.pid', pick('pid')],
+    ['alert.pid', pick('pid', 'pids')],
   ];
   const files = asList(b.files ?? b.file ?? b.paths);
   const inds = asList(b.indicators ?? b.reasons ?? b.rules);
-  const did = asList(b.actions ?? b.response ?? b.did);
+  const did = [...guardDid(b), ...asList(b.actions ?? b.response ?? b.did)];
   const list = (items, id2) => items.length
     ? el('ul', { id: id2 }, items.map((x) => el('li', null, show(typeof x === 'object' && x && x.path ? x.path : x))))
     : el('p', { class: 'muted', id: id2 }, t('none'));
@@ -283,6 +215,7 @@ export async function alertView(main, id) {
       el('dt', null, t('col.kind')), el('dd', null, a.kind),
       el('dt', null, t('col.site')), el('dd', null, a.site ? link(`#/site/${encodeURIComponent(a.site)}`, a.site) : ''),
       el('dt', null, t('col.host')), el('dd', null, a.host_id ? link(`#/host/${encodeURIComponent(a.host_id)}`, a.hostname || a.host_id) : ''),
+      a.incident_id || a.outbreak_id ? [el('dt', null, t('col.incident')), el('dd', { id: 'alert-incident' }, incidentLinks(a))] : null,
       fields.filter(([, v]) => v !== undefined).map(([k, v]) => [el('dt', null, t(k)), el('dd', null, el('code', null, show(v)))])),
     el('h2', null, t('alert.files')), list(files, 'alert-files'),
     el('h2', null, t('alert.indicators')), list(inds, 'alert-indicators'),

@@ -3,10 +3,16 @@
 // started. Every check prints "PASS name" or "FAIL name: why".
 // Environment: URL, ART (screenshot directory), MAMORI, AGENT1 (an agent
 // directory of site osaka), HOST1 (its host id), HOST2 (a kyoto host id),
-// PW_ADMIN, PW_OSAKA, CHROMIUM.
+// PW_ADMIN, PW_OSAKA, PW_KYOTO, PW_EVE, CHROMIUM; AGENT1_PID and
+// AGENT1_NETNS (the agent of HOST1 runs in that network namespace: checked
+// before the page isolates it), REACH_CMD (a shell command that succeeds
+// when HOST1's namespace can reach a listener outside it); INCIDENT (an
+// incident of HOST1 made by a real guard alert, RANSOM_ALERT, actor
+// ACTOR_KEY, on the files under SHARE); RECV_URL, RECV_OUT (a webhook
+// receiver and the file it writes what it gets to).
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,6 +33,19 @@ async function shot(page, name) {
   await page.screenshot({ path: p, fullPage: true });
   shots.push(p);
 }
+// Can HOST1's namespace reach the listener outside it?
+function reaches() {
+  try { execFileSync('bash', ['-c', E.REACH_CMD], { stdio: 'ignore', timeout: 10000 }); return true; } catch { return false; }
+}
+// Does the agent of HOST1 run in its own network namespace (not ours)?
+function agentInItsNamespace() {
+  const theirs = readlinkSync(`/proc/${E.AGENT1_PID}/ns/net`);
+  const ns = execFileSync('ip', ['netns', 'exec', E.AGENT1_NETNS, 'readlink', '/proc/self/ns/net']).toString().trim();
+  return theirs !== readlinkSync('/proc/self/ns/net') && theirs === ns;
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// A catalogue text with {placeholders} as a pattern.
+const pattern = (s) => new RegExp(s.split(/\{[a-z]+\}/).map((x) => x.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('.*'));
 function agentAlert(summary, severity = 'high') {
   execFileSync(E.MAMORI, ['agent', 'alert', '--dir', E.AGENT1, '--kind', 'drill', '--severity', severity, '--summary', summary]);
 }
@@ -51,6 +70,18 @@ async function waitFor(page, fn, arg, timeout = 10000) {
     if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${fn}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+// The statuses of API requests made by the page's session: [method, path,
+// body] each; writes carry the session's CSRF token, as the page's do.
+async function statuses(page, reqs) {
+  return page.evaluate(async (rs) => {
+    const s = await (await fetch('/api/v1/session')).json();
+    return Promise.all(rs.map(async ([method, u, b]) => (await fetch(u, {
+      method,
+      headers: method === 'GET' ? {} : { 'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf_token },
+      body: b === undefined ? undefined : JSON.stringify(b),
+    })).status));
+  }, reqs);
 }
 async function login(page, name, pw) {
   await page.fill('#login-name', name);
@@ -146,18 +177,51 @@ try {
     return q.includes('web-1') && !note ? '' : `dialog '${q}' note '${note}'`;
   });
 
-  await check('console-isolate-through-confirmation', async () => {
+  // Isolate from the page: the agent runs in a network namespace of the
+  // test (checked first: never isolate ours); once the command is ok that
+  // namespace cannot reach the listener outside it, while the agent stays
+  // online; release gives the reach back.
+  const isoText = (st) => en[`isolation.isolate.${st}`];
+  let isolated = false;
+  await check('console-isolate-cuts-the-namespace-off', async () => {
+    if (!agentInItsNamespace()) return 'the agent of HOST1 is not in its own network namespace: refusing to isolate';
+    if (!reaches()) return 'the namespace cannot reach the listener before the isolate';
     await page.click('#btn-isolate');
     await page.waitForSelector('#confirm[open]', { timeout: 5000 });
     const [resp] = await Promise.all([
       page.waitForResponse((r) => r.url().endsWith('/commands') && r.request().method() === 'POST', { timeout: 10000 }),
       page.click('#confirm-yes'),
     ]);
-    if (![200, 201, 202].includes(resp.status())) return `POST commands -> ${resp.status()}`;
-    const want = ['pending', 'sent', 'ok', 'failed'].map((x) => en[`isolation.isolate.${x}`]);
-    await waitFor(page, (w) => w.includes(document.querySelector('#host-isolation')?.textContent), want, 10000);
+    if (resp.status() !== 202) return `POST commands -> ${resp.status()}`;
+    isolated = true;
+    const want = [isoText('ok'), isoText('failed')];
+    await waitFor(page, (w) => w.includes(document.querySelector('#host-isolation')?.textContent), want, 30000);
+    const state = await page.textContent('#host-isolation');
+    if (state !== isoText('ok')) return `isolation state '${state}'`;
     const row = await page.textContent('#commands-body tr:first-child');
-    return row.includes(en['cmd.isolate']) && row.includes('alice') ? '' : `commands row '${row}'`;
+    if (!row.includes(en['cmd.isolate']) || !row.includes('alice') || !row.includes(en['cmd.status.ok'])) return `commands row '${row}'`;
+    if (reaches()) return 'the namespace still reaches the listener after the isolate';
+    await sleep(4000); // longer than the server's --offline-after (3 s)
+    const h = await page.evaluate(async (id) => (await fetch(`/api/v1/hosts/${id}`)).json(), E.HOST1);
+    if (h.status !== 'online') return `the host is ${h.status} while isolated (its link to the server must stay)`;
+    if (reaches()) return 'the namespace reaches the listener again without a release';
+    await shot(page, 'host-isolated-en');
+    return '';
+  });
+
+  await check('console-release-gives-the-network-back', async () => {
+    if (!isolated) return 'not isolated by the page';
+    await page.click('#btn-release');
+    await page.waitForSelector('#confirm[open]', { timeout: 5000 });
+    const q = await page.textContent('#confirm-text');
+    if (!q.includes('web-1')) return `dialog '${q}'`;
+    await page.click('#confirm-yes');
+    const want = [en['isolation.release.ok'], en['isolation.release.failed']];
+    await waitFor(page, (w) => w.includes(document.querySelector('#host-isolation')?.textContent), want, 30000);
+    const state = await page.textContent('#host-isolation');
+    if (state !== en['isolation.release.ok']) return `isolation state '${state}'`;
+    for (let i = 0; i < 20 && !reaches(); i++) await sleep(250);
+    return reaches() ? '' : 'the namespace cannot reach the listener after the release';
   });
 
   const xss = '<img src=x onerror=alert(1)>';
@@ -167,7 +231,7 @@ try {
     await new Promise((r) => setTimeout(r, 500));
     agentAlert(xss);
     await waitFor(page, (s) => [...document.querySelectorAll('#alerts-body a')].some((a) => a.textContent === s), xss, 15000);
-    await page.click(`#alerts-body tr:first-child td:last-child a`);
+    await page.click(`#alerts-body tr:first-child a[href^="#/alert/"]`);
     await page.waitForSelector('#alert-summary', { timeout: 10000 });
     await page.goto(URL0 + `/#/alert/${E.XSS_ALERT}`); // stored with files holding markup
     await page.waitForSelector('#alert-files li', { timeout: 10000 });
@@ -188,6 +252,119 @@ try {
     const cmd = await page.textContent('#token-command');
     await shot(page, 'tokens-en');
     return /^mamori agent enroll --server https:\/\/\S+ --token mamori1\.\S+$/.test(cmd) ? '' : `command '${cmd}'`;
+  });
+
+  // The incident of the real attack, from the overview's alert row
+  const incUrl = `${URL0}/#/incident/${E.INCIDENT}`;
+  await check('console-incident-from-overview', async () => {
+    await page.goto(URL0 + '/#/');
+    await page.waitForSelector(`#alerts-body tr[data-alert="${E.RANSOM_ALERT}"]`, { timeout: 10000 });
+    await page.click(`#alerts-body tr[data-alert="${E.RANSOM_ALERT}"] a[href="#/incident/${E.INCIDENT}"]`);
+    await page.waitForSelector('#timeline li', { timeout: 15000 });
+    const title = await page.textContent('#incident-title');
+    const actor = await page.textContent('#incident-actor');
+    if (!page.url().endsWith(`#/incident/${E.INCIDENT}`)) return `at ${page.url()}`;
+    return title.includes('web-1') && actor === E.ACTOR_KEY ? '' : `title '${title}' actor '${actor}'`;
+  });
+
+  await check('console-incident-timeline', async () => {
+    const entry = `#timeline li[data-type=alert][data-alert="${E.RANSOM_ALERT}"]`;
+    await page.waitForSelector(entry, { timeout: 10000 });
+    const files = await page.$$eval(`${entry} .tl-files li`, (l) => l.map((x) => x.textContent));
+    const inds = await page.$$eval(`${entry} .tl-indicators li`, (l) => l.map((x) => x.textContent));
+    const did = await page.$$eval(`${entry} .tl-did li`, (l) => l.map((x) => x.textContent));
+    const pids = await page.$$eval(`${entry} .tl-tree li[data-pid]`, (l) => l.map((x) => x.dataset.pid));
+    const root = E.ACTOR_KEY.split('-')[1];
+    if (!files.length || !files.every((f) => f.startsWith(E.SHARE + '/'))) return `files ${JSON.stringify(files.slice(0, 3))}`;
+    if (!inds.length) return 'no indicators';
+    if (!pattern(en['guard.did.freeze']).test(did[0] || '')) return `what the guard did: ${JSON.stringify(did)}`;
+    if (pids[0] !== root) return `process tree ${pids} (root ${root})`;
+    return '';
+  });
+  await shot(page, 'incident-en');
+
+  // kill the actor and restore its files from the page, each confirmed;
+  // the commands list says who asked and how it ended
+  const commandDone = async (action, timeout) => {
+    const row = `#incident-commands tr[data-action=${action}]`;
+    await waitFor(page, (r) => ['ok', 'failed'].includes(document.querySelector(r)?.dataset.status), row, timeout);
+    const st = await page.getAttribute(row, 'data-status');
+    const text = await page.textContent(row);
+    return st === 'ok' && text.includes('alice') ? '' : `${action} row [${st}] '${text}'`;
+  };
+  await check('console-incident-kill-actor', async () => {
+    await page.click('#btn-kill');
+    await page.waitForSelector('#confirm[open]', { timeout: 5000 });
+    const q = await page.textContent('#confirm-text');
+    if (!q.includes(E.ACTOR_KEY)) return `dialog '${q}'`;
+    await page.click('#confirm-yes');
+    const why = await commandDone('kill', 30000);
+    if (why) return why;
+    const steps = await page.$$eval('#timeline li[data-type^=command]', (l) => l.map((x) => x.textContent));
+    return steps.some((x) => x.includes('alice') && x.includes(en['cmd.kill'])) ? '' : `timeline ${JSON.stringify(steps)}`;
+  });
+  await check('console-incident-restore-files', async () => {
+    await page.click('#btn-restore');
+    await page.waitForSelector('#confirm[open]', { timeout: 5000 });
+    await page.click('#confirm-yes');
+    return commandDone('restore', 60000);
+  });
+  await check('console-incident-japanese', async () => {
+    await page.selectOption('#lang', 'ja');
+    await waitFor(page, (x) => [...document.querySelectorAll('main h2')].some((h) => h.textContent === x), ja['incident.timeline'], 10000);
+    const did = await page.textContent(`#timeline li[data-alert="${E.RANSOM_ALERT}"] .tl-did li`);
+    await shot(page, 'incident-ja');
+    await page.selectOption('#lang', 'en');
+    await waitFor(page, (x) => [...document.querySelectorAll('main h2')].some((h) => h.textContent === x), en['incident.timeline'], 10000);
+    return pattern(ja['guard.did.freeze']).test(did) ? '' : `ja guard text '${did}'`;
+  });
+  await check('console-incident-resolve', async () => {
+    await page.click('#btn-resolve');
+    await page.waitForSelector('#confirm[open]', { timeout: 5000 });
+    await page.click('#confirm-yes');
+    await page.waitForSelector('#timeline li[data-type=resolved]', { timeout: 10000 });
+    const st = await page.textContent('#incident-status');
+    return st.startsWith(en['incident.status.resolved']) && st.includes('alice') && !(await page.$('#btn-resolve')) ? '' : `status '${st}'`;
+  });
+
+  // alert routing: add a route to the receiver, send a test, remove another
+  await check('console-routes-add-and-test', async () => {
+    await page.goto(URL0 + '/#/routes');
+    await page.waitForSelector('#route-form', { timeout: 10000 });
+    await page.selectOption('#route-site', 'osaka');
+    await page.selectOption('#route-kind', 'webhook');
+    await page.fill('#route-target', E.RECV_URL);
+    await page.click('#route-form button[type=submit]');
+    await page.waitForSelector('#routes-body tr[data-route]', { timeout: 10000 });
+    const row = '#routes-body tr[data-route]';
+    const text = await page.textContent(row);
+    if (!text.includes('/hook/...') || text.includes(E.RECV_URL.split('/').pop())) return `route row '${text}' (target not masked?)`;
+    await page.click(`${row} .route-test`);
+    await waitFor(page, (r) => ['delivered', 'failed', 'error'].includes(document.querySelector(`${r} .route-result`)?.dataset.status), row, 30000);
+    const res = await page.textContent(`${row} .route-result`);
+    if (res !== en['routes.test.delivered']) return `test result '${res}'`;
+    const got = readFileSync(E.RECV_OUT, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const test = got.find((m) => m.path.endsWith(E.RECV_URL.split('/').pop()) && JSON.parse(m.body).alert.kind === 'test');
+    await shot(page, 'routes-en');
+    return test ? '' : `the receiver got ${got.length} messages, none a test`;
+  });
+  await check('console-routes-remove-with-confirmation', async () => {
+    await page.selectOption('#route-site', 'kyoto');
+    await page.fill('#route-target', 'http://127.0.0.1:9/unused');
+    await page.click('#route-form button[type=submit]');
+    await waitFor(page, () => document.querySelectorAll('#routes-body tr[data-route]').length === 2, null, 10000);
+    const row = '#routes-body tr[data-route]:nth-child(2)';
+    const id = await page.getAttribute(row, 'data-route');
+    await page.click(`${row} .route-rm`);
+    await page.waitForSelector('#confirm[open]', { timeout: 5000 });
+    await page.click('#confirm-no');
+    if (!(await page.$(`#routes-body tr[data-route="${id}"]`))) return 'cancel removed it';
+    await page.click(`${row} .route-rm`);
+    await page.waitForSelector('#confirm[open]', { timeout: 5000 });
+    await page.click('#confirm-yes');
+    await waitFor(page, (x) => !document.querySelector(`#routes-body tr[data-route="${x}"]`), id, 10000);
+    const left = await page.$$eval('#routes-body tr[data-route]', (l) => l.length);
+    return left === 1 ? '' : `${left} routes left`;
   });
 
   await check('console-csrf-missing-token-refused', async () => {
@@ -234,6 +411,52 @@ try {
     return codes.every((c) => c === 404) ? '' : `API ${codes}`;
   });
   await o.ctx.close();
+
+  // kyoto's site admin: osaka's incident does not exist for it, nor its routes
+  const k = await newPage('en-US');
+  await k.page.goto(URL0 + '/');
+  await check('console-site-admin-other-site-incident-refused', async () => {
+    await login(k.page, 'kenji', E.PW_KYOTO);
+    await k.page.waitForSelector('#sites .card', { timeout: 10000 });
+    await k.page.goto(incUrl);
+    await k.page.waitForSelector('#error', { timeout: 10000 });
+    const t = await k.page.textContent('#error');
+    if (t !== en['error.notfound']) return `page '${t}'`;
+    const codes = await statuses(k.page, [
+      ['GET', `/api/v1/incidents/${E.INCIDENT}`], ['POST', `/api/v1/incidents/${E.INCIDENT}/resolve`],
+      ['POST', `/api/v1/hosts/${E.HOST1}/commands`, { action: 'isolate' }], ['GET', `/api/v1/incidents?host=${E.HOST1}`]]);
+    if (!codes.every((c) => c === 404)) return `API ${codes}`;
+    await k.page.goto(URL0 + '/#/routes');
+    await k.page.waitForSelector('#routes-body', { timeout: 10000 });
+    const routes = await k.page.$$eval('#routes-body tr[data-route]', (l) => l.map((x) => x.textContent));
+    return routes.some((x) => x.includes('osaka')) ? `sees osaka's routes: ${routes}` : '';
+  });
+  await k.ctx.close();
+
+  // a viewer reads the incident and the routes, and has no buttons
+  const w = await newPage('en-US');
+  await w.page.goto(URL0 + '/');
+  await check('console-viewer-no-actions', async () => {
+    await login(w.page, 'eve', E.PW_EVE);
+    await w.page.waitForSelector('#sites .card', { timeout: 10000 });
+    await w.page.goto(incUrl);
+    await w.page.waitForSelector('#timeline li', { timeout: 10000 });
+    const btns = await w.page.$$eval('#incident-actions button', (b) => b.map((x) => x.id));
+    if (btns.length) return `incident buttons ${btns}`;
+    await w.page.goto(`${URL0}/#/host/${E.HOST1}`);
+    await w.page.waitForSelector('#host-actions', { state: 'attached', timeout: 10000 });
+    const hb = await w.page.$$eval('#host-actions button', (b) => b.map((x) => x.id));
+    if (hb.length) return `host buttons ${hb}`;
+    await w.page.goto(URL0 + '/#/routes');
+    await w.page.waitForSelector('#routes-body tr[data-route]', { timeout: 10000 });
+    const rb = await w.page.$$eval('#routes-body button, #route-form', (b) => b.length);
+    if (rb) return `${rb} route buttons or forms`;
+    const codes = await statuses(w.page, [
+      ['POST', `/api/v1/hosts/${E.HOST1}/commands`, { action: 'isolate' }], ['POST', `/api/v1/incidents/${E.INCIDENT}/resolve`, {}],
+      ['POST', '/api/v1/routes/1/test']]);
+    return codes.every((c) => c === 403) ? '' : `viewer writes -> ${codes}`;
+  });
+  await w.ctx.close();
 
   // a phone-sized screen: the overview still fits
   const m = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 390, height: 844 }, locale: 'en-US' });

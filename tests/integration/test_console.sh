@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/integration/test_console.sh - the web console of `mamori server` end
-# to end: a real server (temp data directory, loopback, API port chosen by
-# the kernel), console users made with `mamori server user`, two agents
-# enrolled (sites osaka and kyoto), then
+# to end: a real server (temp data directory, API on loopback, ports chosen
+# by the kernel), console users made with `mamori server user`, two agents
+# enrolled (web-1 of site osaka, running the guard on a tmpfs this test
+# mounted; db-1 of site kyoto, uplink only), then
 #   - HTTP checks with curl: page files and their security headers, path
 #     traversal on /static (plain, encoded, backslash, NUL) never serves a
 #     file, login answers (unknown name and wrong password alike, and the
@@ -13,13 +14,34 @@
 #   - the pages in Debian's chromium driven by playwright-core
 #     (tests/e2e/console.mjs): login, overview, an alert arriving live,
 #     the alert page, Japanese and back, host page and its confirmation,
-#     XSS through alert fields, CSRF, logout, a site admin refused another
-#     site, a phone-sized screen; screenshots saved under $ART and printed.
-# Needs $MAMORI, jq, curl, sqlite3, node with npm (installs tests/e2e's
-# node_modules on first run) and /usr/bin/chromium; no root needed.
+#     isolate and release of web-1 from the page (its namespace really loses
+#     and regains its network), an incident made by a real ransomware
+#     attack (`mamori sim` on the guarded tmpfs, frozen by web-1's guard)
+#     opened from the overview: its timeline (processes, files,
+#     indicators, what the guard did), kill of the actor and restore of the
+#     files from the page with who did it, resolve; alert routing (add,
+#     test message to a receiver, remove); XSS through alert fields, CSRF,
+#     logout, a site admin refused another site's host and incident, a
+#     viewer without action buttons, a phone-sized screen; screenshots
+#     saved under $ART and printed;
+#   - afterwards: the actor's processes are gone, its files are back
+#     (`mamori sim verify`), every response and route change is audited
+#     with the user who did it, and our own network namespace holds no
+#     isolation table.
+# SAFETY. The page's isolate really isolates: both agents run ONLY inside
+# network namespaces this test makes (mk_netns: a veth pair on a private
+# /30 each); the server's agent listener is on our side of web-1's pair, and
+# db-1's namespace reaches it through a host route; a listener (nc) on
+# another port of that address is what isolation must cut off. Before the
+# isolate the page's test checks that the agent's namespace is not ours; no
+# nft runs here but a read-only `nft list tables` of our namespace at the
+# end. The guard protects only the tmpfs this test mounted.
+# Needs root, $MAMORI, ip, nft, nc, jq, curl, sqlite3, python3, node with
+# npm (installs tests/e2e's node_modules on first run) and /usr/bin/chromium.
 # Prints "PASS name" / "FAIL name: why" per case.
 . "$(dirname "$0")/lib.sh"
-for c in jq curl sqlite3 node npm; do
+need_root
+for c in jq curl sqlite3 node npm ip nft nc python3; do
   command -v $c >/dev/null || { fail console-setup "$c is not installed"; lib_summary; exit 1; }
 done
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
@@ -36,6 +58,7 @@ SRV_OUT=$T/server.out
 PW_ADMIN='correct horse battery 1'
 PW_OSAKA='osaka-staple-2'
 PW_EVE='eve-password-3'
+PW_KYOTO='kyoto-staple-4'
 
 # ------------------------------------------------------------ catalogues --
 node "$REPO_ROOT/tests/unit/web/check_i18n.mjs" --self-test | tee "$T/i18n.out"
@@ -57,9 +80,24 @@ hash=$(sqlite3 "$D/server.db" "SELECT hash FROM users WHERE name='alice'")
 "$MAMORI" server user --data "$D" list | grep -q argon2 && { ok=0; why+="list-shows-hash "; }
 [ "$(sqlite3 "$D/server.db" "SELECT count(*) FROM audit WHERE action='user_add'")" = 3 ] || { ok=0; why+="audit "; }
 [ $ok = 1 ] && pass console-user-cli || fail console-user-cli "$why $(cat "$T/u.err")"
+# kyoto's site admin: refused osaka's incident in the browser part
+printf '%s\n' "$PW_KYOTO" | "$MAMORI" server user --data "$D" add kenji --role site-admin --site kyoto --password-stdin >/dev/null 2>>"$T/u.err" ||
+  fail console-user-kenji "$(cat "$T/u.err")"
+
+# --------------------------------------------------------------- network --
+mk_netns cweb || { fail console-netns "$LIB_ERR"; lib_summary; exit 1; }
+NS1=$NETNS HIP1=$NETNS_HOST_IP
+mk_netns cdb || { fail console-netns "$LIB_ERR"; lib_summary; exit 1; }
+NS2=$NETNS HIP2=$NETNS_HOST_IP
+ip netns exec "$NS2" ip route add "$HIP1/32" via "$HIP2" || { fail console-netns "no route from $NS2 to $HIP1"; lib_summary; exit 1; }
+# web-1's guard protects this tmpfs only; a sim corpus on it
+MNT=$(mk_tmpfs 64) || { fail console-setup "mk_tmpfs: $LIB_ERR"; lib_summary; exit 1; }
+case $MNT in "$LIB_TMP"/*) ;; *) fail console-setup "mount point $MNT not under $LIB_TMP"; lib_summary; exit 1 ;; esac
+timeout 60 "$MAMORI" sim corpus --dir "$MNT/share" --files 30 --scale 0.2 --seed 7 >/dev/null 2>&1 ||
+  { fail console-setup "sim corpus failed"; lib_summary; exit 1; }
 
 # ------------------------------------------------------------------ start --
-lib_start_bg "$SRV_OUT" "$MAMORI" server run --data "$D" --listen 127.0.0.1:0 \
+lib_start_bg "$SRV_OUT" "$MAMORI" server run --data "$D" --listen "$HIP1:0" \
   --api-listen 127.0.0.1:0 --offline-after 3s --heartbeat 1s
 SRV_PID=$LIB_BG_PID
 READY=$(wait_json "$SRV_OUT" ready 20) && AREADY=$(wait_json "$SRV_OUT" api_ready 5) || {
@@ -87,17 +125,27 @@ login() { # NAME PASSWORD [curl args]: CODE, cookie in COOKIE, csrf in CSRF
 ok=1 why=
 "$MAMORI" server token --data "$D" --site osaka >"$T/t1" 2>/dev/null &&
 "$MAMORI" server token --data "$D" --site kyoto >"$T/t2" 2>/dev/null || { ok=0; why+="tokens "; }
-NOGUARD=
-"$MAMORI" agent run --help 2>&1 | grep -q -- --no-guard && NOGUARD=--no-guard
-"$MAMORI" agent enroll --server "https://127.0.0.1:$PORT" --token "$(tail -1 "$T/t1")" --dir "$T/a1" --hostname web-1 >"$T/e1" 2>&1 &&
-"$MAMORI" agent enroll --server "https://127.0.0.1:$PORT" --token "$(tail -1 "$T/t2")" --dir "$T/a2" --hostname db-1 >"$T/e2" 2>&1 || { ok=0; why+="enroll:$(cat "$T/e1" "$T/e2") "; }
-lib_start_bg "$T/a1.out" "$MAMORI" agent run $NOGUARD --dir "$T/a1" --max-backoff 2s
-lib_start_bg "$T/a2.out" "$MAMORI" agent run $NOGUARD --dir "$T/a2" --max-backoff 2s
+ip netns exec "$NS1" "$MAMORI" agent enroll --server "https://$HIP1:$PORT" --token "$(tail -1 "$T/t1")" --dir "$T/a1" --hostname web-1 >"$T/e1" 2>&1 &&
+ip netns exec "$NS2" "$MAMORI" agent enroll --server "https://$HIP1:$PORT" --token "$(tail -1 "$T/t2")" --dir "$T/a2" --hostname db-1 >"$T/e2" 2>&1 || { ok=0; why+="enroll:$(cat "$T/e1" "$T/e2") "; }
+# the agents run inside their namespaces, never in ours
+lib_start_bg "$T/a1.out" ip netns exec "$NS1" "$MAMORI" agent run --dir "$T/a1" --max-backoff 2s \
+  --protect "$MNT" --action freeze
+A1_PID=$LIB_BG_PID
+lib_start_bg "$T/a2.out" ip netns exec "$NS2" "$MAMORI" agent run --no-guard --dir "$T/a2" --max-backoff 2s
+A2_PID=$LIB_BG_PID
 wait_json "$T/a1.out" connected 15 >/dev/null && wait_json "$T/a2.out" connected 15 >/dev/null || { ok=0; why+="connect "; }
+pid_in_netns "$A1_PID" "$NS1" && pid_in_netns "$A2_PID" "$NS2" || { ok=0; why+="agents-not-in-their-namespaces "; }
+wait_json "$T/a1.out" guard_ready 20 >/dev/null || { ok=0; why+="no-guard-ready:$(tail -c 300 "$T/a1.out") "; }
 H1=$(sqlite3 "$D/server.db" "SELECT id FROM hosts WHERE hostname='web-1'")
 H2=$(sqlite3 "$D/server.db" "SELECT id FROM hosts WHERE hostname='db-1'")
 [ -n "$H1" ] && [ -n "$H2" ] || { ok=0; why+="host-ids "; }
-[ $ok = 1 ] && pass console-agents-enrolled || fail console-agents-enrolled "$why"
+[ $ok = 1 ] && pass console-agents-enrolled || { fail console-agents-enrolled "$why"; lib_summary; exit 1; }
+# the other listener on web-1's veth that isolation must cut off
+OTHER=$((PORT + 1))
+lib_start_bg "$T/nc.out" nc -lk "$HIP1" "$OTHER"
+for _ in $(seq 30); do netns_reach "$NS1" "$HIP1" "$OTHER" && break; sleep 0.1; done
+netns_reach "$NS1" "$HIP1" "$OTHER" && pass console-namespace-reaches-listener ||
+  fail console-namespace-reaches-listener "$NS1 cannot reach $HIP1:$OTHER before any command"
 # an alert whose body names files and a program with markup in them
 XSS='<img src=x onerror=alert(1)>'
 XSS_ALERT=$(sqlite3 "$D/server.db" "INSERT INTO alerts(host_id, site_id, time, kind, severity, summary, body)
@@ -237,20 +285,85 @@ req -X POST -H 'Content-Type: application/json' -H "Origin: $URL" -d "{\"name\":
 login tina "$PW_EVE"; [ "$CODE" = 201 ] || { ok=0; why+="off:$CODE "; }
 [ $ok = 1 ] && pass console-totp || fail console-totp "$why"
 
+# ------------------------------------------------------------ the attack --
+# A real ransomware run (mamori sim) on the guarded tmpfs: web-1's guard
+# freezes it and its alert becomes an incident at the server.
+run_sim_bg "$T/sim.out" ransomware --dir "$MNT/share" --mode full
+RANSOM_ALERT= INCIDENT=
+for _ in $(seq 200); do
+  read -r RANSOM_ALERT INCIDENT < <(sqlite3 -separator ' ' "$D/server.db" "SELECT id, COALESCE(incident_id, '') FROM alerts
+    WHERE host_id = '$H1' AND kind = 'ransomware' AND json_extract(body, '$.actor_key') IS NOT NULL ORDER BY id LIMIT 1")
+  [ -n "$INCIDENT" ] && break
+  sleep 0.1
+done
+ALERT_BODY=$(sqlite3 "$D/server.db" "SELECT body FROM alerts WHERE id = '${RANSOM_ALERT:-0}'")
+ACTOR_PIDS=$(printf '%s' "$ALERT_BODY" | jq -r '.pids[]?' 2>/dev/null | tr '\n' ' ')
+frozen=0
+for p in $ACTOR_PIDS; do [ "$(proc_state "$p")" = T ] && frozen=$((frozen + 1)); done
+if [ -n "$INCIDENT" ] && [ "$(printf '%s' "$ALERT_BODY" | jq -r .action)" = freeze ] && [ "$frozen" -gt 0 ]; then
+  pass console-attack-frozen-incident
+else
+  fail console-attack-frozen-incident "alert ${RANSOM_ALERT:-none} incident ${INCIDENT:-none} frozen $frozen of '$ACTOR_PIDS': $(tail -c 300 "$T/a1.out")"
+fi
+
+# a webhook receiver for the routing page's test message
+SECRET=$(head -c 12 /dev/urandom | xxd -p)
+lib_start_bg "$T/recv.log" python3 "$REPO_ROOT/tests/integration/delivery/receiver.py" http "$T/rport" "$T/recv.out"
+for _ in $(seq 50); do [ -s "$T/rport" ] && break; sleep 0.1; done
+RECV_URL=http://127.0.0.1:$(cat "$T/rport" 2>/dev/null)/hook/$SECRET
+
 # ---------------------------------------------------------------- browser --
 if [ ! -d "$REPO_ROOT/tests/e2e/node_modules/playwright-core" ]; then
   (cd "$REPO_ROOT/tests/e2e" && npm ci --no-audit --no-fund >"$T/npm.out" 2>&1) ||
     { fail console-e2e-setup "npm ci: $(tail -5 "$T/npm.out")"; lib_summary; exit 1; }
 fi
+# REACH_CMD: can web-1's namespace open a connection to the other listener?
 URL=$URL ART=$ART MAMORI=$MAMORI AGENT1=$T/a1 HOST1=$H1 HOST2=$H2 XSS_ALERT=$XSS_ALERT \
-  PW_ADMIN=$PW_ADMIN PW_OSAKA=$PW_OSAKA CHROMIUM=$CHROMIUM \
-  timeout 300 node "$REPO_ROOT/tests/e2e/console.mjs" 2>"$T/e2e.err" | tee "$T/e2e.out"
+  PW_ADMIN=$PW_ADMIN PW_OSAKA=$PW_OSAKA PW_KYOTO=$PW_KYOTO PW_EVE=$PW_EVE CHROMIUM=$CHROMIUM \
+  AGENT1_PID=$A1_PID AGENT1_NETNS=$NS1 \
+  REACH_CMD="ip netns exec $NS1 timeout 2 bash -c 'exec 3<>/dev/tcp/$HIP1/$OTHER'" \
+  INCIDENT=$INCIDENT RANSOM_ALERT=$RANSOM_ALERT ACTOR_KEY="$(printf '%s' "$ALERT_BODY" | jq -r .actor_key)" \
+  SHARE=$MNT/share RECV_URL=$RECV_URL RECV_OUT=$T/recv.out \
+  timeout 400 node "$REPO_ROOT/tests/e2e/console.mjs" 2>"$T/e2e.err" | tee "$T/e2e.out"
 LIB_NPASS=$((LIB_NPASS + $(grep -c '^PASS' "$T/e2e.out")))
 LIB_NFAIL=$((LIB_NFAIL + $(grep -c '^FAIL' "$T/e2e.out")))
 grep -q '^PASS\|^FAIL' "$T/e2e.out" || fail console-e2e "the browser run printed nothing: $(tail -5 "$T/e2e.err")"
-# the isolate the page asked for is a pending command of web-1, by alice
-[ "$(sqlite3 "$D/server.db" "SELECT count(*) FROM commands WHERE host_id='$H1' AND action='isolate' AND created_by LIKE 'user:%(alice)'")" -ge 1 ] &&
-  pass console-isolate-recorded || fail console-isolate-recorded "no isolate command by alice"
+# what the page asked for: commands of web-1 by alice, their outcome, audited
+by_alice() { # ACTION: "status count" of web-1's commands of ACTION by alice
+  sqlite3 -separator ' ' "$D/server.db" "SELECT group_concat(DISTINCT status), count(*) FROM commands
+    WHERE host_id='$H1' AND action='$1' AND created_by LIKE 'user:%(alice)'"
+}
+ok=1 why=
+for a in isolate release kill restore; do
+  r=$(by_alice $a); [[ $r == "ok "[1-9]* ]] || { ok=0; why+="$a:'$r' "; }
+done
+n=$(sqlite3 "$D/server.db" "SELECT count(*) FROM audit WHERE action='command' AND actor LIKE 'user:%(alice)'
+  AND detail NOT LIKE 'refused%'")
+[ "$n" -ge 4 ] || { ok=0; why+="command-audit-rows:$n "; }
+for a in route_add route_test route_rm api_incident_resolve; do
+  [ "$(sqlite3 "$D/server.db" "SELECT count(*) FROM audit WHERE action='$a' AND actor LIKE 'user:%(alice)' AND detail NOT LIKE 'refused%'")" -ge 1 ] ||
+    { ok=0; why+="no-$a-audit "; }
+done
+[ "$(sqlite3 "$D/server.db" "SELECT detail FROM audit WHERE action='route_test' AND actor LIKE 'user:%(alice)' ORDER BY id DESC LIMIT 1")" = \
+  "webhook http://127.0.0.1:$(cat "$T/rport" 2>/dev/null)/hook/...: delivered" ] || { ok=0; why+="route-test-detail "; }
+[ $ok = 1 ] && pass console-responses-recorded-and-audited || fail console-responses-recorded-and-audited "$why"
+
+# the kill from the incident page: the frozen actor is gone; the restore: its files are back
+alive=
+for p in $ACTOR_PIDS; do s=$(proc_state "$p"); [ -n "$s" ] && [ "$s" != Z ] && alive+="$p:$s "; done
+[ -n "$ACTOR_PIDS" ] && [ -z "$alive" ] && pass console-actor-killed ||
+  fail console-actor-killed "still alive: ${alive:-none} (pids '$ACTOR_PIDS')"
+v=$(timeout 60 "$MAMORI" sim verify --dir "$MNT/share" 2>/dev/null | jq -cR 'fromjson? | select(.event=="sim-verify")' | head -n 1)
+[ "$(printf '%s' "$v" | jq -r 'select(.damaged == 0 and .missing == 0 and .extra == 0) | "ok"')" = ok ] &&
+  pass console-files-restored || fail console-files-restored "verify: ${v:-nothing}"
+
+# isolation stayed in web-1's namespace
+if root_isolated; then
+  fail console-root-namespace-untouched "OUR network namespace has a mamori_isolate table: $(nft list tables 2>&1 | tr '\n' ' ')"
+else
+  pass console-root-namespace-untouched
+fi
+grep -l Sanitizer "$T"/*.out >/dev/null 2>&1 && fail console-no-sanitizer-reports "$(grep -l Sanitizer "$T"/*.out | tr '\n' ' ')"
 
 kill -TERM "$SRV_PID" 2>/dev/null
 lib_summary

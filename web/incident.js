@@ -1,0 +1,157 @@
+// incident.js - the incidents: their list (#/incidents) and one incident
+// (#/incident/ID) as a timeline of what happened - each alert with the
+// actor's processes, the files it damaged, the indicators and what the guard
+// did; the response commands, who asked for them and how they ended; the
+// resolution - and the responses an operator may order: isolate or release
+// the host, kill the actor, restore the files, resolve, each behind a
+// confirmation. Data: GET /api/v1/incidents, /api/v1/incidents/{id} and, for
+// the first BODIES alerts of the timeline, GET /api/v1/alerts/{id} (the
+// guard's record). Writes: POST /api/v1/hosts/{id}/commands and
+// /api/v1/incidents/{id}/resolve; the server audits them.
+import { el, put, append } from './dom.js';
+import { t, fmtTime } from './i18n.js';
+import { get, call } from './api.js';
+import {
+  sevBadge, link, td, table, paged, showError, confirmDialog, asList, show, guardDid,
+  commandRow, COMMAND_COLS, inFlight, refreshWhile,
+} from './ui.js';
+
+const BODIES = 20; // alerts whose full record the page reads
+
+const hostLink = (id, name) => (id ? link(`#/host/${encodeURIComponent(id)}`, name || id) : '');
+const siteLink = (s) => (s ? link(`#/site/${encodeURIComponent(s)}`, s) : '');
+
+// ------------------------------------------------------------------ list --
+export async function incidentsView(main) {
+  const list = table(['col.last', 'col.severity', 'col.status', 'col.site', 'col.host', 'col.title'], 'incidents-body');
+  put(main, el('h1', null, t('incidents.title')), list);
+  main.appendChild(await paged(list.tBodies[0], '/api/v1/incidents', { limit: 20 }, (i) =>
+    el('tr', { 'data-incident': i.id },
+      td('col.last', fmtTime(i.last_ms)),
+      td('col.severity', sevBadge(i.severity)),
+      td('col.status', t(`incident.status.${i.status}`)),
+      td('col.site', siteLink(i.site)),
+      td('col.host', i.kind === 'host' ? hostLink(i.host_id, i.hostname) : t('incident.kind.outbreak')),
+      td('col.title', link(`#/incident/${i.id}`, i.title)))));
+}
+
+// ------------------------------------------------------------- timeline --
+// The actor's processes as the guard reported them: its root (the PID in
+// the actor key BOOT-PID-START) with program, user and command line, and
+// the other members under it. The guard names the members, not their
+// parents: the tree has one level.
+function actorTree(b, key) {
+  const pids = asList(b.pids).filter(Number.isInteger);
+  const keyPid = Number(String(key || '').split('-')[1]);
+  const root = Number.isInteger(keyPid) && keyPid > 0 ? keyPid : pids[0];
+  const members = pids.filter((p) => p !== root);
+  return el('ul', { class: 'tree tl-tree' },
+    el('li', { 'data-pid': root },
+      el('span', { class: 'pid' }, t('incident.pid', { pid: root ?? '?' })), ' ',
+      el('code', null, b.exe || t('unknown')),
+      b.user !== undefined ? [' ', el('span', { class: 'muted' }, t('incident.user', { user: b.user }))] : null,
+      b.cmdline ? el('div', null, el('code', { class: 'cmdline' }, b.cmdline)) : null,
+      members.length ? el('ul', null, members.map((p) => el('li', { 'data-pid': p }, t('incident.pid', { pid: p })))) : null));
+}
+
+function items(list, cls) {
+  return list.length ? el('ul', { class: cls }, list.map((x) => el('li', null, show(x)))) : el('p', { class: `muted ${cls}` }, t('none'));
+}
+
+function alertEntry(a, b) {
+  const guard = b && (b.actor_key || b.pids);
+  return el('li', { class: 'tl tl-alert', 'data-type': 'alert', 'data-alert': a.alert_id },
+    el('div', { class: 'tl-head' },
+      el('time', null, fmtTime(a.time_ms)), ' ', sevBadge(a.severity), ' ',
+      hostLink(a.host_id, a.hostname), ' ',
+      link(`#/alert/${a.alert_id}`, a.summary || t('alert.nosummary'))),
+    guard ? el('dl', { class: 'kv tl-detail' },
+      el('dt', null, t('incident.actor')), el('dd', null, actorTree(b, a.actor_key || b.actor_key),
+        el('p', { class: 'muted' }, t('incident.tree.note'))),
+      el('dt', null, t('alert.files')), el('dd', null, items(asList(b.files), 'tl-files')),
+      el('dt', null, t('alert.indicators')), el('dd', null, items(asList(b.indicators), 'tl-indicators')),
+      el('dt', null, t('alert.did')), el('dd', null, items(guardDid(b), 'tl-did'))) : null);
+}
+
+function stepEntry(s) {
+  const when = el('time', null, fmtTime(s.time_ms));
+  const action = s.action ? t(`cmd.${s.action}`) : '';
+  if (s.type === 'command') {
+    return el('li', { class: 'tl tl-command', 'data-type': 'command', 'data-command': s.command },
+      when, ' ', t('incident.tl.command', { by: s.by, action }), s.arg ? [' ', el('code', null, s.arg)] : null);
+  }
+  if (s.type === 'command_result') {
+    return el('li', { class: `tl tl-result st-${s.status}`, 'data-type': 'command_result', 'data-command': s.command },
+      when, ' ', t('incident.tl.result', { action, status: t(`cmd.status.${s.status}`) }), s.message ? [t('sep'), s.message] : null);
+  }
+  return el('li', { class: 'tl tl-resolved', 'data-type': 'resolved' }, when, ' ', t('incident.tl.resolved', { by: s.by }));
+}
+
+// ---------------------------------------------------------------- detail --
+export async function incidentView(main, id, session, rerender) {
+  const d = await get(`/api/v1/incidents/${encodeURIComponent(id)}`);
+  const inc = d.incident;
+  const withBody = d.timeline.filter((s) => s.type === 'alert').slice(0, BODIES);
+  const bodies = new Map(await Promise.all(withBody.map(async (s) => {
+    const a = await get(`/api/v1/alerts/${s.alert_id}`);
+    return [s.alert_id, a.body && typeof a.body === 'object' ? a.body : null];
+  })));
+
+  const note = el('p', { class: 'muted', id: 'incident-note', role: 'status' });
+  const act = async (question, done, fn) => {
+    if (!(await confirmDialog(question))) return;
+    try {
+      await fn();
+      note.textContent = done;
+      rerender();
+    } catch (e) { showError(e); }
+  };
+  const host = inc.hostname || inc.host_id;
+  const cmdPath = `/api/v1/hosts/${encodeURIComponent(inc.host_id || '')}/commands`;
+  const command = (body) => call('POST', cmdPath, body);
+  const guardIds = [...new Set(d.alerts.map((a) => a.guard_alert_id).filter(Boolean))];
+  const button = (bid, cls, label, onClick) => el('button', { type: 'button', id: bid, class: cls, on: { click: onClick } }, t(label));
+  const actions = el('div', { class: 'row', id: 'incident-actions' });
+  if (session.role !== 'viewer') {
+    if (inc.kind === 'host' && inc.host_id) {
+      append(actions,
+        button('btn-inc-isolate', 'danger', 'action.isolate', () => act(t('confirm.isolate', { host }), t('done.isolate', { host }), () => command({ action: 'isolate' }))),
+        button('btn-inc-release', null, 'action.release', () => act(t('confirm.release', { host }), t('done.release', { host }), () => command({ action: 'release' }))),
+        inc.actor_key ? button('btn-kill', 'danger', 'action.kill', () => act(t('confirm.kill', { host, actor: inc.actor_key }), t('done.kill', { host }),
+          () => command({ action: 'kill', actor: inc.actor_key }))) : null,
+        guardIds.length ? button('btn-restore', 'primary', 'action.restore', () => act(t('confirm.restore', { host, n: guardIds.length }), t('done.restore', { host }),
+          async () => { for (const g of guardIds) await command({ action: 'restore', alert: g }); })) : null);
+    }
+    if (inc.status === 'open') {
+      append(actions, button('btn-resolve', null, 'action.resolve', () => act(t('confirm.resolve', { title: inc.title }), t('done.resolve'),
+        () => call('POST', `/api/v1/incidents/${inc.id}/resolve`))));
+    }
+  }
+
+  const timeline = el('ol', { class: 'timeline', id: 'timeline' },
+    d.timeline.map((s) => (s.type === 'alert' ? alertEntry(s, bodies.get(s.alert_id)) : stepEntry(s))));
+  const cmds = table(COMMAND_COLS, 'incident-commands');
+  for (const c of d.commands) cmds.tBodies[0].appendChild(commandRow(c));
+  if (!d.commands.length) cmds.tBodies[0].appendChild(el('tr', null, el('td', { colspan: 4, class: 'muted' }, t('none'))));
+
+  put(main,
+    el('h1', { id: 'incident-title' }, inc.title),
+    el('dl', { class: 'kv', id: 'incident-facts' },
+      el('dt', null, t('col.status')), el('dd', { id: 'incident-status' }, t(`incident.status.${inc.status}`),
+        inc.resolved_by ? ` ${t('incident.resolved', { by: inc.resolved_by, when: fmtTime(inc.resolved_ms) })}` : ''),
+      el('dt', null, t('col.severity')), el('dd', null, sevBadge(inc.severity)),
+      el('dt', null, t('col.kind')), el('dd', null, t(`incident.kind.${inc.kind}`)),
+      el('dt', null, t('col.site')), el('dd', null, siteLink(inc.site)),
+      el('dt', null, t(inc.kind === 'host' ? 'col.host' : 'col.hosts')),
+      el('dd', null, d.hosts.map((h, i) => [i ? ', ' : '', hostLink(h.id, h.hostname)])),
+      inc.actor_key ? [el('dt', null, t('incident.actorkey')), el('dd', null, el('code', { id: 'incident-actor' }, inc.actor_key))] : null,
+      el('dt', null, t('col.first')), el('dd', null, fmtTime(inc.first_ms)),
+      el('dt', null, t('col.last')), el('dd', null, fmtTime(inc.last_ms)),
+      el('dt', null, t('col.alerts')), el('dd', null, String(inc.alert_count))),
+    actions, note,
+    el('h2', null, t('incident.timeline')), timeline,
+    d.alerts_truncated ? el('p', { class: 'muted' }, t('incident.truncated')) : null,
+    el('h2', null, t('incident.commands')), cmds,
+    d.commands_truncated ? el('p', { class: 'muted' }, t('incident.truncated')) : null);
+  refreshWhile(inFlight(d.commands), rerender);
+}
