@@ -55,6 +55,7 @@ enum {
     R_ALERT_DELIVERIES,
     R_ROUTE_TEST,
     R_ROUTE_TEST_GET,
+    R_ALERT_COUNTS,
 };
 
 static const struct http_route ROUTES[] = {
@@ -65,6 +66,7 @@ static const struct http_route ROUTES[] = {
     {"GET", "/api/v1/hosts/{id}", R_HOST},
     {"POST", "/api/v1/hosts/{id}/revoke", R_HOST_REVOKE},
     {"GET", "/api/v1/alerts", R_ALERTS},
+    {"GET", "/api/v1/alerts/counts", R_ALERT_COUNTS}, /* before /alerts/{id}: first match */
     {"GET", "/api/v1/alerts/{id}", R_ALERT},
     {"POST", "/api/v1/tokens", R_TOKENS},
     {"GET", "/api/v1/audit", R_AUDIT},
@@ -244,6 +246,7 @@ static void on_request(void *arg, struct http_conn *c, const struct http_req *r,
             case R_HOST_REVOKE: api_host_revoke(q); break;
             case R_ALERTS: api_alerts_list(q); break;
             case R_ALERT: api_alert_get(q); break;
+            case R_ALERT_COUNTS: api_alert_counts(q); break;
             case R_TOKENS: api_token_create(q); break;
             case R_AUDIT: api_audit_list(q); break;
             case R_STREAM: api_stream_open(q); break;

@@ -22,37 +22,6 @@
 #include "api/api_int.h"
 #include "core/err.h"
 
-static int time_param(struct api_call *q, const char *name, int64_t dflt, int64_t *out)
-{
-    const char *v = http_query(q->r, name);
-    *out = dflt;
-    if (!v)
-        return 0;
-    if (*v && strspn(v, "0123456789") == strlen(v) && strlen(v) <= 15) {
-        *out = strtoll(v, NULL, 10);
-        return 0;
-    }
-    struct tm tm = {0};
-    const char *p = strptime(v, "%Y-%m-%dT%H:%M:%S", &tm);
-    int64_t frac = 0;
-    if (p && *p == '.') {
-        int digits = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-            if (digits < 3)
-                frac = frac * 10 + (*p - '0');
-        for (; digits < 3; digits++)
-            frac *= 10;
-    }
-    if (!p || strcmp(p, "Z") != 0) {
-        api_fail(q, 400, "bad_parameter",
-                 "%s must be milliseconds since 1970 or a UTC time like 2024-05-01T12:00:00Z",
-                 name);
-        return -1;
-    }
-    *out = (int64_t)timegm(&tm) * 1000 + frac;
-    return 0;
-}
-
 static int limit_param(struct api_call *q, int *limit)
 {
     const char *v = http_query(q->r, "limit");
@@ -92,10 +61,11 @@ static void row_json(struct hbuf *b, sqlite3_stmt *st)
     char when[40];
     int64_t t = sqlite3_column_int64(st, 2);
     api_fmt_time(t, when, sizeof when);
-    hbuf_printf(b, "{\"id\":%" PRId64 ",\"seq\":%" PRId64 ",\"time\":\"%s\",\"time_ms\":%" PRId64
-                   ",\"received_ms\":%" PRId64 ",\"kind\":",
-                (int64_t)sqlite3_column_int64(st, 0), (int64_t)sqlite3_column_int64(st, 1), when,
-                t, (int64_t)sqlite3_column_int64(st, 3));
+    hbuf_printf(b,
+                "{\"id\":%" PRId64 ",\"seq\":%" PRId64 ",\"time\":\"%s\",\"time_ms\":%" PRId64
+                ",\"received_ms\":%" PRId64 ",\"kind\":",
+                (int64_t)sqlite3_column_int64(st, 0), (int64_t)sqlite3_column_int64(st, 1), when, t,
+                (int64_t)sqlite3_column_int64(st, 3));
     const char *kind = (const char *)sqlite3_column_text(st, 4);
     if (kind)
         json_str(b, kind);
@@ -121,8 +91,8 @@ void api_host_events_list(struct api_call *q)
     }
     int limit;
     int64_t since, until;
-    if (limit_param(q, &limit) < 0 || time_param(q, "since", 0, &since) < 0 ||
-        time_param(q, "until", INT64_MAX, &until) < 0)
+    if (limit_param(q, &limit) < 0 || api_time_param(q, "since", 0, &since) < 0 ||
+        api_time_param(q, "until", INT64_MAX, &until) < 0)
         return;
     const char *id = http_param(&q->p, "id");
     struct host_row h;

@@ -80,6 +80,12 @@ void api_audit_list(struct api_call *q);
 /* The site named by a `site` value within q->who's scope: 0 with *id set,
  * or an answer (404 for a site out of scope, as for one that does not exist). */
 int api_site_param(struct api_call *q, const char *name, int64_t *id);
+/* Query parameter `name` as ms since 1970 or RFC 3339 UTC (2024-05-01T12:00:00Z,
+ * fraction allowed) into *out, dflt when absent: 0, or -1 and a 400 answer. */
+int api_time_param(struct api_call *q, const char *name, int64_t dflt, int64_t *out);
+
+/* api_counts.c */
+void api_alert_counts(struct api_call *q);
 
 /* api_write.c */
 void api_token_create(struct api_call *q);

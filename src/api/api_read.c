@@ -61,11 +61,10 @@ static int param_cursor(struct api_call *q, char list, uint32_t fp, struct api_c
     return 0;
 }
 
-/* ms since the epoch, or RFC 3339 UTC (2024-05-01T12:00:00Z, fraction allowed). */
-static int param_time(struct api_call *q, const char *name, int64_t *out)
+int api_time_param(struct api_call *q, const char *name, int64_t dflt, int64_t *out)
 {
     const char *v = http_query(q->r, name);
-    *out = 0;
+    *out = dflt;
     if (!v)
         return 0;
     if (*v && strspn(v, "0123456789") == strlen(v) && strlen(v) <= 15) {
@@ -394,7 +393,7 @@ void api_alerts_list(struct api_call *q)
         }
         f.host_id = host;
     }
-    if (param_time(q, "since", &f.since) < 0 || param_severity(q, &f) < 0)
+    if (api_time_param(q, "since", 0, &f.since) < 0 || param_severity(q, &f) < 0)
         return;
     f.kind = http_query(q->r, "kind");
     if (f.kind && (!*f.kind || strlen(f.kind) > 63)) {
@@ -493,7 +492,7 @@ void api_audit_list(struct api_call *q)
     if (check_params(q, allowed) < 0 || param_limit(q, &limit) < 0)
         return;
     struct apist_audit_q f = {.site_id = q->who.site_id, .limit = limit + 1};
-    if (param_time(q, "since", &f.since) < 0)
+    if (api_time_param(q, "since", 0, &f.since) < 0)
         return;
     f.actor = http_query(q->r, "actor");
     f.action = http_query(q->r, "action");

@@ -1,7 +1,7 @@
 /* store.h - the server's database: one SQLite file (server.db, WAL mode) in
  * the data directory, with a versioned schema.
  *
- * Schema version 8 (PRAGMA user_version; store_open creates or upgrades it
+ * Schema version 9 (PRAGMA user_version; store_open creates or upgrades it
  * step by step and refuses a newer one):
  *   sites   (id, name UNIQUE, created)
  *   tokens  (hash PK = SHA-256 hex of the secret, site_id, created, expires,
@@ -40,6 +40,8 @@
  *            the durable outbox (v7; queries in deliver/route.h)
  *   events gain seq (the agent's event spool number, unique per host) and
  *            kind; written by server/events.c, deleted by retention.c (v8)
+ *   alerts' time index becomes (time, site_id, severity): alert counts over
+ *            a window read the index alone (v9; api/api_counts.c)
  * Times are milliseconds since the epoch (UTC).
  *
  * Several processes share the file: the running server, and `mamori server
@@ -54,7 +56,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 #define STORE_BUSY_MS 5000
 #define STORE_FILE "server.db"
 #define SITE_NAME_MAX 64

@@ -228,6 +228,35 @@ api "$ADM" GET "/api/v1/hosts?sitee=x"; [ "$CODE" = 400 ] && grep -q sitee "$T/b
 api "$ADM" GET "/api/v1/alerts?since=yesterday"; [ "$CODE" = 400 ] || { ok=0; why+="since-bad:$CODE "; }
 [ $ok = 1 ] && pass api-pagination || fail api-pagination "$why"
 
+# ---------------------------------------------------------- alert counts --
+# the "bulk" alerts (one a second from 1700000001000) over two hourly buckets,
+# against what sqlite3 counts in the same window
+ok=1 why=
+S=1699997000000 U=1700004200000
+sq() { sqlite3 "$D/server.db" "SELECT count(*) FROM alerts WHERE time >= $S AND time < $U $1"; }
+want="$(sq "AND time < $S + 3600000"),$(sq "AND time >= $S + 3600000")"
+api "$VIEW" GET "/api/v1/alerts/counts?since=$S&until=$U"
+[ "$CODE" = 200 ] && [ "$(jq -r '.buckets | join(",")' "$T/body")" = "$want" ] &&
+  [ "$(jq -r '.total' "$T/body")" = "$(sq "")" ] && [ "$(jq -r '.bucket_ms' "$T/body")" = 3600000 ] ||
+  { ok=0; why+="buckets:$CODE:$(head -c 200 "$T/body") want $want "; }
+bulk_site="AND site_id = (SELECT id FROM sites WHERE name = 'bulk')"
+[ "$(jq -c '[.sites[] | .site, .total, .high, .low, .critical]' "$T/body")" = \
+  "[\"bulk\",$(sq "$bulk_site"),$(sq "$bulk_site AND severity = 'high'"),$(sq "$bulk_site AND severity = 'low'"),0]" ] ||
+  { ok=0; why+="sites:$(jq -c .sites "$T/body") "; }
+api "$ADM" GET "/api/v1/alerts/counts?since=2023-11-14T21:23:20Z&until=$U&site=bulk"
+[ "$CODE" = 200 ] && [ "$(jq -r '.buckets | join(",")' "$T/body")" = "$want" ] || { ok=0; why+="rfc3339-site:$CODE "; }
+api "$OSA" GET "/api/v1/alerts/counts?since=$S&until=$U" # bulk is not osaka's
+[ "$CODE" = 200 ] && [ "$(jq -c '[.total, .sites]' "$T/body")" = '[0,[]]' ] || { ok=0; why+="scope:$(head -c 200 "$T/body") "; }
+api "$OSA" GET "/api/v1/alerts/counts?site=bulk"; [ "$CODE" = 404 ] || { ok=0; why+="scope-site:$CODE "; }
+api "$ADM" GET "/api/v1/alerts/counts"
+[ "$CODE" = 200 ] && [ "$(jq '.buckets | length' "$T/body")" = 24 ] &&
+  [ "$(jq '.until_ms - .since_ms' "$T/body")" = 86400000 ] || { ok=0; why+="default-24h:$CODE "; }
+api "$ADM" GET "/api/v1/alerts/counts?since=$U&until=$S"; [ "$CODE" = 400 ] || { ok=0; why+="reversed:$CODE "; }
+api "$ADM" GET "/api/v1/alerts/counts?since=$((U - 9 * 86400000))&until=$U"; [ "$CODE" = 400 ] || { ok=0; why+="9-days:$CODE "; }
+api "$ADM" GET "/api/v1/alerts/counts?severity=high"; [ "$CODE" = 400 ] || { ok=0; why+="unknown-param:$CODE "; }
+api "$ADM" GET /api/v1/alerts/1; [ "$CODE" = 200 ] && [ "$(jq .id "$T/body")" = 1 ] || { ok=0; why+="alert-by-id:$CODE "; }
+[ $ok = 1 ] && pass api-alert-counts || fail api-alert-counts "$why"
+
 # ----------------------------------------------------------- event stream --
 # stream TOKEN OUT: curl -N with each line prefixed by its arrival time (ms).
 stream() {

@@ -89,6 +89,11 @@ static void test_upgrade_from_v1(void **state)
     assert_int_equal(store_version(&st), STORE_SCHEMA_VERSION);
     assert_int_equal(count(&st, "SELECT count(*) FROM alerts WHERE summary='old' AND seq IS NULL"),
                      1);
+    /* v9: the time index also holds site and severity (alert counts read it alone) */
+    assert_int_equal(count(&st, "SELECT count(*) FROM sqlite_master WHERE name = 'alerts_time'"),
+                     0);
+    assert_int_equal(count(&st, "SELECT count(*) FROM pragma_index_info('alerts_time_site_sev')"),
+                     3);
     assert_int_equal(store_alert_intake(&st, "h-1", 1, 7, 10, "drill", "high", "x", "{}"), 0);
     assert_int_equal(store_alert_intake(&st, "h-1", 1, 7, 11, "drill", "high", "x", "{}"), 0);
     assert_int_equal(store_alert_intake(&st, "h-2", 1, 7, 12, "drill", "high", "x", "{}"), 0);
