@@ -57,8 +57,8 @@ struct au_pid {
 
 struct lg_audit {
     struct au_slot slot[AU_SLOTS];
-    size_t pool;   /* bytes of record text in all slots */
-    int emitted;   /* slot handed out by the last event, freed at the next call */
+    size_t pool; /* bytes of record text in all slots */
+    int emitted; /* slot handed out by the last event, freed at the next call */
     struct au_pid pids[LG_AUDIT_PIDS];
 };
 
@@ -258,9 +258,9 @@ static bool slot_append(struct lg_audit *a, struct au_slot *s, const struct au_h
 /* User-space records stand alone: no EOE follows them. */
 static bool standalone(const char *t, size_t n)
 {
-    static const char *const pre[] = {"USER_", "CRED_", "SERVICE_", "DAEMON_", "ANOM_",
-                                      "SYSTEM_", "ADD_", "DEL_",     "ACCT_",   "GRP_",
-                                      "USYS_", "LOGIN", "CONFIG_CHANGE", "ROLE_", "TRUSTED_APP"};
+    static const char *const pre[] = {
+        "USER_", "CRED_", "SERVICE_", "DAEMON_", "ANOM_",         "SYSTEM_", "ADD_",       "DEL_",
+        "ACCT_", "GRP_",  "USYS_",    "LOGIN",   "CONFIG_CHANGE", "ROLE_",   "TRUSTED_APP"};
     for (size_t i = 0; i < sizeof pre / sizeof *pre; i++) {
         size_t l = strlen(pre[i]);
         if (n >= l && !memcmp(t, pre[i], l))
@@ -273,8 +273,8 @@ static bool standalone(const char *t, size_t n)
 
 static bool hex_key(const char *k)
 {
-    static const char *const keys[] = {"proctitle", "name", "cmd", "comm", "exe", "cwd",
-                                       "path",      "acct", "data", "key", NULL};
+    static const char *const keys[] = {"proctitle", "name", "cmd",  "comm", "exe", "cwd",
+                                       "path",      "acct", "data", "key",  NULL};
     if (k[0] == 'a' && k[1] >= '0' && k[1] <= '9') {
         const char *p = k + 1;
         while (*p >= '0' && *p <= '9')
@@ -289,9 +289,10 @@ static bool hex_key(const char *k)
 
 static int hexval(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                          : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                                                 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                  : -1;
 }
 
 /* Decodes v (n hex digits, n even) in place; NUL bytes become spaces and
@@ -329,8 +330,8 @@ struct au_pick {
 
 static bool key_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '[' || c == ']' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '[' || c == ']' || c == '.';
 }
 
 /* Parses "k=v k="v" k='...'" at p (NUL-terminated, modified in place) into
@@ -523,9 +524,11 @@ static const struct sg_event *emit(struct lg_reader *r, int i)
     remember_exe(a, &pk);
     lg_ev_finish(r);
     if (s->dropped)
-        lg_report(r, s->first_line, -1, 0, "%s:%llu: audit event %llu has more than %u bytes of "
-                  "records; later records dropped", r->name, (unsigned long long)s->first_line,
-                  (unsigned long long)s->serial, LG_AUDIT_EVENT_MAX);
+        lg_report(r, s->first_line, -1, 0,
+                  "%s:%llu: audit event %llu has more than %u bytes of "
+                  "records; later records dropped",
+                  r->name, (unsigned long long)s->first_line, (unsigned long long)s->serial,
+                  LG_AUDIT_EVENT_MAX);
     a->emitted = i;
     return e;
 }
@@ -553,8 +556,10 @@ static int take_line(struct lg_reader *r, char *line, size_t len, uint64_t no)
     struct au_head h;
     if (!parse_head(line, len, &h)) {
         if (len > 0)
-            lg_report(r, no, -1, 0, "%s:%llu: not an audit record (type=... msg=audit(...)); "
-                      "skipped", r->name, (unsigned long long)no);
+            lg_report(r, no, -1, 0,
+                      "%s:%llu: not an audit record (type=... msg=audit(...)); "
+                      "skipped",
+                      r->name, (unsigned long long)no);
         return -1;
     }
     struct au_slot *s = find_slot(a, h.serial, h.time_ns);
@@ -568,7 +573,7 @@ static int take_line(struct lg_reader *r, char *line, size_t len, uint64_t no)
         s->serial = h.serial;
         s->time_ns = h.time_ns;
         s->first_line = no;
-        size_t nl = h.node_len < LG_AUDIT_NODE_MAX ? h.node_len : LG_AUDIT_NODE_MAX - 1;
+        size_t nl = h.node ? lg_utf8_cut(h.node, h.node_len, LG_AUDIT_NODE_MAX - 1) : 0;
         memcpy(s->node, h.node ? h.node : "", nl);
         s->node[nl] = '\0';
     }
