@@ -140,24 +140,30 @@ try {
   });
   await shot(page, 'alert-en');
 
-  await check('console-switch-language-ja-and-back', async () => {
-    await page.selectOption('#lang', 'ja');
-    await waitFor(page, (t) => document.querySelector('#nav a')?.textContent === t, ja['nav.overview'], 5000);
-    const dt = await page.textContent('dl.kv dt');
-    if (dt !== ja['col.time']) return `alert page label '${dt}'`;
-    await shot(page, 'alert-ja');
-    await page.goto(URL0 + '/#/');
-    await page.waitForSelector('#sites .card', { timeout: 10000 });
-    const h1 = await page.textContent('main h1');
-    if (h1 !== ja['overview.title']) return `ja overview heading '${h1}' (remembered?)`;
-    await page.waitForSelector('svg.chart');
-    await shot(page, 'overview-ja');
-    await page.goto(URL0 + `/#/host/${E.HOST1}`);
-    await page.waitForSelector('#host-actions', { timeout: 10000 });
-    await shot(page, 'host-ja');
+  // back to English whatever happened: the checks after this read English text
+  const backToEnglish = async () => {
+    if ((await page.$eval('#lang', (x) => x.value)) === 'en') return;
     await page.selectOption('#lang', 'en');
     await waitFor(page, (t) => document.querySelector('#nav a')?.textContent === t, en['nav.overview'], 5000);
-    return '';
+  };
+  await check('console-switch-language-ja-and-back', async () => {
+    try {
+      await page.selectOption('#lang', 'ja');
+      await waitFor(page, (t) => document.querySelector('#nav a')?.textContent === t, ja['nav.overview'], 5000);
+      // the page is drawn again in Japanese once its data is back
+      await waitFor(page, (t) => document.querySelector('dl.kv dt')?.textContent === t, ja['col.time'], 10000);
+      await shot(page, 'alert-ja');
+      await page.goto(URL0 + '/#/');
+      await page.waitForSelector('#sites .card', { timeout: 10000 });
+      const h1 = await page.textContent('main h1');
+      if (h1 !== ja['overview.title']) return `ja overview heading '${h1}' (remembered?)`;
+      await page.waitForSelector('svg.chart');
+      await shot(page, 'overview-ja');
+      await page.goto(URL0 + `/#/host/${E.HOST1}`);
+      await page.waitForSelector('#host-actions', { timeout: 10000 });
+      await shot(page, 'host-ja');
+      return '';
+    } finally { await backToEnglish(); }
   });
 
   await check('console-host-page', async () => {
@@ -310,13 +316,16 @@ try {
     return commandDone('restore', 60000);
   });
   await check('console-incident-japanese', async () => {
-    await page.selectOption('#lang', 'ja');
-    await waitFor(page, (x) => [...document.querySelectorAll('main h2')].some((h) => h.textContent === x), ja['incident.timeline'], 10000);
-    const did = await page.textContent(`#timeline li[data-alert="${E.RANSOM_ALERT}"] .tl-did li`);
-    await shot(page, 'incident-ja');
-    await page.selectOption('#lang', 'en');
-    await waitFor(page, (x) => [...document.querySelectorAll('main h2')].some((h) => h.textContent === x), en['incident.timeline'], 10000);
-    return pattern(ja['guard.did.freeze']).test(did) ? '' : `ja guard text '${did}'`;
+    try {
+      await page.selectOption('#lang', 'ja');
+      await waitFor(page, (x) => [...document.querySelectorAll('main h2')].some((h) => h.textContent === x), ja['incident.timeline'], 10000);
+      const did = await page.textContent(`#timeline li[data-alert="${E.RANSOM_ALERT}"] .tl-did li`);
+      await shot(page, 'incident-ja');
+      return pattern(ja['guard.did.freeze']).test(did) ? '' : `ja guard text '${did}'`;
+    } finally {
+      await backToEnglish();
+      await waitFor(page, (x) => [...document.querySelectorAll('main h2')].some((h) => h.textContent === x), en['incident.timeline'], 10000);
+    }
   });
   await check('console-incident-resolve', async () => {
     await page.click('#btn-resolve');
