@@ -77,23 +77,39 @@ done
 
 # Fuzz smoke: each libFuzzer target (make fuzz) runs for FUZZ_SECONDS on a
 # copy of its seed corpus; the seeds in tests/fuzz/corpus/ stay untouched.
+# The targets run FUZZ_JOBS at a time (default: the number of cores; the
+# tests before them are done, so the cores are free); results are printed
+# in name order once all have finished.
+fuzz_one() { # binary workdir: runs one target, leaves its exit status and output in workdir
+  timeout 300 "$1" -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 \
+    -artifact_prefix="$2/" "$2" >"$2.out" 2>&1
+  echo $? >"$2.rc"
+}
 if [ -d build/fuzz/bin ] && [ -z "${ONLY:-}" -o "${ONLY:-}" = fuzz ]; then
+  fz_bins=() fz_work=()
+  running=0
   for fz in build/fuzz/bin/fuzz_*; do
     [ -x "$fz" ] || continue
     name=${fz##*/fuzz_}
     work=$(mktemp -d /tmp/mamori-fuzz.XXXXXX)
     [ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$work/"
-    out=$(timeout 300 "$fz" -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 \
-          -artifact_prefix="$work/" "$work" 2>&1); rc=$?
-    if [ $rc -eq 0 ]; then
+    if [ "$running" -ge "${FUZZ_JOBS:-$(nproc)}" ]; then wait -n; running=$((running - 1)); fi
+    fuzz_one "$fz" "$work" &
+    running=$((running + 1))
+    fz_bins+=("$fz") fz_work+=("$work")
+  done
+  wait
+  for i in "${!fz_bins[@]}"; do
+    name=${fz_bins[$i]##*/fuzz_} work=${fz_work[$i]}
+    rc=$(cat "$work.rc" 2>/dev/null || echo 1)
+    if [ "$rc" -eq 0 ]; then
       passed=$((passed + 1))
-      printf '%-60s %s\n' "fuzz/$name" "$(printf '%s\n' "$out" | grep -o 'Done [0-9]* runs' | tail -1)"
+      printf '%-60s %s\n' "fuzz/$name" "$(grep -o 'Done [0-9]* runs' "$work.out" | tail -1)"
+      rm -rf "$work" "$work.out" "$work.rc"
     else
       failed=$((failed + 1)); failures+=("fuzz/$name (exit $rc; crash input kept in $work)")
-      printf '%s\n' "$out" | tail -30
-      continue
+      tail -30 "$work.out"
     fi
-    rm -rf "$work"
   done
 fi
 
