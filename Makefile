@@ -43,7 +43,7 @@ BIN      := $(BUILD)/mamori
 UNIT_SRC := $(shell find tests/unit -name 'test_*.c' | sort)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all asan tests check up fuzz clean format deps bench-server
+.PHONY: all asan tests check up fuzz clean format deps bench-server bench-console
 all: $(BIN)
 
 # V=1 shows the full commands.
@@ -92,6 +92,10 @@ $(BUILD)/bench/server/loadgen: bench/server/loadgen.c bench/server/alertmix.c \
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(LDOPT) $(LDLIBS)
 
 bench-server: $(BIN) $(BUILD)/bench/server/loadgen
+
+# The console's first views on 10,000 hosts and 100,000 alerts (bench/console/README.md).
+bench-console: bench-server
+	bench/console/run.sh
 
 asan:
 	$(MAKE) VARIANT=asan tests
