@@ -8,6 +8,7 @@ import { el, clear, put, append } from './dom.js';
 import { initI18n, setLang, getLang, t } from './i18n.js';
 import { get, call, setCsrf, liveAlerts, ApiError } from './api.js';
 import { onError } from './ui.js';
+import { alertTitle } from './alerttext.js';
 import * as v from './views.js';
 import { incidentsView, incidentView } from './incident.js';
 import { routesView } from './routes.js';
@@ -16,6 +17,7 @@ const main = document.getElementById('main');
 const live = document.getElementById('live');
 let session = null;
 let closeLive = null;
+let lastAlert = null; // the newest alert of the event stream, named at the top
 
 function showError(e) {
   if (e instanceof ApiError && e.status === 401) { loggedOut(); return; }
@@ -31,6 +33,7 @@ function chrome() {
   document.title = t('title');
   document.getElementById('brand').textContent = t('brand');
   document.getElementById('lang').setAttribute('aria-label', t('lang.label'));
+  live.textContent = session && lastAlert ? t('live.new', { title: alertTitle(lastAlert) }) : '';
   if (!session) {
     logout.hidden = true;
     clear(document.getElementById('who'));
@@ -66,7 +69,8 @@ async function render() {
 function startLive() {
   if (closeLive) closeLive();
   closeLive = liveAlerts((a) => {
-    live.textContent = t('live.new', { summary: a.summary || '', host: a.hostname || '' });
+    lastAlert = a;
+    live.textContent = t('live.new', { title: alertTitle(a) });
     const body = document.getElementById('alerts-body');
     const onOverview = !location.hash || location.hash === '#/';
     if (body && onOverview) body.insertBefore(v.alertRow(a), body.firstChild);
@@ -84,6 +88,7 @@ function loggedOut() {
   session = null;
   setCsrf('');
   if (closeLive) { closeLive(); closeLive = null; }
+  lastAlert = null;
   live.textContent = '';
   render();
 }

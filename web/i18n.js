@@ -41,11 +41,12 @@ export function getLang() {
   return lang;
 }
 
-// t('key', {n: 3}) - the message with {name} placeholders filled.
+// t('key', {n: 3}) - the message with {name} placeholders filled in one
+// pass (a value holding "{x}" stays as it is).
 export function t(key, vars) {
-  let s = cat[key] ?? fallback[key] ?? key;
-  if (vars) for (const [k, v] of Object.entries(vars)) s = s.split(`{${k}}`).join(String(v));
-  return s;
+  const s = cat[key] ?? fallback[key] ?? key;
+  if (!vars) return s;
+  return s.replace(/\{([a-z_]+)\}/g, (m, k) => (Object.hasOwn(vars, k) ? String(vars[k]) : m));
 }
 
 // One formatter per language and style: making one costs far more than

@@ -2,9 +2,9 @@
 // (#/incident/ID) as a timeline of what happened - each alert with the
 // actor's processes, the files it damaged, the indicators and what the guard
 // did; the response commands, who asked for them and how they ended; the
-// resolution - and the responses an operator may order: isolate or release
-// the host, kill the actor, restore the files, resolve, each behind a
-// confirmation. Data: GET /api/v1/incidents, /api/v1/incidents/{id} and, for
+// resolution -, what to do next (alerttext.js) and the responses an
+// operator may order: isolate or release the host, kill the actor, restore
+// the files, resolve, each behind a confirmation. Data: GET /api/v1/incidents, /api/v1/incidents/{id} and, for
 // the first BODIES alerts of the timeline, GET /api/v1/alerts/{id} (the
 // guard's record). Writes: POST /api/v1/hosts/{id}/commands and
 // /api/v1/incidents/{id}/resolve; the server audits them.
@@ -12,9 +12,10 @@ import { el, put, append } from './dom.js';
 import { t, fmtTime } from './i18n.js';
 import { get, call } from './api.js';
 import {
-  sevBadge, link, td, table, paged, showError, confirmDialog, asList, show, guardDid,
-  commandRow, COMMAND_COLS, inFlight, refreshWhile,
+  sevBadge, link, td, table, paged, showError, confirmDialog, asList, show,
+  commandRow, commandOutcome, COMMAND_COLS, inFlight, refreshWhile,
 } from './ui.js';
+import { alertTitle, guardDid, incidentTitle, incidentNext } from './alerttext.js';
 
 const BODIES = 20; // alerts whose full record the page reads
 
@@ -32,7 +33,7 @@ export async function incidentsView(main) {
       td('col.status', t(`incident.status.${i.status}`)),
       td('col.site', siteLink(i.site)),
       td('col.host', i.kind === 'host' ? hostLink(i.host_id, i.hostname) : t('incident.kind.outbreak')),
-      td('col.title', link(`#/incident/${i.id}`, i.title)))));
+      td('col.title', link(`#/incident/${i.id}`, incidentTitle(i))))));
 }
 
 // ------------------------------------------------------------- timeline --
@@ -58,13 +59,13 @@ function items(list, cls) {
   return list.length ? el('ul', { class: cls }, list.map((x) => el('li', null, show(x)))) : el('p', { class: `muted ${cls}` }, t('none'));
 }
 
-function alertEntry(a, b) {
+function alertEntry(a, b, site) {
   const guard = b && (b.actor_key || b.pids);
   return el('li', { class: 'tl tl-alert', 'data-type': 'alert', 'data-alert': a.alert_id },
     el('div', { class: 'tl-head' },
       el('time', null, fmtTime(a.time_ms)), ' ', sevBadge(a.severity), ' ',
       hostLink(a.host_id, a.hostname), ' ',
-      link(`#/alert/${a.alert_id}`, a.summary || t('alert.nosummary'))),
+      link(`#/alert/${a.alert_id}`, alertTitle({ ...a, site }, b))),
     guard ? el('dl', { class: 'kv tl-detail' },
       el('dt', null, t('incident.actor')), el('dd', null, actorTree(b, a.actor_key || b.actor_key),
         el('p', { class: 'muted' }, t('incident.tree.note'))),
@@ -82,7 +83,7 @@ function stepEntry(s) {
   }
   if (s.type === 'command_result') {
     return el('li', { class: `tl tl-result st-${s.status}`, 'data-type': 'command_result', 'data-command': s.command },
-      when, ' ', t('incident.tl.result', { action, status: t(`cmd.status.${s.status}`) }), s.message ? [t('sep'), s.message] : null);
+      when, ' ', t('incident.tl.result', { action }), ' ', commandOutcome(s.action, s.status, s.message));
   }
   return el('li', { class: 'tl tl-resolved', 'data-type': 'resolved' }, when, ' ', t('incident.tl.resolved', { by: s.by }));
 }
@@ -123,19 +124,23 @@ export async function incidentView(main, id, session, rerender) {
           async () => { for (const g of guardIds) await command({ action: 'restore', alert: g }); })) : null);
     }
     if (inc.status === 'open') {
-      append(actions, button('btn-resolve', null, 'action.resolve', () => act(t('confirm.resolve', { title: inc.title }), t('done.resolve'),
+      append(actions, button('btn-resolve', null, 'action.resolve', () => act(t('confirm.resolve', { title: incidentTitle(inc) }), t('done.resolve'),
         () => call('POST', `/api/v1/incidents/${inc.id}/resolve`))));
     }
   }
 
   const timeline = el('ol', { class: 'timeline', id: 'timeline' },
-    d.timeline.map((s) => (s.type === 'alert' ? alertEntry(s, bodies.get(s.alert_id)) : stepEntry(s))));
+    d.timeline.map((s) => (s.type === 'alert' ? alertEntry(s, bodies.get(s.alert_id), inc.site) : stepEntry(s))));
   const cmds = table(COMMAND_COLS, 'incident-commands');
   for (const c of d.commands) cmds.tBodies[0].appendChild(commandRow(c));
   if (!d.commands.length) cmds.tBodies[0].appendChild(el('tr', null, el('td', { colspan: 4, class: 'muted' }, t('none'))));
 
+  // what to do next: from the first alert of the kind that opened it
+  const first = d.alerts.find((x) => x.kind === inc.alert_kind) || d.alerts[0];
+  const next = incidentNext(inc, first, first ? bodies.get(first.id) : null);
+
   put(main,
-    el('h1', { id: 'incident-title' }, inc.title),
+    el('h1', { id: 'incident-title' }, incidentTitle(inc)),
     el('dl', { class: 'kv', id: 'incident-facts' },
       el('dt', null, t('col.status')), el('dd', { id: 'incident-status' }, t(`incident.status.${inc.status}`),
         inc.resolved_by ? ` ${t('incident.resolved', { by: inc.resolved_by, when: fmtTime(inc.resolved_ms) })}` : ''),
@@ -149,6 +154,7 @@ export async function incidentView(main, id, session, rerender) {
       el('dt', null, t('col.last')), el('dd', null, fmtTime(inc.last_ms)),
       el('dt', null, t('col.alerts')), el('dd', null, String(inc.alert_count))),
     actions, note,
+    next.length ? [el('h2', null, t('alert.next')), el('ul', { id: 'incident-next' }, next.map((x) => el('li', null, x)))] : null,
     el('h2', null, t('incident.timeline')), timeline,
     d.alerts_truncated ? el('p', { class: 'muted' }, t('incident.truncated')) : null,
     el('h2', null, t('incident.commands')), cmds,

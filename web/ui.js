@@ -1,8 +1,8 @@
 // ui.js - what the console's pages share: severity and status badges, links,
 // responsive tables, lists paged with the API's keyset cursors ("more"),
-// the confirmation dialog, response-command rows, the error sink and the
-// refresh of a page while a command waits for its host. Builds with el()
-// (text nodes only); reads /api/v1 through api.js.
+// the confirmation dialog, response-command rows and their outcome in
+// words, the error sink and the refresh of a page while a command waits for
+// its host. Builds with el() (text nodes only); reads /api/v1 through api.js.
 import { el } from './dom.js';
 import { t, fmtTime } from './i18n.js';
 import { get, qs } from './api.js';
@@ -68,21 +68,22 @@ export function show(v) {
   return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
 }
 
-// What the guard did, from its alert record (action alert|freeze|kill):
-// sentences; none for other records.
-export function guardDid(b) {
-  if (!['alert', 'freeze', 'kill'].includes(b.action)) return [];
-  const out = [t(`guard.did.${b.action}`, { n: asList(b.pids).length })];
-  if (Number.isInteger(b.files_damaged)) out.push(t('guard.damaged', { n: b.files_damaged }));
-  if (Number.isInteger(b.preimages) && b.preimages > 0) out.push(t('guard.preimages', { n: b.preimages }));
-  return out;
-}
-
 // Links to the incident and the outbreak an alert belongs to.
 export function incidentLinks(a) {
   return [a.incident_id ? link(`#/incident/${a.incident_id}`, t('incident.ref', { id: a.incident_id })) : null,
     a.incident_id && a.outbreak_id ? ' ' : null,
     a.outbreak_id ? link(`#/incident/${a.outbreak_id}`, t('incident.ref', { id: a.outbreak_id })) : null];
+}
+
+const CMD_ACTIONS = ['isolate', 'release', 'kill', 'restore'];
+
+// A command's status label; once it ended, the outcome in words and the
+// host's own report (the agent's text, shown as it came).
+export function commandOutcome(action, st, message) {
+  const done = st === 'ok' || st === 'failed';
+  return [t(`cmd.status.${st}`),
+    done && CMD_ACTIONS.includes(action) ? [t('sep'), t(`cmd.result.${action}.${st}`)] : null,
+    done && message ? el('div', { class: 'muted cmd-report' }, t('cmd.report', { message })) : null];
 }
 
 export const COMMAND_COLS = ['col.time', 'col.action', 'col.status', 'col.by'];
@@ -93,7 +94,7 @@ export function commandRow(c) {
   return el('tr', { 'data-command': c.id, 'data-action': c.action, 'data-status': c.status },
     td('col.time', fmtTime(c.created_ms)),
     td('col.action', t(`cmd.${c.action}`), arg ? [' ', el('code', null, arg)] : null),
-    td('col.status', t(`cmd.status.${c.status}`), c.message ? [t('sep'), c.message] : null),
+    td('col.status', commandOutcome(c.action, c.status, c.message)),
     td('col.by', c.created_by));
 }
 

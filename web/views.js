@@ -8,8 +8,9 @@ import { t, fmtTime, fmtHour } from './i18n.js';
 import { get, call, ApiError } from './api.js';
 import {
   SEVS, sevBadge, status, link, td, table, paged, showError, confirmDialog, asList, show,
-  incidentLinks, commandRow, COMMAND_COLS, inFlight, refreshWhile, guardDid,
+  incidentLinks, commandRow, COMMAND_COLS, inFlight, refreshWhile,
 } from './ui.js';
+import { alertTitle, alertText, kindName } from './alerttext.js';
 
 export function alertRow(a) {
   return el('tr', { 'data-alert': a.id },
@@ -17,7 +18,7 @@ export function alertRow(a) {
     td('col.severity', sevBadge(a.severity)),
     td('col.site', a.site ? link(`#/site/${encodeURIComponent(a.site)}`, a.site) : ''),
     td('col.host', a.host_id ? link(`#/host/${encodeURIComponent(a.host_id)}`, a.hostname || a.host_id) : ''),
-    td('col.summary', link(`#/alert/${a.id}`, a.summary || t('alert.nosummary'))),
+    td('col.summary', link(`#/alert/${a.id}`, alertTitle(a))),
     td('col.incident', incidentLinks(a)));
 }
 
@@ -186,23 +187,27 @@ export async function alertView(main, id) {
   ];
   const files = asList(b.files ?? b.file ?? b.paths);
   const inds = asList(b.indicators ?? b.reasons ?? b.rules);
-  const did = [...guardDid(b), ...asList(b.actions ?? b.response ?? b.did)];
+  const words = alertText(a, b);
+  const did = [...words.did, ...asList(b.actions ?? b.response ?? b.did)];
   const list = (items, id2) => items.length
     ? el('ul', { id: id2 }, items.map((x) => el('li', null, show(typeof x === 'object' && x && x.path ? x.path : x))))
     : el('p', { class: 'muted', id: id2 }, t('none'));
-  put(main, 
-    el('h1', { id: 'alert-summary' }, a.summary || t('alert.nosummary')),
+  put(main,
+    el('h1', { id: 'alert-summary', 'data-kind': a.kind }, words.title),
+    el('div', { id: 'alert-what' }, words.what.map((x) => el('p', null, x))),
     el('dl', { class: 'kv' },
       el('dt', null, t('col.time')), el('dd', null, fmtTime(a.time_ms)),
       el('dt', null, t('col.severity')), el('dd', null, sevBadge(a.severity)),
-      el('dt', null, t('col.kind')), el('dd', null, a.kind),
+      el('dt', null, t('col.kind')), el('dd', null, kindName(a.kind), kindName(a.kind) !== a.kind ? [' ', el('code', null, a.kind)] : null),
       el('dt', null, t('col.site')), el('dd', null, a.site ? link(`#/site/${encodeURIComponent(a.site)}`, a.site) : ''),
       el('dt', null, t('col.host')), el('dd', null, a.host_id ? link(`#/host/${encodeURIComponent(a.host_id)}`, a.hostname || a.host_id) : ''),
       a.incident_id || a.outbreak_id ? [el('dt', null, t('col.incident')), el('dd', { id: 'alert-incident' }, incidentLinks(a))] : null,
-      fields.filter(([, v]) => v !== undefined).map(([k, v]) => [el('dt', null, t(k)), el('dd', null, el('code', null, show(v)))])),
+      fields.filter(([, v]) => v !== undefined).map(([k, v]) => [el('dt', null, t(k)), el('dd', null, el('code', null, show(v)))]),
+      a.summary ? [el('dt', null, t('alert.recorded')), el('dd', { id: 'alert-recorded' }, a.summary)] : null),
+    el('h2', null, t('alert.did')), list(did, 'alert-did'),
+    el('h2', null, t('alert.next')), list(words.next, 'alert-next'),
     el('h2', null, t('alert.files')), list(files, 'alert-files'),
     el('h2', null, t('alert.indicators')), list(inds, 'alert-indicators'),
-    el('h2', null, t('alert.did')), list(did, 'alert-did'),
     el('h2', null, t('alert.body')),
     el('pre', { id: 'alert-body' }, a.body === undefined ? t('none') : JSON.stringify(a.body, null, 2)));
 }

@@ -38,16 +38,16 @@
 struct guardrun {
     struct guardrun_opts o;
     pthread_t thread;
-    int stopfd;             /* eventfd: written by guardrun_stop */
+    int stopfd; /* eventfd: written by guardrun_stop */
     bool stopping;
     struct spool sp;
     bool spool_ok;
-    struct spool evsp;      /* DIR/spool-events: the guard's other lines */
+    struct spool evsp; /* DIR/spool-events: the guard's other lines */
     bool ev_ok;
-    char *line, *rec;       /* GUARDLINE_MAX and SPOOL_REC_MAX bytes */
+    char *line, *rec; /* GUARDLINE_MAX and SPOOL_REC_MAX bytes */
     struct linebuf lb;
-    pid_t pid;              /* the running guard, or 0 */
-    bool ready;             /* it said "ready" */
+    pid_t pid;  /* the running guard, or 0 */
+    bool ready; /* it said "ready" */
     uint64_t started_ms, ready_ms;
     uint64_t bad_lines;
 };
@@ -67,8 +67,8 @@ static int64_t wall_ms(void)
 }
 
 /* {"event":EV,"time_ms":..,"pid":..,K1:V1,K2:V2,"seq":..} on events. */
-static void emit(struct guardrun *g, const char *ev, const char *k1, const char *v1,
-                 const char *k2, const char *v2, int64_t seq)
+static void emit(struct guardrun *g, const char *ev, const char *k1, const char *v1, const char *k2,
+                 const char *v2, int64_t seq)
 {
     char buf[2048];
     struct jw w;
@@ -131,8 +131,19 @@ static void spool_event(struct guardrun *g, const char *rec, size_t len)
     }
 }
 
-/* A "guard_down" alert: protection was interrupted. */
-static void spool_down(struct guardrun *g, const char *summary)
+/* How a guard ended, for a guard_down alert (NULL: it never started). */
+struct down {
+    int pid, status; /* its wait status */
+    uint64_t ran_s;
+    bool ready;
+    unsigned retry_s; /* the wait before the next start */
+};
+
+/* A "guard_down" alert: protection was interrupted. Besides the English
+ * summary the record carries its facts as fields (the console words them
+ * in its own languages): "cause" start_failed or exited, and for an exit
+ * "pid", "exit_status" or "signal", "ran_s", "ready", "retry_s". */
+static void spool_down(struct guardrun *g, const char *summary, const struct down *d)
 {
     char rec[2048];
     struct jw w;
@@ -142,6 +153,17 @@ static void spool_down(struct guardrun *g, const char *summary)
     jw_str(&w, "kind", "guard_down");
     jw_str(&w, "severity", "high");
     jw_str(&w, "summary", summary);
+    jw_str(&w, "cause", d ? "exited" : "start_failed");
+    if (d) {
+        jw_int(&w, "pid", d->pid);
+        if (WIFEXITED(d->status))
+            jw_int(&w, "exit_status", WEXITSTATUS(d->status));
+        else if (WIFSIGNALED(d->status))
+            jw_int(&w, "signal", WTERMSIG(d->status));
+        jw_uint(&w, "ran_s", d->ran_s);
+        jw_bool(&w, "ready", d->ready);
+        jw_uint(&w, "retry_s", d->retry_s);
+    }
     jw_obj_end(&w);
     long n = jw_finish(&w);
     int64_t seq = n > 0 ? spool_rec(g, rec, (size_t)n) : MAMORI_EFULL;
@@ -159,9 +181,8 @@ static void on_line(void *ctx, const char *line, size_t len)
         if (gl.note[0])
             log_warn("guard alert %s: %s", gl.alert_id, gl.note);
         int64_t seq = spool_rec(g, g->rec, reclen);
-        log_warn("guard alert %s (actor %s): %s", gl.alert_id,
-                 gl.actor_key[0] ? gl.actor_key : "?", seq > 0 ? "spooled for the server"
-                                                              : "NOT spooled (see above)");
+        log_warn("guard alert %s (actor %s): %s", gl.alert_id, gl.actor_key[0] ? gl.actor_key : "?",
+                 seq > 0 ? "spooled for the server" : "NOT spooled (see above)");
         emit(g, "guard_alert", "alert_id", gl.alert_id, "actor_key", gl.actor_key, seq);
         break;
     }
@@ -199,7 +220,7 @@ static void child(int wfd, char **argv, pid_t parent)
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent)
         _exit(127); /* the agent is already gone */
-    setpgid(0, 0);   /* its own group: a terminal's ^C reaches the agent only */
+    setpgid(0, 0);  /* its own group: a terminal's ^C reaches the agent only */
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     sigaction(SIGPIPE, &dfl, NULL);
     sigaction(SIGINT, &dfl, NULL);
@@ -375,8 +396,10 @@ static void *supervise(void *arg)
         int pidfd, rfd;
         if (spawn(g, &pidfd, &rfd) < 0) {
             if (!failing)
-                spool_down(g, "the guard could not be started: the host is NOT protected "
-                              "against ransomware until it is (see the agent's log)");
+                spool_down(g,
+                           "the guard could not be started: the host is NOT protected "
+                           "against ransomware until it is (see the agent's log)",
+                           NULL);
             failing = true;
         } else {
             int status = watch(g, pidfd, rfd);
@@ -397,10 +420,11 @@ static void *supervise(void *arg)
                          "interrupted; the agent starts it again in %u s",
                          (int)g->pid, how, (unsigned long long)(ran / 1000),
                          g->ready ? "" : ", before it was ready", backoff / 1000);
-                spool_down(g, sum);
+                struct down d = {(int)g->pid, status, ran / 1000, g->ready, backoff / 1000};
+                spool_down(g, sum, &d);
             } else {
-                log_error("guard %d %s before it was ready (again); next try in %u s",
-                          (int)g->pid, how, backoff / 1000);
+                log_error("guard %d %s before it was ready (again); next try in %u s", (int)g->pid,
+                          how, backoff / 1000);
             }
             failing = !g->ready;
             g->pid = 0;
@@ -414,8 +438,7 @@ static void *supervise(void *arg)
     return NULL;
 }
 
-int guardrun_start(struct guardrun **out, const struct guardrun_opts *o, char *err,
-                   size_t errsz)
+int guardrun_start(struct guardrun **out, const struct guardrun_opts *o, char *err, size_t errsz)
 {
     *out = NULL;
     struct guardrun *g = calloc(1, sizeof *g);

@@ -106,6 +106,10 @@ int api_incident_json(struct hbuf *out, const struct incident_row *r)
     if (!strncmp(r->key, "actor:", 6))
         jw_str(&w, "actor_key", r->key + 6);
     jw_str(&w, "title", r->title);
+    if (r->alert_kind[0])
+        jw_str(&w, "alert_kind", r->alert_kind);
+    if (r->exe[0])
+        jw_str(&w, "exe", r->exe);
     jw_int(&w, "first_ms", r->first);
     jw_str(&w, "first", first);
     jw_int(&w, "last_ms", r->last);

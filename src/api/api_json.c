@@ -67,9 +67,29 @@ int api_site_json(struct hbuf *out, const struct apist_site *s)
     return finish(out, &w);
 }
 
+/* The guard's action (alert, freeze, kill) when the body is a guard alert
+ * record, for the console's titles; "" otherwise. Only bodies that name an
+ * "action" are parsed. */
+static void guard_action(const char *body, char out[8])
+{
+    out[0] = '\0';
+    if (!body || body[0] != '{' || !strstr(body, "\"action\""))
+        return;
+    json_object *j = json_tokener_parse(body), *v;
+    if (j && json_object_is_type(j, json_type_object) &&
+        json_object_object_get_ex(j, "action", &v) && json_object_is_type(v, json_type_string)) {
+        const char *s = json_object_get_string(v);
+        if (!strcmp(s, "alert") || !strcmp(s, "freeze") || !strcmp(s, "kill"))
+            snprintf(out, 8, "%s", s);
+    }
+    json_object_put(j);
+}
+
 /* The alert without its body; summary cut to `cut` bytes (0: whole). */
 static long alert_obj(struct jw *w, const struct alert_row *a, size_t cut)
 {
+    char act[8];
+    guard_action(a->body, act);
     char when[40];
     api_fmt_time(a->time, when, sizeof when);
     jw_obj_begin(w);
@@ -90,6 +110,8 @@ static long alert_obj(struct jw *w, const struct alert_row *a, size_t cut)
         jw_int(w, "incident_id", a->incident_id);
     if (a->outbreak_id)
         jw_int(w, "outbreak_id", a->outbreak_id);
+    if (act[0])
+        jw_str(w, "guard_action", act);
     const char *sum = a->summary ? a->summary : "";
     size_t sl = strlen(sum);
     if (cut && sl > cut) {

@@ -538,6 +538,9 @@ void incident_from_row(sqlite3_stmt *st, struct incident_row *r)
     col_copy(st, 14, r->resolved_by, sizeof r->resolved_by);
     r->resolved_at = sqlite3_column_int64(st, 15);
     r->rev = sqlite3_column_int64(st, 16);
+    col_copy(st, 17, r->alert_kind, sizeof r->alert_kind);
+    if (sqlite3_column_type(st, 18) == SQLITE_TEXT)
+        col_copy(st, 18, r->exe, sizeof r->exe);
 }
 
 int incident_get(struct store *s, int64_t id, struct incident_row *out)

@@ -107,15 +107,24 @@ struct incident_row {
     char severity[16];
     char status[12]; /* open, resolved */
     char resolved_by[128];
+    /* a host incident's oldest alert (the one that opened it, unless
+     * retention deleted it): its kind and the body's "exe", for titles in
+     * other languages; "" for an outbreak */
+    char alert_kind[64];
+    char exe[200];
 };
 
-/* The columns and joins that incident_from_row reads (for other queries). */
+/* The columns and joins that incident_from_row reads (for other queries).
+ * The oldest alert comes through the alerts_incident index (one lookup). */
 #define INCIDENT_COLS                                                                              \
     "i.id, i.site_id, COALESCE(s.name, ''), COALESCE(i.host_id, ''), COALESCE(h.hostname, ''),"    \
     " i.kind, i.key, i.title, i.severity, i.status, i.first, i.last, i.alert_count,"               \
-    " i.host_count, COALESCE(i.resolved_by, ''), COALESCE(i.resolved_at, 0), i.rev"                \
+    " i.host_count, COALESCE(i.resolved_by, ''), COALESCE(i.resolved_at, 0), i.rev,"               \
+    " COALESCE(fa.kind, ''), CASE WHEN json_valid(fa.body) THEN"                                   \
+    " json_extract(fa.body, '$.exe') END"                                                          \
     " FROM incidents i LEFT JOIN sites s ON s.id = i.site_id LEFT JOIN hosts h ON h.id = "         \
-    "i.host_id"
+    "i.host_id LEFT JOIN alerts fa ON fa.id = (SELECT MIN(id) FROM alerts"                         \
+    " WHERE incident_id = i.id)"
 void incident_from_row(sqlite3_stmt *st, struct incident_row *r);
 
 /* One incident: MAMORI_ENOENT if none. */

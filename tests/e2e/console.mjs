@@ -8,8 +8,10 @@
 // before the page isolates it), REACH_CMD (a shell command that succeeds
 // when HOST1's namespace can reach a listener outside it); INCIDENT (an
 // incident of HOST1 made by a real guard alert, RANSOM_ALERT, actor
-// ACTOR_KEY, on the files under SHARE); RECV_URL, RECV_OUT (a webhook
-// receiver and the file it writes what it gets to).
+// ACTOR_KEY and program ACTOR_EXE, on the files under SHARE); SILENT_ALERT
+// and SILENT_INCIDENT (HOST2, db-1 of kyoto, went silent: its alert and
+// incident); RECV_URL, RECV_OUT (a webhook receiver and the file it writes
+// what it gets to).
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
@@ -44,6 +46,8 @@ function agentInItsNamespace() {
   return theirs !== readlinkSync('/proc/self/ns/net') && theirs === ns;
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// A catalogue text with its {placeholders} filled, as the page does.
+const fill = (s, v) => s.replace(/\{([a-z_]+)\}/g, (m, k) => (k in v ? String(v[k]) : m));
 // A catalogue text with {placeholders} as a pattern.
 const pattern = (s) => new RegExp(s.split(/\{[a-z]+\}/).map((x) => x.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('.*'));
 function agentAlert(summary, severity = 'high') {
@@ -124,19 +128,21 @@ try {
   await shot(page, 'overview-en');
 
   const live = `live drill ${Date.now()}`;
+  const liveTitle = fill(en['ak.drill.title'], { host: 'web-1', summary: live });
   await check('console-live-alert-without-reload', async () => {
     await page.evaluate(() => { window.__noReload = true; });
     await new Promise((r) => setTimeout(r, 500)); // the event stream is open
     agentAlert(live, 'critical');
-    await waitFor(page, (s) => [...document.querySelectorAll('#alerts-body a')].some((a) => a.textContent === s), live, 15000);
+    await waitFor(page, (s) => [...document.querySelectorAll('#alerts-body a')].some((a) => a.textContent === s), liveTitle, 15000);
     return (await page.evaluate(() => window.__noReload)) ? '' : 'the page reloaded';
   });
 
   await check('console-open-alert', async () => {
-    await page.click(`#alerts-body a:text-is("${live}")`);
+    await page.click(`#alerts-body a:text-is("${liveTitle}")`);
     await page.waitForSelector('#alert-summary', { timeout: 10000 });
     const s = await page.textContent('#alert-summary');
-    return s === live ? '' : `summary '${s}'`;
+    const next = await page.$$eval('#alert-next li', (l) => l.map((x) => x.textContent));
+    return s === liveTitle && next[0] === fill(en['ak.drill.next'], { host: 'web-1' }) ? '' : `title '${s}' next ${JSON.stringify(next)}`;
   });
   await shot(page, 'alert-en');
 
@@ -236,12 +242,16 @@ try {
     await page.waitForSelector('#alerts-body tr', { timeout: 10000 });
     await new Promise((r) => setTimeout(r, 500));
     agentAlert(xss);
-    await waitFor(page, (s) => [...document.querySelectorAll('#alerts-body a')].some((a) => a.textContent === s), xss, 15000);
+    const title = fill(en['ak.drill.title'], { host: 'web-1', summary: xss });
+    await waitFor(page, (s) => [...document.querySelectorAll('#alerts-body a')].some((a) => a.textContent === s), title, 15000);
     await page.click(`#alerts-body tr:first-child a[href^="#/alert/"]`);
     await page.waitForSelector('#alert-summary', { timeout: 10000 });
-    await page.goto(URL0 + `/#/alert/${E.XSS_ALERT}`); // stored with files holding markup
+    if ((await page.textContent('#alert-what')) !== fill(en['ak.drill.what'], { host: 'web-1', summary: xss })) return `what '${await page.textContent('#alert-what')}'`;
+    await page.goto(URL0 + `/#/alert/${E.XSS_ALERT}`); // stored with files and a program holding markup
     await page.waitForSelector('#alert-files li', { timeout: 10000 });
     const files = await page.$$eval('#alert-files li', (l) => l.map((x) => x.textContent));
+    const what = await page.textContent('#alert-what');
+    if (!what.includes(`/tmp/${xss}`)) return `the program is not in the text: '${what}'`;
     await new Promise((r) => setTimeout(r, 1000));
     const imgs = await page.$$eval('main img, #live img', (l) => l.length);
     if (page.dialogs.length) return `a dialog fired: ${page.dialogs}`;
@@ -283,7 +293,7 @@ try {
     const root = E.ACTOR_KEY.split('-')[1];
     if (!files.length || !files.every((f) => f.startsWith(E.SHARE + '/'))) return `files ${JSON.stringify(files.slice(0, 3))}`;
     if (!inds.length) return 'no indicators';
-    if (!pattern(en['guard.did.freeze']).test(did[0] || '')) return `what the guard did: ${JSON.stringify(did)}`;
+    if (!pattern(en['ak.ransomware.did.freeze']).test(did[0] || '')) return `what the guard did: ${JSON.stringify(did)}`;
     if (pids[0] !== root) return `process tree ${pids} (root ${root})`;
     return '';
   });
@@ -321,13 +331,52 @@ try {
       await waitFor(page, (x) => [...document.querySelectorAll('main h2')].some((h) => h.textContent === x), ja['incident.timeline'], 10000);
       const did = await page.textContent(`#timeline li[data-alert="${E.RANSOM_ALERT}"] .tl-did li`);
       await shot(page, 'incident-ja');
-      return pattern(ja['guard.did.freeze']).test(did) ? '' : `ja guard text '${did}'`;
+      return pattern(ja['ak.ransomware.did.freeze']).test(did) ? '' : `ja guard text '${did}'`;
     } finally {
       await backToEnglish();
       await waitFor(page, (x) => [...document.querySelectorAll('main h2')].some((h) => h.textContent === x), en['incident.timeline'], 10000);
     }
   });
+  // Japanese alert texts from the catalogues: title and next steps of the
+  // guard's ransomware alert and of db-1's host_silent, on the alert pages
+  // and their incidents' pages
+  await check('console-alert-and-incident-texts-japanese', async () => {
+    try {
+      await page.selectOption('#lang', 'ja');
+      await waitFor(page, (x) => document.querySelector('#nav a')?.textContent === x, ja['nav.overview'], 5000);
+      const texts = (sel) => page.$$eval(sel, (l) => l.map((x) => x.textContent));
+      const at = async (url, sel, want) => {
+        await page.goto(url);
+        await waitFor(page, ([s, w]) => document.querySelector(s)?.textContent === w, [sel, want], 10000);
+      };
+      const restore = fill(ja['ak.ransomware.next.restore'], { button: ja['action.restore'] });
+      await at(`${URL0}/#/alert/${E.RANSOM_ALERT}`, '#alert-summary', fill(ja['ak.ransomware.title.freeze'], { host: 'web-1' }));
+      let next = await texts('#alert-next li');
+      if (!next.includes(restore) || !next.some((x) => pattern(ja['ak.ransomware.next.resume']).test(x))) return `ransomware alert: next ${JSON.stringify(next)}`;
+      const what = await page.textContent('#alert-what');
+      if (!pattern(ja['ak.ransomware.what']).test(what) || !what.includes(E.ACTOR_EXE)) return `ransomware alert: what '${what}'`;
+      await shot(page, 'alert-ransomware-ja');
+      await at(incUrl, '#incident-title', fill(ja['incident.title.host.exe'], { host: 'web-1', what: ja['ak.ransomware.name'], exe: E.ACTOR_EXE }));
+      next = await texts('#incident-next li');
+      if (!next.includes(restore)) return `ransomware incident: next ${JSON.stringify(next)}`;
+      const silentNext = fill(ja['ak.host_silent.next'], { host: 'db-1' });
+      await at(`${URL0}/#/alert/${E.SILENT_ALERT}`, '#alert-summary', fill(ja['ak.host_silent.title'], { host: 'db-1', site: 'kyoto' }));
+      next = await texts('#alert-next li');
+      if (next[0] !== silentNext) return `host_silent alert: next ${JSON.stringify(next)}`;
+      await at(`${URL0}/#/incident/${E.SILENT_INCIDENT}`, '#incident-title', fill(ja['incident.title.host'], { host: 'db-1', what: ja['ak.host_silent.name'] }));
+      next = await texts('#incident-next li');
+      if (next[0] !== silentNext) return `host_silent incident: next ${JSON.stringify(next)}`;
+      await shot(page, 'incident-silent-ja');
+      await page.goto(URL0 + '/#/incidents');
+      await page.waitForSelector(`#incidents-body tr[data-incident="${E.SILENT_INCIDENT}"]`, { timeout: 10000 });
+      const row = await page.textContent(`#incidents-body tr[data-incident="${E.SILENT_INCIDENT}"]`);
+      return row.includes(fill(ja['incident.title.host'], { host: 'db-1', what: ja['ak.host_silent.name'] })) ? '' : `incidents list row '${row}'`;
+    } finally { await backToEnglish(); }
+  });
+
   await check('console-incident-resolve', async () => {
+    await page.goto(incUrl);
+    await page.waitForSelector('#btn-resolve', { timeout: 10000 });
     await page.click('#btn-resolve');
     await page.waitForSelector('#confirm[open]', { timeout: 5000 });
     await page.click('#confirm-yes');

@@ -168,6 +168,7 @@ OLD=$GPID
 kill -KILL "$OLD"
 if a=$(server_alert guard_down 1 10) && wait_guard_ready 2 15 && [ "$GPID" != "$OLD" ] &&
    [[ $(printf '%s' "$a" | jq -r .summary) == "the guard (pid $OLD) was killed by signal 9 (SIGKILL) after "*"ransomware protection was interrupted"* ]] &&
+   [ "$(printf '%s' "$a" | jq -c '.body | [.cause, .pid, .signal, .ready, (.ran_s >= 0), (.retry_s >= 1)]')" = "[\"exited\",$OLD,9,true,true,true]" ] &&
    ! gone "$AG_PID"; then
   pass guard-killed-restarted
 else
@@ -258,7 +259,8 @@ AG_OUT=$A.out.$AG_RUN
 lib_start_bg "$AG_OUT" "$MAMORI" agent run --dir "$A" --max-backoff 2s --protect "$T/does-not-exist"
 AG_PID=$LIB_BG_PID
 if a=$(server_alert guard_down $((n + 1)) 15) &&
-   [[ $(printf '%s' "$a" | jq -r .summary) == *"before it was ready"* ]]; then
+   [[ $(printf '%s' "$a" | jq -r .summary) == *"before it was ready"* ]] &&
+   [ "$(printf '%s' "$a" | jq -c '.body | [.cause, .ready, (.exit_status // .signal | type)]')" = '["exited",false,"number"]' ]; then
   pass guard-cannot-start-alert
 else
   fail guard-cannot-start-alert "${a:-no guard_down alert}: $(tail -c 400 "$AG_OUT")"

@@ -13,13 +13,16 @@
 #   - the message catalogues and the page scripts (tests/unit/web/check_i18n.mjs);
 #   - the pages in Debian's chromium driven by playwright-core
 #     (tests/e2e/console.mjs): login, overview, an alert arriving live,
-#     the alert page, Japanese and back, host page and its confirmation,
-#     isolate and release of web-1 from the page (its namespace really loses
-#     and regains its network), an incident made by a real ransomware
+#     the alert page (its title, what happened, what mamori did and what to
+#     do next from the catalogues), Japanese and back, host page and its
+#     confirmation, isolate and release of web-1 from the page (its
+#     namespace really loses and regains its network), an incident made by a real ransomware
 #     attack (`mamori sim` on the guarded tmpfs, frozen by web-1's guard)
 #     opened from the overview: its timeline (processes, files,
 #     indicators, what the guard did), kill of the actor and restore of the
-#     files from the page with who did it, resolve; alert routing (add,
+#     files from the page with who did it; in Japanese the title and next
+#     steps of that ransomware alert and of db-1's host_silent (its agent
+#     stopped) on their alert and incident pages; resolve; alert routing (add,
 #     test message to a receiver, remove); XSS through alert fields, CSRF,
 #     logout, a site admin refused another site's host and incident, a
 #     viewer without action buttons, a phone-sized screen; screenshots
@@ -306,6 +309,18 @@ else
   fail console-attack-frozen-incident "alert ${RANSOM_ALERT:-none} incident ${INCIDENT:-none} frozen $frozen of '$ACTOR_PIDS': $(tail -c 300 "$T/a1.out")"
 fi
 
+# db-1 goes silent (its agent stopped): a host_silent alert opens an incident
+kill -TERM "$A2_PID" 2>/dev/null; wait "$A2_PID" 2>/dev/null
+SILENT_ALERT= SILENT_INCIDENT=
+for _ in $(seq 150); do
+  read -r SILENT_ALERT SILENT_INCIDENT < <(sqlite3 -separator ' ' "$D/server.db" "SELECT id, COALESCE(incident_id, '')
+    FROM alerts WHERE host_id = '$H2' AND kind = 'host_silent' ORDER BY id LIMIT 1")
+  [ -n "$SILENT_INCIDENT" ] && break
+  sleep 0.1
+done
+[ -n "$SILENT_INCIDENT" ] && pass console-host-silent-incident ||
+  fail console-host-silent-incident "no host_silent alert with an incident for db-1 within 15 s (alert '${SILENT_ALERT:-none}')"
+
 # a webhook receiver for the routing page's test message
 SECRET=$(head -c 12 /dev/urandom | xxd -p)
 lib_start_bg "$T/recv.log" python3 "$REPO_ROOT/tests/integration/delivery/receiver.py" http "$T/rport" "$T/recv.out"
@@ -323,6 +338,7 @@ URL=$URL ART=$ART MAMORI=$MAMORI AGENT1=$T/a1 HOST1=$H1 HOST2=$H2 XSS_ALERT=$XSS
   AGENT1_PID=$A1_PID AGENT1_NETNS=$NS1 \
   REACH_CMD="ip netns exec $NS1 timeout 2 bash -c 'exec 3<>/dev/tcp/$HIP1/$OTHER'" \
   INCIDENT=$INCIDENT RANSOM_ALERT=$RANSOM_ALERT ACTOR_KEY="$(printf '%s' "$ALERT_BODY" | jq -r .actor_key)" \
+  ACTOR_EXE="$(printf '%s' "$ALERT_BODY" | jq -r .exe)" SILENT_ALERT=$SILENT_ALERT SILENT_INCIDENT=$SILENT_INCIDENT \
   SHARE=$MNT/share RECV_URL=$RECV_URL RECV_OUT=$T/recv.out \
   timeout 400 node "$REPO_ROOT/tests/e2e/console.mjs" 2>"$T/e2e.err" | tee "$T/e2e.out"
 LIB_NPASS=$((LIB_NPASS + $(grep -c '^PASS' "$T/e2e.out")))

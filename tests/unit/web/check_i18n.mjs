@@ -1,5 +1,6 @@
 // check_i18n.mjs - the console's message catalogues and page scripts:
-//  1. web/i18n/en.json and ja.json have the same keys, none empty;
+//  1. web/i18n/en.json and ja.json have the same keys, none empty, and a
+//     key's {placeholders} are the same in both;
 //  2. every t('key') in web/*.js exists, every t(`prefix.${x}`) has keys;
 //  3. no page text is hard-coded: a string literal in web/*.js that reads
 //     like words (two words, or any non-ASCII letter) is refused unless it
@@ -29,6 +30,8 @@ export function check(files, en, ja) {
   for (const k of ek) if (!(k in ja)) errs.push(`ja.json lacks ${k}`);
   for (const k of jk) if (!(k in en)) errs.push(`en.json lacks ${k}`);
   for (const [n, c] of [['en', en], ['ja', ja]]) for (const [k, v] of Object.entries(c)) if (typeof v !== 'string' || !v.trim()) errs.push(`${n}.json: ${k} is empty`);
+  const holes = (v) => [...new Set(String(v).match(/\{[a-z_]+\}/g) || [])].sort().join(' ');
+  for (const k of ek) if (k in ja && holes(en[k]) !== holes(ja[k])) errs.push(`${k}: en has {${holes(en[k])}}, ja {${holes(ja[k])}}`);
   for (const [name, raw] of Object.entries(files)) {
     // comments are not page text: whole-line // comments and trailing " // ..."
     const src = raw.split('\n').map((ln) => (/^\s*\/\//.test(ln) ? '' : ln.replace(/\s\/\/\s.*$/, ''))).join('\n');
@@ -63,12 +66,12 @@ const report = (name, errs) => {
   if (errs.length) { failed++; console.log(`FAIL ${name}: ${errs.slice(0, 8).join('; ')}`); } else console.log(`PASS ${name}`);
 };
 if (arg === '--self-test') {
-  const en = { 'a.b': 'x', 'c': 'y' }, ja = { 'a.b': 'ｘ' };
+  const en = { 'a.b': 'x', 'c': 'y', 'd': 'on {host}' }, ja = { 'a.b': 'ｘ', 'd': '{site} で' };
   const planted = {
     'x.js': "el('p', null, 'Isolate this host now');\nn.innerHTML = s;\nt('nope');\nel('b', null, 'ホスト');",
   };
   const errs = check(planted, en, ja);
-  const want = ['ja.json lacks c', 'uses innerHTML', "t('nope')", "'Isolate this host now'", "'ホスト'"];
+  const want = ['ja.json lacks c', 'uses innerHTML', "t('nope')", "'Isolate this host now'", "'ホスト'", 'd: en has {{host}}'];
   report('i18n-checker-catches-faults', want.filter((w) => !errs.some((e) => e.includes(w))).map((w) => `missed ${w}`));
 } else {
   const { files, en, ja } = load(arg || 'web');
