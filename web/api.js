@@ -43,12 +43,18 @@ export function qs(o) {
   return s ? `?${s}` : '';
 }
 
-// New alerts as they are stored: calls onAlert(alert) for each. The browser
-// reconnects by itself (Last-Event-ID); returns a function that closes it.
-export function liveAlerts(onAlert) {
+// The event stream: new alerts as they are stored (on.alert(alert)) and
+// incidents as they are opened or change (on.incident(incident): an alert
+// joined, someone resolved it). The browser reconnects by itself
+// (Last-Event-ID); returns a function that closes it.
+export function liveEvents(on) {
   const es = new EventSource('/api/v1/events/stream', { withCredentials: true });
-  es.addEventListener('alert', (ev) => {
-    try { onAlert(JSON.parse(ev.data)); } catch { /* a broken line is skipped */ }
-  });
+  for (const [name, fn] of Object.entries(on)) {
+    es.addEventListener(name, (ev) => {
+      let v;
+      try { v = JSON.parse(ev.data); } catch { return; } // a broken line is skipped
+      fn(v);
+    });
+  }
   return () => es.close();
 }

@@ -1,19 +1,20 @@
 // app.js - the console's entry: session, hash routes, navigation, language
-// switch, live alerts (server-sent events) and error display.
+// switch, live alerts and incidents (server-sent events) and error display.
 //   #/            overview        #/site/NAME   a site's hosts and alerts
 //   #/host/ID     a host          #/alert/ID    one alert
 //   #/incidents   incidents       #/incident/ID an incident: timeline, responses
 //   #/routes      alert routing   #/tokens      enrollment tokens
 import { el, clear, put, append } from './dom.js';
 import { initI18n, setLang, getLang, t } from './i18n.js';
-import { get, call, setCsrf, liveAlerts, ApiError } from './api.js';
+import { get, call, setCsrf, liveEvents, ApiError } from './api.js';
 import { onError } from './ui.js';
 import { alertTitle } from './alerttext.js';
 import * as v from './views.js';
-import { incidentsView, incidentView } from './incident.js';
+import { incidentsView, incidentView, incidentListChanged } from './incident.js';
 import { routesView } from './routes.js';
 
 const main = document.getElementById('main');
+const REDRAW_MS = 300; // an incident page changed elsewhere is drawn again after this (events coalesce)
 const live = document.getElementById('live');
 let session = null;
 let closeLive = null;
@@ -48,11 +49,15 @@ function chrome() {
   logout.hidden = false;
 }
 
+function route() {
+  const [, page, arg] = (location.hash || '#/').match(/^#\/([a-z]*)\/?(.*)$/) || [];
+  return [page, decodeURIComponent(arg || '')];
+}
+
 async function render() {
   chrome();
   if (!session) { v.loginView(main, loggedIn); return; }
-  const [, page, arg] = (location.hash || '#/').match(/^#\/([a-z]*)\/?(.*)$/) || [];
-  const a = decodeURIComponent(arg || '');
+  const [page, a] = route();
   try {
     if (!page) await v.overviewView(main);
     else if (page === 'site') await v.siteView(main, a);
@@ -66,14 +71,31 @@ async function render() {
   } catch (e) { showError(e); }
 }
 
+// An incident opened or changed (an alert joined, someone resolved it): the
+// incidents list updates its row; the page of that incident is drawn again.
+let redraw = null;
+function incidentChanged(i) {
+  const [page, arg] = route();
+  if (page === 'incidents') incidentListChanged(i);
+  if (page !== 'incident' || arg !== String(i.id) || redraw) return;
+  const at = location.hash;
+  redraw = setTimeout(() => {
+    redraw = null;
+    if (location.hash === at && session) render();
+  }, REDRAW_MS);
+}
+
 function startLive() {
   if (closeLive) closeLive();
-  closeLive = liveAlerts((a) => {
-    lastAlert = a;
-    live.textContent = t('live.new', { title: alertTitle(a) });
-    const body = document.getElementById('alerts-body');
-    const onOverview = !location.hash || location.hash === '#/';
-    if (body && onOverview) body.insertBefore(v.alertRow(a), body.firstChild);
+  closeLive = liveEvents({
+    alert: (a) => {
+      lastAlert = a;
+      live.textContent = t('live.new', { title: alertTitle(a) });
+      const body = document.getElementById('alerts-body');
+      const onOverview = !location.hash || location.hash === '#/';
+      if (body && onOverview) body.insertBefore(v.alertRow(a), body.firstChild);
+    },
+    incident: incidentChanged,
   });
 }
 

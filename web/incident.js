@@ -4,9 +4,11 @@
 // did; the response commands, who asked for them and how they ended; the
 // resolution -, what to do next (alerttext.js) and the responses an
 // operator may order: isolate or release the host, kill the actor, restore
-// the files, resolve, each behind a confirmation. Data: GET /api/v1/incidents, /api/v1/incidents/{id} and, for
-// the first BODIES alerts of the timeline, GET /api/v1/alerts/{id} (the
-// guard's record). Writes: POST /api/v1/hosts/{id}/commands and
+// the files, resolve, each behind a confirmation. The list and the page
+// follow the event stream's incident events (app.js): an alert that joins,
+// a resolution made elsewhere. Data: GET /api/v1/incidents,
+// /api/v1/incidents/{id} and, for the first BODIES alerts of the timeline,
+// GET /api/v1/alerts/{id} (the guard's record). Writes: POST /api/v1/hosts/{id}/commands and
 // /api/v1/incidents/{id}/resolve; the server audits them.
 import { el, put, append } from './dom.js';
 import { t, fmtTime } from './i18n.js';
@@ -23,17 +25,34 @@ const hostLink = (id, name) => (id ? link(`#/host/${encodeURIComponent(id)}`, na
 const siteLink = (s) => (s ? link(`#/site/${encodeURIComponent(s)}`, s) : '');
 
 // ------------------------------------------------------------------ list --
+function incidentRow(i) {
+  return el('tr', { 'data-incident': i.id, 'data-status': i.status },
+    td('col.last', fmtTime(i.last_ms)),
+    td('col.severity', sevBadge(i.severity)),
+    td('col.status', t(`incident.status.${i.status}`)),
+    td('col.site', siteLink(i.site)),
+    td('col.host', i.kind === 'host' ? hostLink(i.host_id, i.hostname) : t('incident.kind.outbreak')),
+    td('col.title', link(`#/incident/${i.id}`, incidentTitle(i))));
+}
+
 export async function incidentsView(main) {
   const list = table(['col.last', 'col.severity', 'col.status', 'col.site', 'col.host', 'col.title'], 'incidents-body');
   put(main, el('h1', null, t('incidents.title')), list);
-  main.appendChild(await paged(list.tBodies[0], '/api/v1/incidents', { limit: 20 }, (i) =>
-    el('tr', { 'data-incident': i.id },
-      td('col.last', fmtTime(i.last_ms)),
-      td('col.severity', sevBadge(i.severity)),
-      td('col.status', t(`incident.status.${i.status}`)),
-      td('col.site', siteLink(i.site)),
-      td('col.host', i.kind === 'host' ? hostLink(i.host_id, i.hostname) : t('incident.kind.outbreak')),
-      td('col.title', link(`#/incident/${i.id}`, incidentTitle(i))))));
+  main.appendChild(await paged(list.tBodies[0], '/api/v1/incidents', { limit: 20 }, incidentRow));
+}
+
+// An incident opened or changed elsewhere (the event stream's "incident"):
+// the list shows it without a reload - its row is replaced, a new incident
+// (newer than every row shown) goes on top. Elsewhere: nothing.
+export function incidentListChanged(i) {
+  const body = document.getElementById('incidents-body');
+  if (!body) return;
+  const old = body.querySelector(`tr[data-incident="${i.id}"]`);
+  if (old) { old.replaceWith(incidentRow(i)); return; }
+  const rows = [...body.querySelectorAll('tr[data-incident]')];
+  if (rows.some((r) => Number(r.dataset.incident) > i.id)) return; // an old one, on a later page
+  for (const r of body.querySelectorAll('tr:not([data-incident])')) r.remove(); // "none"
+  body.insertBefore(incidentRow(i), body.firstChild);
 }
 
 // ------------------------------------------------------------- timeline --

@@ -11,7 +11,8 @@
 // ACTOR_KEY and program ACTOR_EXE, on the files under SHARE); SILENT_ALERT
 // and SILENT_INCIDENT (HOST2, db-1 of kyoto, went silent: its alert and
 // incident); RECV_URL, RECV_OUT (a webhook receiver and the file it writes
-// what it gets to).
+// what it gets to); API_TOKEN (an admin's bearer token) and CA (the
+// server's CA certificate) for changes made by someone else.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
@@ -50,8 +51,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const fill = (s, v) => s.replace(/\{([a-z_]+)\}/g, (m, k) => (k in v ? String(v[k]) : m));
 // A catalogue text with {placeholders} as a pattern.
 const pattern = (s) => new RegExp(s.split(/\{[a-z]+\}/).map((x) => x.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('.*'));
-function agentAlert(summary, severity = 'high') {
-  execFileSync(E.MAMORI, ['agent', 'alert', '--dir', E.AGENT1, '--kind', 'drill', '--severity', severity, '--summary', summary]);
+function agentAlert(summary, severity = 'high', kind = 'drill') {
+  execFileSync(E.MAMORI, ['agent', 'alert', '--dir', E.AGENT1, '--kind', kind, '--severity', severity, '--summary', summary]);
+}
+// Someone else resolves an incident: the API with a bearer token (curl).
+function apiResolve(id) {
+  return execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '20', '--cacert', E.CA,
+    '-X', 'POST', '-H', `Authorization: Bearer ${E.API_TOKEN}`, `${URL0}/api/v1/incidents/${id}/resolve`]).toString();
 }
 
 const browser = await chromium.launch({ executablePath: E.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
@@ -257,6 +263,55 @@ try {
     if (page.dialogs.length) return `a dialog fired: ${page.dialogs}`;
     if (imgs) return `${imgs} img elements were created`;
     return files.includes(xss) ? '' : `files shown ${JSON.stringify(files)}`;
+  });
+
+  // Live incidents: the list and an incident's page follow the event
+  // stream - a new incident, an alert that joins one, a resolution made by
+  // someone else (the API with a bearer token) - without a reload
+  await check('console-incidents-list-live', async () => {
+    await page.goto(URL0 + '/#/incidents');
+    await page.waitForSelector('#incidents-body tr[data-incident]', { timeout: 10000 });
+    await page.evaluate(() => { window.__noReload = true; });
+    await sleep(500); // the event stream is open
+    const kind = `drill_live${Date.now() % 100000}`; // a kind without texts: the server's title
+    agentAlert('a new incident', 'high', kind);
+    const top = '#incidents-body tr[data-incident]';
+    await waitFor(page, ([sel, k]) => document.querySelector(`${sel} a[href^="#/incident/"]`)?.textContent === `${k} on web-1`, [top, kind], 15000);
+    const id = await page.getAttribute(top, 'data-incident');
+    const code = apiResolve(id);
+    if (code !== '200') return `resolve through the API -> ${code}`;
+    const row = `#incidents-body tr[data-incident="${id}"]`;
+    await waitFor(page, (r) => document.querySelector(r)?.dataset.status === 'resolved', row, 15000);
+    const text = await page.textContent(row);
+    if (!text.includes(en['incident.status.resolved'])) return `row '${text}'`;
+    return (await page.evaluate(() => window.__noReload)) ? '' : 'the page reloaded';
+  });
+
+  await check('console-incident-page-live', async () => {
+    const inc = await page.evaluate(async (s) => (await (await fetch('/api/v1/alerts?limit=100')).json())
+      .items.find((a) => a.summary === s)?.incident_id, live);
+    if (!inc) return 'the live drill alert has no incident';
+    await page.goto(`${URL0}/#/incident/${inc}`);
+    await page.waitForSelector('#timeline li', { timeout: 10000 });
+    await page.evaluate(() => { window.__noReload = true; });
+    const alerts = () => page.$$eval('#timeline li[data-type=alert]', (l) => l.length);
+    const n0 = await alerts();
+    const count0 = Number(await page.textContent('#incident-facts dd:last-of-type'));
+    await sleep(500);
+    const joined = `joins the incident ${Date.now()}`;
+    agentAlert(joined);
+    const title = fill(en['ak.drill.title'], { host: 'web-1', summary: joined });
+    await waitFor(page, (x) => [...document.querySelectorAll('#timeline li[data-type=alert] a')].some((a) => a.textContent === x), title, 15000);
+    const n1 = await alerts();
+    const count1 = Number(await page.textContent('#incident-facts dd:last-of-type'));
+    if (n1 !== n0 + 1 || count1 !== count0 + 1) return `timeline ${n0} -> ${n1} alerts, count ${count0} -> ${count1}`;
+    const code = apiResolve(inc);
+    if (code !== '200') return `resolve through the API -> ${code}`;
+    await page.waitForSelector('#timeline li[data-type=resolved]', { timeout: 15000 });
+    const st = await page.textContent('#incident-status');
+    if (!st.startsWith(en['incident.status.resolved']) || !st.includes('(ci)') || (await page.$('#btn-resolve'))) return `status '${st}'`;
+    await shot(page, 'incident-live-en');
+    return (await page.evaluate(() => window.__noReload)) ? '' : 'the page reloaded';
   });
 
   await check('console-enrollment-token-page', async () => {

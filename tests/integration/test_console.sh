@@ -13,6 +13,8 @@
 #   - the message catalogues and the page scripts (tests/unit/web/check_i18n.mjs);
 #   - the pages in Debian's chromium driven by playwright-core
 #     (tests/e2e/console.mjs): login, overview, an alert arriving live,
+#     the incidents list and an incident's page following the event stream
+#     (a new incident, an alert joining, a resolution through the API),
 #     the alert page (its title, what happened, what mamori did and what to
 #     do next from the catalogues), Japanese and back, host page and its
 #     confirmation, isolate and release of web-1 from the page (its
@@ -339,7 +341,7 @@ URL=$URL ART=$ART MAMORI=$MAMORI AGENT1=$T/a1 HOST1=$H1 HOST2=$H2 XSS_ALERT=$XSS
   REACH_CMD="ip netns exec $NS1 timeout 2 bash -c 'exec 3<>/dev/tcp/$HIP1/$OTHER'" \
   INCIDENT=$INCIDENT RANSOM_ALERT=$RANSOM_ALERT ACTOR_KEY="$(printf '%s' "$ALERT_BODY" | jq -r .actor_key)" \
   ACTOR_EXE="$(printf '%s' "$ALERT_BODY" | jq -r .exe)" SILENT_ALERT=$SILENT_ALERT SILENT_INCIDENT=$SILENT_INCIDENT \
-  SHARE=$MNT/share RECV_URL=$RECV_URL RECV_OUT=$T/recv.out \
+  SHARE=$MNT/share RECV_URL=$RECV_URL RECV_OUT=$T/recv.out API_TOKEN=$TOK CA=$D/ca.crt \
   timeout 400 node "$REPO_ROOT/tests/e2e/console.mjs" 2>"$T/e2e.err" | tee "$T/e2e.out"
 LIB_NPASS=$((LIB_NPASS + $(grep -c '^PASS' "$T/e2e.out")))
 LIB_NFAIL=$((LIB_NFAIL + $(grep -c '^FAIL' "$T/e2e.out")))
