@@ -280,6 +280,20 @@ static void on_tick(void *arg, uint64_t now_ms)
     api_route_test_tick(arg, api_wall_ms());
 }
 
+/* A worker finished work whose answer waits (the console's password checks). */
+static void on_wake(void *arg)
+{
+    struct api *a = arg;
+    web_logins_finish(a->web, a);
+}
+
+/* A connection whose answer waited closed first (only logins wait). */
+static void on_defer_close(void *arg, struct http_conn *c)
+{
+    struct api *a = arg;
+    web_conn_closed(a->web, c);
+}
+
 /* --------------------------------------------------------------- setup -- */
 
 static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
@@ -390,6 +404,7 @@ void api_stop(struct api *a)
         http_server_stop(a->hs);
         pthread_join(a->thread, NULL);
     }
+    web_stop(a->web);        /* its workers wake a->hs: joined before it goes */
     http_server_free(a->hs); /* closes the streams: api_stream_closed for each */
     api_route_test_free(a);  /* before the store closes: it writes an audit row */
     api_streams_free(a);
@@ -452,11 +467,15 @@ int api_start(const struct api_opts *ao, const struct srv_opts *so, const struct
             .on_request = on_request,
             .on_tick = on_tick,
             .on_stream_close = api_stream_closed,
+            .on_wake = on_wake,
+            .on_defer_close = on_defer_close,
         };
         lfd = -1; /* the HTTP server owns it now, even if it fails */
         rc = http_server_new(&a->hs, &cfg, err, sizeof err);
         if (rc < 0) {
             close(cfg.lfd);
+            log_error("%s", err);
+        } else if ((rc = web_start(a->web, a->hs, err, sizeof err)) < 0) {
             log_error("%s", err);
         }
     }

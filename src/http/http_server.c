@@ -33,6 +33,7 @@ enum hc_state {
     HC_BODY,      /* head parsed, body arriving */
     HC_WRITE,     /* a response is being written; nothing is read */
     HC_STREAM,    /* an open-ended response (server-sent events) */
+    HC_DEFER,     /* the owner answers later (http_defer); nothing is read */
 };
 
 struct http_conn {
@@ -50,6 +51,7 @@ struct http_conn {
     bool doomed;      /* close at the end of this loop turn */
     bool dead;        /* closed; freed at the end of this loop turn */
     bool ssl_wants_write;
+    bool kick;           /* a deferred answer was queued: written at the end of the loop turn */
     uint64_t deadline;   /* handshake / request deadlines (monotonic ms) */
     uint64_t last_write; /* last progress writing */
     uint32_t epmask;
@@ -59,7 +61,7 @@ struct http_conn {
 
 struct http_server {
     struct http_server_cfg cfg;
-    int ep, evfd, tfd;
+    int ep, evfd, tfd, wakefd;
     bool stop;
     uint64_t now;
     struct http_conn *conns, *dead;
@@ -67,7 +69,7 @@ struct http_server {
     uint64_t refused_cap;
 };
 
-static char TAG_LISTEN, TAG_STOP, TAG_TIMER;
+static char TAG_LISTEN, TAG_STOP, TAG_TIMER, TAG_WAKE;
 
 uint64_t http_mono_ms(void)
 {
@@ -100,6 +102,8 @@ static void conn_close(struct http_conn *c)
         hs->nstreams--;
         if (hs->cfg.on_stream_close)
             hs->cfg.on_stream_close(hs->cfg.arg, c);
+    } else if (c->st == HC_DEFER && hs->cfg.on_defer_close) {
+        hs->cfg.on_defer_close(hs->cfg.arg, c);
     }
     epoll_ctl(hs->ep, EPOLL_CTL_DEL, c->fd, NULL);
     if (c->ssl) {
@@ -144,6 +148,7 @@ static void interest(struct http_conn *c)
     case HC_BODY: m |= EPOLLIN | (pending || c->ssl_wants_write ? EPOLLOUT : 0); break;
     case HC_WRITE: m |= pending ? EPOLLOUT : EPOLLIN; break;
     case HC_STREAM: m |= EPOLLIN | (pending ? EPOLLOUT : 0); break;
+    case HC_DEFER: break; /* only a hang-up: nothing to read or write yet */
     }
     if (m == c->epmask)
         return;
@@ -188,11 +193,15 @@ static int flush(struct http_conn *c)
 static int queue_reply(struct http_conn *c, int status, const char *ctype, const void *body,
                        size_t len, const char *extra)
 {
-    if (c->replied || c->st == HC_STREAM) {
+    if (c->replied || c->st == HC_STREAM || c->dead) {
         log_error("API: a second answer to one request from %s (bug)", c->peer);
         return MAMORI_EINVAL;
     }
     c->replied = true;
+    if (c->st == HC_DEFER) { /* answered later: sweep() writes it */
+        c->kick = true;
+        c->user = NULL;
+    }
     bool keep = c->head_done && c->req.keep_alive && !c->close_after;
     if (!keep)
         c->close_after = true;
@@ -279,6 +288,16 @@ void http_stream_end(struct http_conn *c)
     c->doomed = true;
 }
 
+int http_defer(struct http_conn *c, void *user)
+{
+    if (c->replied || c->st != HC_WRITE)
+        return MAMORI_EINVAL;
+    c->st = HC_DEFER;
+    c->user = user;
+    log_debug("API %s %s %.200s -> deferred", c->peer, c->req.method_name, c->req.path);
+    return 0;
+}
+
 /* --------------------------------------------------------------- read -- */
 
 static void refuse(struct http_conn *c, const struct http_err *e)
@@ -294,6 +313,8 @@ static void dispatch(struct http_conn *c)
     c->st = HC_WRITE;
     c->replied = false;
     hs->cfg.on_request(hs->cfg.arg, c, &c->req, c->in.p + c->req.head_len);
+    if (c->st == HC_DEFER)
+        return;
     if (!c->replied) {
         log_error("API: no answer to %s %.200s (bug)", c->req.method_name, c->req.path);
         http_reply_error(c, 500, "internal", "the server did not answer this request");
@@ -430,6 +451,13 @@ static void conn_event(struct http_conn *c, uint32_t ev)
         c->st = HC_READ;
         c->deadline = hs->now + HTTP_FIRST_MS;
     }
+    if (c->st == HC_DEFER) { /* waits for its answer: only a hang-up matters */
+        if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+            log_debug("API connection from %s closed before its deferred answer", c->peer);
+            conn_close(c);
+        }
+        return;
+    }
     for (int round = 0; round < 4; round++) {
         if ((c->st == HC_READ || c->st == HC_BODY || c->st == HC_STREAM) && do_read(c) < 0)
             return;
@@ -519,7 +547,7 @@ static void timeouts(struct http_server *hs)
             conn_close(c);
             continue;
         }
-        if (c->st == HC_STREAM || c->st == HC_WRITE || hs->now <= c->deadline)
+        if (c->st == HC_STREAM || c->st == HC_WRITE || c->st == HC_DEFER || hs->now <= c->deadline)
             continue;
         if (c->st == HC_HANDSHAKE || (c->st == HC_READ && !c->head_started)) {
             log_debug("API connection from %s closed: %s", c->peer,
@@ -549,6 +577,13 @@ static void sweep(struct http_server *hs)
         next = c->next;
         if (c->doomed) {
             conn_close(c);
+        } else if (c->kick) { /* a deferred answer: write it, then the next request */
+            c->kick = false;
+            int f = flush(c);
+            if (f == 1 && c->st == HC_WRITE)
+                next_request(c);
+            if (!c->dead)
+                interest(c);
         } else if (c->st == HC_STREAM && c->out.len > c->out_off) {
             if (flush(c) >= 0)
                 interest(c);
@@ -569,18 +604,22 @@ int http_server_new(struct http_server **out, const struct http_server_cfg *cfg,
     hs->cfg = *cfg;
     hs->ep = epoll_create1(EPOLL_CLOEXEC);
     hs->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    hs->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     hs->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     struct itimerspec it = {.it_interval = {0, HTTP_TICK_MS * 1000000L},
                             .it_value = {0, HTTP_TICK_MS * 1000000L}};
-    int rc =
-        hs->ep >= 0 && hs->evfd >= 0 && hs->tfd >= 0 && timerfd_settime(hs->tfd, 0, &it, NULL) == 0
-            ? 0
-            : -1;
+    int rc = hs->ep >= 0 && hs->evfd >= 0 && hs->wakefd >= 0 && hs->tfd >= 0 &&
+                     timerfd_settime(hs->tfd, 0, &it, NULL) == 0
+                 ? 0
+                 : -1;
     struct {
         int fd;
         void *tag;
-    } fds[] = {{cfg->lfd, &TAG_LISTEN}, {hs->evfd, &TAG_STOP}, {hs->tfd, &TAG_TIMER}};
-    for (size_t i = 0; rc == 0 && i < 3; i++) {
+    } fds[] = {{cfg->lfd, &TAG_LISTEN},
+               {hs->evfd, &TAG_STOP},
+               {hs->tfd, &TAG_TIMER},
+               {hs->wakefd, &TAG_WAKE}};
+    for (size_t i = 0; rc == 0 && i < sizeof fds / sizeof fds[0]; i++) {
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = fds[i].tag};
         rc = epoll_ctl(hs->ep, EPOLL_CTL_ADD, fds[i].fd, &ev);
     }
@@ -609,6 +648,12 @@ int http_server_run(struct http_server *hs)
                 do_accept(hs);
             } else if (p == &TAG_STOP) {
                 hs->stop = true;
+            } else if (p == &TAG_WAKE) {
+                uint64_t t;
+                if (read(hs->wakefd, &t, sizeof t) < 0 && errno != EAGAIN)
+                    log_warn("API wake eventfd: %s", strerror(errno));
+                if (hs->cfg.on_wake)
+                    hs->cfg.on_wake(hs->cfg.arg);
             } else if (p == &TAG_TIMER) {
                 uint64_t t;
                 if (read(hs->tfd, &t, sizeof t) < 0 && errno != EAGAIN)
@@ -633,6 +678,13 @@ void http_server_stop(struct http_server *hs)
         log_warn("API: cannot signal the loop to stop: %s", strerror(errno));
 }
 
+void http_server_wake(struct http_server *hs)
+{
+    uint64_t one = 1;
+    if (write(hs->wakefd, &one, sizeof one) < 0 && errno != EAGAIN)
+        log_warn("API: cannot wake the loop: %s", strerror(errno));
+}
+
 void http_server_free(struct http_server *hs)
 {
     if (!hs)
@@ -640,8 +692,8 @@ void http_server_free(struct http_server *hs)
     while (hs->conns)
         conn_close(hs->conns);
     free_dead(hs);
-    int fds[] = {hs->ep, hs->evfd, hs->tfd, hs->cfg.lfd};
-    for (size_t i = 0; i < 4; i++)
+    int fds[] = {hs->ep, hs->evfd, hs->wakefd, hs->tfd, hs->cfg.lfd};
+    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
         if (fds[i] >= 0)
             close(fds[i]);
     free(hs);

@@ -6,10 +6,13 @@
  * and body are complete, passed to on_request, which answers before it
  * returns with http_reply / http_reply_error, or turns the connection into
  * a stream (server-sent events) with http_stream_begin and feeds it later
- * with http_stream_send (from on_tick). Responses leave as bytes queued on
- * the connection and written as the socket accepts them. A refused request
- * (malformed, oversized, too slow) gets its 4xx JSON error and the
- * connection is closed; every other connection is unaffected.
+ * with http_stream_send (from on_tick), or defers its answer with
+ * http_defer and gives it later (from on_wake, after another thread's
+ * http_server_wake: work that must not hold the loop). Responses leave as
+ * bytes queued on the connection and written as the socket accepts them.
+ * A refused request (malformed, oversized, too slow) gets its 4xx JSON
+ * error and the connection is closed; every other connection is
+ * unaffected.
  *
  * Bounds and deadlines (per connection unless said):
  *   max_conns open connections (further ones are closed at accept)
@@ -22,9 +25,12 @@
  *   a request head   HTTP_HEAD_MS (10 s) from its first byte; the body
  *                    HTTP_BODY_MS (30 s) from the end of the head (408 after)
  *   writing          HTTP_STALL_MS (30 s) without progress closes
+ *   a deferred answer no deadline: the owner bounds its work (the
+ *                    connection reads nothing meanwhile; the client closing
+ *                    it ends the wait: on_defer_close)
  * The loop ticks every HTTP_TICK_MS (250 ms): deadlines, then on_tick.
  * One struct http_server belongs to the thread that runs it; only
- * http_server_stop may be called from another thread. */
+ * http_server_stop and http_server_wake may be called from another thread. */
 #ifndef MAMORI_HTTP_HTTP_SERVER_H
 #define MAMORI_HTTP_HTTP_SERVER_H
 
@@ -57,6 +63,11 @@ struct http_server_cfg {
     void (*on_tick)(void *arg, uint64_t now_ms);
     /* A stream connection closed (its user pointer is still set). */
     void (*on_stream_close)(void *arg, struct http_conn *c);
+    /* After http_server_wake (from any thread), in the loop's thread. */
+    void (*on_wake)(void *arg);
+    /* A connection whose answer was deferred closed before the answer
+     * (its user pointer is still set): the answer must not be given. */
+    void (*on_defer_close)(void *arg, struct http_conn *c);
 };
 
 int http_server_new(struct http_server **out, const struct http_server_cfg *cfg, char *err,
@@ -64,6 +75,7 @@ int http_server_new(struct http_server **out, const struct http_server_cfg *cfg,
 /* Serves until http_server_stop. Returns 0 or a negative MAMORI_E* code. */
 int http_server_run(struct http_server *hs);
 void http_server_stop(struct http_server *hs); /* any thread */
+void http_server_wake(struct http_server *hs); /* any thread: on_wake soon */
 void http_server_free(struct http_server *hs);
 uint64_t http_mono_ms(void);
 
@@ -82,6 +94,11 @@ int http_stream_begin(struct http_conn *c, const char *ctype, void *user);
 int http_stream_send(struct http_conn *c, const void *d, size_t n);
 /* Close a stream at the end of this loop turn (on_stream_close follows). */
 void http_stream_end(struct http_conn *c);
+/* Answer this request later (from the loop's thread): on_request returns
+ * without an answer; http_reply or http_reply_error on c gives it, and it
+ * is written at the end of that loop turn. Until then c is owned by `user`
+ * (http_conn_user), unless on_defer_close says it closed. */
+int http_defer(struct http_conn *c, void *user);
 /* Number of stream connections open. */
 unsigned http_server_streams(const struct http_server *hs);
 const char *http_conn_peer(const struct http_conn *c);

@@ -13,7 +13,8 @@
  * bodies) and rows of users/sessions in server.db; it leaves as answers
  * (Set-Cookie, JSON, embedded files), session and user rows, and audit rows
  * (login, failed login, logout, refusals). One struct web belongs to the
- * API thread. */
+ * API thread; its password checks run on worker threads of its own
+ * (web_pwpool.c), whose results the API thread collects when woken. */
 #ifndef MAMORI_WEB_WEB_H
 #define MAMORI_WEB_WEB_H
 
@@ -21,20 +22,33 @@
 #include <stddef.h>
 
 struct web;
+struct api;
 struct api_call;
 struct http_conn;
 struct http_req;
+struct http_server;
 
 /* web_dir: NULL to serve the embedded files, or a directory whose files of
  * the same names are served instead (development). 0 or -1 with err. */
 int web_new(struct web **out, const char *web_dir, char *err, size_t errsz);
-void web_free(struct web *w);
+/* Start the password-check workers; a finished check wakes hs's loop
+ * (http_server_wake), whose on_wake calls web_logins_finish. 0 or -1. */
+int web_start(struct web *w, struct http_server *hs, char *err, size_t errsz);
+/* Stop the workers (a running check ends first); before hs goes. */
+void web_stop(struct web *w);
+void web_free(struct web *w); /* stops the workers first */
 
 /* "/" or "/static/...": answer it (the file, 304 or 404) and return true. */
 bool web_static(struct web *w, struct http_conn *c, const struct http_req *r);
 
-/* POST /api/v1/session {name,password}: log in. */
+/* POST /api/v1/session {name,password}: log in. The answer is deferred
+ * (http_defer) while the password is checked on a worker thread. */
 void web_login(struct web *w, struct api_call *q);
+/* The logins whose check finished: answered (API thread, on_wake). */
+void web_logins_finish(struct web *w, struct api *a);
+/* A deferred login's connection closed: its answer is not given (its
+ * failure still counts). */
+void web_conn_closed(struct web *w, struct http_conn *c);
 /* GET /api/v1/session: who is logged in (q->who set by web_session_auth). */
 void web_session_get(struct web *w, struct api_call *q);
 /* DELETE /api/v1/session: log out (the session row is deleted). */

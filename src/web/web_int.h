@@ -13,10 +13,17 @@
  *              address, lock it for 30 s, doubling per further failure up to
  *              15 min; a quiet hour forgets; WEB_LIMIT_MAX entries in memory
  *              (the oldest failure goes first), users.failed_logins and
- *              users.locked_until keep a known user's count across restarts */
+ *              users.locked_until keep a known user's count across restarts;
+ *              a name or address has at most as many logins being checked
+ *              as failures it has left before its lock (at least one)
+ *   checking   the argon2id checks of logins run on WEB_PW_WORKERS threads,
+ *              at most WEB_PW_SLOTS logins at once (running or waiting;
+ *              more: 503 with Retry-After), so at most WEB_PW_WORKERS x
+ *              64 MiB; the API thread answers each when its check is done */
 #ifndef MAMORI_WEB_WEB_INT_H
 #define MAMORI_WEB_WEB_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,12 +51,42 @@
 #define WEB_FORGET_MS (3600LL * 1000)
 #define WEB_LIMIT_MAX 4096
 #define WEB_LIMIT_KEY 96
+#define WEB_PW_WORKERS 2
+#define WEB_PW_WORKERS_MAX 8
+#define WEB_PW_SLOTS (WEB_PW_WORKERS + 16) /* the running ones and a queue of 16 */
 
 /* ---- web_pw.c: argon2id ---- */
 /* PHC string of password into out (WEB_HASH_MAX). 0 or MAMORI_E*. */
 int web_pw_hash(const char *pw, size_t n, char out[WEB_HASH_MAX]);
 /* true if pw matches the PHC string (false for a malformed one). */
 bool web_pw_verify(const char *hash, const char *pw, size_t n);
+
+/* ---- web_pwpool.c: password checks on worker threads ---- */
+struct web_pwslot;
+struct web_pwpool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t th[WEB_PW_WORKERS_MAX];
+    int nworkers, nslots;
+    struct web_pwslot *slot;
+    uint64_t seq;
+    bool stop, inited;
+    void (*wake)(void *); /* called by a worker when a check is done */
+    void *wake_arg;
+};
+/* Start `workers` threads for at most `slots` checks at once. 0 or
+ * MAMORI_E* with err. */
+int web_pwpool_start(struct web_pwpool *p, int workers, int slots, void (*wake)(void *),
+                     void *arg, char *err, size_t errsz);
+/* Stop: a running check ends first, waiting ones are dropped (and wiped). */
+void web_pwpool_stop(struct web_pwpool *p);
+/* Queue a check of pw against the PHC string hash (both copied): the
+ * slot's index, or MAMORI_EFULL when every slot is taken. */
+int web_pwpool_submit(struct web_pwpool *p, const char *hash, const char *pw, size_t n);
+/* A finished check: its index with *ok (the slot is free again), or -1. */
+int web_pwpool_done(struct web_pwpool *p, bool *ok);
+/* Checks running or waiting or not yet collected. */
+int web_pwpool_busy(struct web_pwpool *p);
 
 /* ---- web_totp.c: RFC 6238 one-time codes (optional second factor) ---- */
 #define WEB_TOTP_STEP 30
@@ -81,6 +118,8 @@ int web_limit_init(struct web_limit *l);
 void web_limit_free(struct web_limit *l);
 /* ms left of a lock on key, or 0. */
 int64_t web_limit_locked(struct web_limit *l, const char *key, int64_t now);
+/* Failures counted for key now (0 after a quiet WEB_FORGET_MS). */
+int web_limit_fails(struct web_limit *l, const char *key, int64_t now);
 /* One more failure; the lock it sets (0 while under `threshold`). */
 int64_t web_limit_fail(struct web_limit *l, const char *key, int threshold, int64_t now);
 void web_limit_clear(struct web_limit *l, const char *key);
@@ -134,10 +173,26 @@ extern const struct web_asset web_assets[];
 extern const size_t web_assets_n;
 const struct web_asset *web_asset_find(const char *name);
 
+/* A login waiting for its password check (web_session.c): the API
+ * thread's, one per pool slot. */
+struct web_pending {
+    bool used;
+    struct http_conn *conn; /* NULL once the client went away */
+    bool known, has_old;
+    int64_t started; /* wall ms of the request */
+    uint8_t old[32]; /* the session the browser brought (deleted at login) */
+    char name[WEB_USER_MAX + 1];
+    char ip[64], ua[256], code[9];
+    char ukey[WEB_LIMIT_KEY], ikey[WEB_LIMIT_KEY];
+    struct web_user u;
+};
+
 struct web {
     char *dir; /* --web-dir, or NULL */
     struct web_limit lim;
     char dummy[WEB_HASH_MAX]; /* verified against for an unknown name: same cost */
+    struct web_pwpool pool;   /* started by web_start */
+    struct web_pending pend[WEB_PW_SLOTS];
 };
 
 #endif

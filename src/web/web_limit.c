@@ -54,6 +54,12 @@ int64_t web_limit_locked(struct web_limit *l, const char *key, int64_t now)
     return e && e->locked_until > now ? e->locked_until - now : 0;
 }
 
+int web_limit_fails(struct web_limit *l, const char *key, int64_t now)
+{
+    struct web_limit_ent *e = find(l, key, now);
+    return e ? e->fails : 0;
+}
+
 int64_t web_limit_fail(struct web_limit *l, const char *key, int threshold, int64_t now)
 {
     struct web_limit_ent *e = find(l, key, now);

@@ -8,7 +8,11 @@
  * same answer after the same argon2id work (an unknown name is checked
  * against a dummy hash). Failures are counted per name and per source
  * address (web_limit.c, users.failed_logins); a locked name or address is
- * answered 429 with Retry-After. Every login, failed login and logout is an
+ * answered 429 with Retry-After, before any hashing, and so is one with as
+ * many logins being checked as it has failures left. The check runs on a
+ * worker (web_pwpool.c): the request's answer is deferred (http_defer)
+ * and given by web_logins_finish when the API thread is woken; every slot
+ * taken: 503 with Retry-After. Every login, failed login and logout is an
  * audit row (actor "user:ID(NAME)", or "login:NAME" for a failure). */
 #include <json-c/json.h>
 #include <openssl/crypto.h>
@@ -24,6 +28,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "http/http_resp.h"
+#include "http/http_server.h"
 #include "net/token.h"
 #include "web/web_int.h"
 
@@ -192,22 +197,25 @@ static const char *member(json_object *j, const char *k, size_t *len)
     return json_object_get_string(v);
 }
 
-static void retry_after(struct api_call *q, int64_t ms)
+/* 429 (locked, or too many logins of this name or address being checked)
+ * or 503 (every check slot taken), with Retry-After. */
+static void retry_after(struct api_call *q, int status, const char *code, int64_t ms,
+                        const char *why)
 {
     long s = (long)((ms + 999) / 1000);
-    char extra[64], msg[160];
+    char extra[64], msg[200];
     snprintf(extra, sizeof extra, "Retry-After: %ld\r\n", s);
-    snprintf(msg, sizeof msg, "too many failed logins: try again in %ld s", s);
-    q->status = 429;
+    snprintf(msg, sizeof msg, "%s: try again in %ld s", why, s);
+    q->status = status;
     snprintf(q->why, sizeof q->why, "%s", msg);
     struct hbuf b;
     hbuf_init(&b, 4096);
-    http_json_error(&b, "locked", msg);
-    http_reply(q->c, 429, HTTP_JSON, b.p ? b.p : "", b.len, extra);
+    http_json_error(&b, code, msg);
+    http_reply(q->c, status, HTTP_JSON, b.p ? b.p : "", b.len, extra);
     hbuf_free(&b);
 }
 
-static int make_session(struct api_call *q, const struct web_user *u, const char *ip,
+static int make_session(struct api_call *q, const struct web_user *u, const struct web_pending *p,
                         char cookie[WEB_TOKEN_LEN + 1], struct web_sess *s)
 {
     uint8_t raw[32], csrf[32];
@@ -221,15 +229,13 @@ static int make_session(struct api_call *q, const struct web_user *u, const char
     s->user_id = u->id;
     s->created = s->last_seen = q->now;
     s->expires = q->now + WEB_ABSOLUTE_MS;
-    snprintf(s->ip, sizeof s->ip, "%s", ip);
-    const char *ua = http_header(q->r, "User-Agent");
-    snprintf(s->ua, sizeof s->ua, "%s", ua ? ua : "");
+    snprintf(s->ip, sizeof s->ip, "%s", p->ip);
+    snprintf(s->ua, sizeof s->ua, "%s", p->ua);
     s->u = *u;
     struct store *st = &q->a->st;
     if (store_begin(st) < 0)
         return MAMORI_EIO;
-    uint8_t old[32];
-    if ((cookie_session(q->r, old) == 0 && webst_session_del(st, old) < 0) ||
+    if ((p->has_old && webst_session_del(st, p->old) < 0) ||
         webst_sessions_prune(st, u->id, WEB_SESSIONS_PER_USER - 1, q->now) < 0 ||
         webst_session_add(st, s) < 0 || webst_user_failed(st, u->id, 0, 0) < 0 ||
         store_commit(st) < 0) {
@@ -263,6 +269,24 @@ static void session_json(struct api_call *q, const struct api_principal *who, co
     http_reply(q->c, status, HTTP_JSON, buf, n < 0 ? 0 : (size_t)n, extra);
 }
 
+/* Logins of this key (u:NAME or ip:ADDR) waiting for their check. */
+static int checking(const struct web *w, const char *key)
+{
+    int n = 0;
+    for (int i = 0; i < WEB_PW_SLOTS; i++)
+        n += w->pend[i].used && (!strcmp(w->pend[i].ukey, key) || !strcmp(w->pend[i].ikey, key));
+    return n;
+}
+
+/* May another login of this key be checked now? Not more at once than the
+ * failures it has left before its lock (at least one): concurrent guesses
+ * cannot pass the limit. */
+static bool may_check(struct web *w, const char *key, int threshold, int64_t now)
+{
+    int left = threshold - web_limit_fails(&w->lim, key, now);
+    return checking(w, key) < (left > 1 ? left : 1);
+}
+
 void web_login(struct web *w, struct api_call *q)
 {
     if (!same_origin(q->r)) {
@@ -288,76 +312,142 @@ void web_login(struct web *w, struct api_call *q)
         return;
     }
     /* copies: the JSON tree goes now, whatever path the login takes */
-    char name[WEB_USER_MAX + 1], pw[WEB_PASSWORD_MAX], code[9] = "";
-    memcpy(name, jname, nl + 1);
+    struct web_pending p = {.used = true, .conn = q->c, .started = q->now};
+    char pw[WEB_PASSWORD_MAX];
+    memcpy(p.name, jname, nl + 1);
     if (jcode)
-        memcpy(code, jcode, tl + 1);
+        memcpy(p.code, jcode, tl + 1);
     memcpy(pw, jpw, pl);
     json_object_put(j);
-    char ip[64], ukey[WEB_LIMIT_KEY], ikey[WEB_LIMIT_KEY], actor[WEB_USER_MAX + 16];
-    peer_ip(q, ip, sizeof ip);
-    snprintf(ukey, sizeof ukey, "u:%s", name);
-    snprintf(ikey, sizeof ikey, "ip:%s", ip);
-    snprintf(actor, sizeof actor, "login:%s", name);
-    int64_t lock = web_limit_locked(&w->lim, ukey, q->now);
-    int64_t il = web_limit_locked(&w->lim, ikey, q->now);
+    peer_ip(q, p.ip, sizeof p.ip);
+    snprintf(p.ukey, sizeof p.ukey, "u:%s", p.name);
+    snprintf(p.ikey, sizeof p.ikey, "ip:%s", p.ip);
+    const char *ua = http_header(q->r, "User-Agent");
+    snprintf(p.ua, sizeof p.ua, "%s", ua ? ua : "");
+    p.has_old = cookie_session(q->r, p.old) == 0;
+    /* the limits, before any hashing */
+    int64_t lock = web_limit_locked(&w->lim, p.ukey, q->now);
+    int64_t il = web_limit_locked(&w->lim, p.ikey, q->now);
+    int rc = lock || il ? 0 : webst_user_get(&q->a->st, p.name, &p.u);
+    p.known = rc == 0 && !lock && !il;
+    if (!lock && !il && p.known && p.u.locked_until > q->now)
+        lock = p.u.locked_until - q->now;
     if (lock || il) {
         OPENSSL_cleanse(pw, sizeof pw);
-        retry_after(q, lock > il ? lock : il);
+        retry_after(q, 429, "locked", lock > il ? lock : il, "too many failed logins");
         return;
     }
-    struct web_user u;
-    int rc = webst_user_get(&q->a->st, name, &u);
     if (rc == MAMORI_EIO) {
         OPENSSL_cleanse(pw, sizeof pw);
         api_store_fail(q, "read the user");
         return;
     }
-    bool known = rc == 0;
-    bool ok = web_pw_verify(known ? u.hash : w->dummy, pw, pl) && known && !u.disabled;
-    /* a second factor, when the user has one: a wrong or missing code is a
-     * failed login like a wrong password, with the same answer */
-    if (known && u.totp[0] && !web_totp_check(u.totp, code, q->now))
-        ok = false;
-    OPENSSL_cleanse(pw, sizeof pw);
-    if (known && u.locked_until > q->now) {
-        retry_after(q, u.locked_until - q->now);
+    if (!may_check(w, p.ukey, WEB_USER_FAILS, q->now) ||
+        !may_check(w, p.ikey, WEB_IP_FAILS, q->now)) {
+        OPENSSL_cleanse(pw, sizeof pw);
+        retry_after(q, 429, "locked", 1000, "too many logins of this name or address at once");
         return;
     }
+    /* the check (argon2id) on a worker; an unknown name against the dummy
+     * hash: the same work and the same answer as a wrong password */
+    int slot = w->pool.inited ? web_pwpool_submit(&w->pool, p.known ? p.u.hash : w->dummy, pw, pl)
+                              : MAMORI_EFULL;
+    OPENSSL_cleanse(pw, sizeof pw);
+    if (slot < 0) {
+        log_warn("console: login as '%.64s' from %s refused: %d logins are being checked", p.name,
+                 p.ip, WEB_PW_SLOTS);
+        retry_after(q, 503, "busy", 1000, "too many logins are being checked");
+        return;
+    }
+    w->pend[slot] = p;
+    OPENSSL_cleanse(&p, sizeof p);
+    if (http_defer(q->c, &w->pend[slot]) < 0) { /* cannot happen: a fresh request */
+        w->pend[slot].conn = NULL;
+        api_fail(q, 500, "internal", "cannot wait for the password check");
+    }
+}
+
+/* The rest of a login once its password was checked (API thread). */
+static void login_done(struct web *w, struct api *a, struct web_pending *p, bool pw_ok)
+{
+    struct api_call call = {.a = a, .c = p->conn, .now = api_wall_ms()}, *q = &call;
+    /* the user as it is now (a failure meanwhile, a disabled account, a new
+     * password): the check counts only against the hash it was made with */
+    struct web_user u;
+    int rc = p->known ? webst_user_get(&a->st, p->name, &u) : MAMORI_ENOENT;
+    if (rc == MAMORI_EIO) {
+        log_error("console: login as '%.64s': %s", p->name, a->st.err);
+        if (q->c)
+            api_store_fail(q, "read the user");
+        return;
+    }
+    bool known = rc == 0;
+    bool ok = pw_ok && known && !u.disabled && !strcmp(u.hash, p->u.hash);
+    /* a second factor, when the user has one: a wrong or missing code is a
+     * failed login like a wrong password, with the same answer */
+    if (ok && u.totp[0] && !web_totp_check(u.totp, p->code, q->now))
+        ok = false;
     if (!ok) {
-        int64_t l1 = web_limit_fail(&w->lim, ukey, WEB_USER_FAILS, q->now);
-        web_limit_fail(&w->lim, ikey, WEB_IP_FAILS, q->now);
-        char detail[160];
-        snprintf(detail, sizeof detail, "failed login from %s%s", ip, l1 ? "; name locked" : "");
+        int64_t l1 = web_limit_fail(&w->lim, p->ukey, WEB_USER_FAILS, q->now);
+        web_limit_fail(&w->lim, p->ikey, WEB_IP_FAILS, q->now);
+        char detail[160], actor[WEB_USER_MAX + 16];
+        snprintf(detail, sizeof detail, "failed login from %s%s", p->ip, l1 ? "; name locked" : "");
+        snprintf(actor, sizeof actor, "login:%s", p->name);
         if (known) {
             int f = u.failed_logins + 1;
             int64_t dl = web_lock_ms(f, WEB_USER_FAILS);
-            webst_user_failed(&q->a->st, u.id, f, dl ? q->now + dl : 0);
+            webst_user_failed(&a->st, u.id, f, dl ? q->now + dl : 0);
         }
         audit(q, actor, "login_failed", detail, known ? u.site_id : 0);
-        log_info("console: failed login as '%.64s' from %s", name, ip);
-        api_fail(q, 401, "unauthorized", "wrong name or password (or one-time code)");
+        log_info("console: failed login as '%.64s' from %s", p->name, p->ip);
+        if (q->c)
+            api_fail(q, 401, "unauthorized", "wrong name or password (or one-time code)");
         return;
     }
-    web_limit_clear(&w->lim, ukey);
+    web_limit_clear(&w->lim, p->ukey);
+    if (!q->c) {
+        log_info("console: login as '%.64s' from %s not completed: the client closed the "
+                 "connection while its password was checked",
+                 p->name, p->ip);
+        return;
+    }
     char cookie[WEB_TOKEN_LEN + 1];
     struct web_sess s;
-    if (make_session(q, &u, ip, cookie, &s) < 0) {
+    if (make_session(q, &u, p, cookie, &s) < 0) {
         api_store_fail(q, "start the session");
         return;
     }
     principal(&q->who, &s);
     char who[WEB_USER_MAX + 40], detail[120];
     api_actor(&q->who, who, sizeof who);
-    snprintf(detail, sizeof detail, "login from %s", ip);
+    snprintf(detail, sizeof detail, "login from %s", p->ip);
     audit(q, who, "login", detail, u.site_id);
-    q->audited = true;
     char extra[200];
     snprintf(extra, sizeof extra,
              "Set-Cookie: %s=%s; Secure; HttpOnly; SameSite=Strict; Path=/\r\n", WEB_COOKIE,
              cookie);
     OPENSSL_cleanse(cookie, sizeof cookie);
     session_json(q, &q->who, s.csrf, s.expires, 201, extra);
+    log_debug("console: login as '%.64s' answered after %lld ms", p->name,
+              (long long)(q->now - p->started));
+}
+
+void web_logins_finish(struct web *w, struct api *a)
+{
+    int i;
+    bool ok;
+    while ((i = web_pwpool_done(&w->pool, &ok)) >= 0) {
+        if (w->pend[i].used)
+            login_done(w, a, &w->pend[i], ok);
+        OPENSSL_cleanse(&w->pend[i], sizeof w->pend[i]);
+    }
+}
+
+void web_conn_closed(struct web *w, struct http_conn *c)
+{
+    for (int i = 0; w && i < WEB_PW_SLOTS; i++)
+        if (w->pend[i].used && w->pend[i].conn == c)
+            w->pend[i].conn = NULL;
 }
 
 void web_session_get(struct web *w, struct api_call *q)
@@ -424,10 +514,28 @@ int web_new(struct web **out, const char *web_dir, char *err, size_t errsz)
     return 0;
 }
 
+static void wake(void *hs)
+{
+    http_server_wake(hs);
+}
+
+int web_start(struct web *w, struct http_server *hs, char *err, size_t errsz)
+{
+    return web_pwpool_start(&w->pool, WEB_PW_WORKERS, WEB_PW_SLOTS, wake, hs, err, errsz);
+}
+
+void web_stop(struct web *w)
+{
+    if (w)
+        web_pwpool_stop(&w->pool);
+}
+
 void web_free(struct web *w)
 {
     if (!w)
         return;
+    web_pwpool_stop(&w->pool);
+    OPENSSL_cleanse(w->pend, sizeof w->pend);
     web_limit_free(&w->lim);
     free(w->dir);
     free(w);

@@ -6,7 +6,9 @@
 # mounted; db-1 of site kyoto, uplink only), then
 #   - HTTP checks with curl: page files and their security headers, path
 #     traversal on /static (plain, encoded, backslash, NUL) never serves a
-#     file, login answers (unknown name and wrong password alike, and the
+#     file, 25 logins at once (at most 18 checked, the rest 503; another
+#     client's requests answered meanwhile in a fraction of one login's
+#     time), login answers (unknown name and wrong password alike, and the
 #     time each takes), lockout after 5 failures, session fixation, CSRF
 #     and Origin checks, logout ends the session server-side, the cookie on
 #     the event stream, bearer tokens unchanged, audit rows, TOTP;
@@ -183,6 +185,52 @@ for p in '/static/../server.db' '/static/%2e%2e/server.db' '/static/%2E%2E/%2E%2
   case $CODE in 400|404) ;; *) ok=0; why+="'$p':$CODE " ;; esac
 done
 [ $ok = 1 ] && pass console-static-path-traversal || fail console-static-path-traversal "$why"
+
+# ------------------------------------------------------ logins off the loop --
+# 25 logins at once (5 per user: within each name's failures left) while
+# another client reads /api/v1/sites with a token: the argon2id checks run
+# on the console's workers (2, with 16 waiting), so at most 18 are taken
+# (201) and the rest answered at once 503 with Retry-After; and the other
+# client's requests are answered meanwhile in a fraction of the time of one
+# login of the same run (on the API's thread they waited for the checks)
+printf '%s\n' "$PW_EVE" | "$MAMORI" server user --data "$D" add bob --role viewer --password-stdin >/dev/null 2>&1
+PROBE=$("$MAMORI" server api-token --data "$D" --name probe 2>/dev/null)
+mkdir -p "$T/burst"
+pids=() i=0
+for up in "alice:$PW_ADMIN" "oscar:$PW_OSAKA" "eve:$PW_EVE" "kenji:$PW_KYOTO" "bob:$PW_EVE"; do
+  for _ in 1 2 3 4 5; do
+    i=$((i + 1))
+    curl -s -o /dev/null -D "$T/burst/$i.hdr" -w '%{http_code} %{time_total}\n' --cacert "$D/ca.crt" --max-time 120 \
+      -X POST -H 'Content-Type: application/json' -H "Origin: $URL" \
+      -d "$(jq -cn --arg n "${up%%:*}" --arg p "${up#*:}" '{name:$n,password:$p}')" "$URL/api/v1/session" >"$T/burst/$i.out" &
+    pids+=($!)
+  done
+done
+burst_alive() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+: >"$T/probe.out"
+while burst_alive; do
+  curl -s -o /dev/null -w '%{http_code} %{time_total}\n' --cacert "$D/ca.crt" --max-time 60 \
+    -H "Authorization: Bearer $PROBE" "$URL/api/v1/sites" >>"$T/probe.out"
+  sleep 0.05
+done
+wait "${pids[@]}"
+cat "$T"/burst/*.out >"$T/burst.out"
+n201=$(grep -c '^201 ' "$T/burst.out"); n503=$(grep -c '^503 ' "$T/burst.out")
+ms_of() { awk '{ printf "%d\n", $2 * 1000 }'; }
+login_min=$(grep '^201 ' "$T/burst.out" | ms_of | sort -n | head -1)
+login_max=$(grep '^201 ' "$T/burst.out" | ms_of | sort -n | tail -1)
+probe_n=$(grep -c '^200 ' "$T/probe.out"); probe_max=$(ms_of <"$T/probe.out" | sort -n | tail -1)
+probe_med=$(ms_of <"$T/probe.out" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+echo "login burst: $n201 logins 201 in ${login_min:-?}-${login_max:-?} ms, $n503 answered 503; meanwhile $probe_n GET /api/v1/sites: median ${probe_med:-?} ms, max ${probe_max:-?} ms"
+ok=1 why=
+[ "$n201" -ge 2 ] && [ "$n201" -le 18 ] && [ "$n503" -ge 1 ] && [ $((n201 + n503)) = 25 ] || { ok=0; why+="answers:$(sort "$T/burst.out" | cut -d' ' -f1 | uniq -c | tr '\n' ' ') "; }
+for f in "$T"/burst/*.out; do
+  grep -q '^503 ' "$f" && ! grep -qi '^Retry-After: [1-9]' "${f%.out}.hdr" && { ok=0; why+="503-without-Retry-After "; break; }
+done
+[ "$probe_n" -ge 3 ] && [ "$(grep -vc '^200 ' "$T/probe.out")" = 0 ] || { ok=0; why+="probes:$probe_n/$(wc -l <"$T/probe.out") "; }
+[ -n "$login_min" ] && [ -n "$probe_max" ] && [ $((probe_max * 2)) -lt "$login_min" ] ||
+  { ok=0; why+="a GET took ${probe_max:-?} ms, one login ${login_min:-?} ms "; }
+[ $ok = 1 ] && pass console-logins-checked-off-the-api-loop || fail console-logins-checked-off-the-api-loop "$why"
 
 # ----------------------------------------------------------------- logins --
 ok=1 why=

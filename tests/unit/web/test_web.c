@@ -2,9 +2,12 @@
  * parser (found, absent, quoted, doubled, too long, control characters),
  * the login limiter (threshold, doubling, cap, bound and eviction, forget),
  * argon2id hashes (round trip, wrong password, malformed strings, the PHC
- * parameters) with the time one check takes, TOTP (RFC 6238 vectors,
+ * parameters) with the time one check takes, the pool that runs checks
+ * on worker threads (results, the bound, wake-ups, stop with checks
+ * waiting), TOTP (RFC 6238 vectors,
  * base32, the +-1 step window), and the users/sessions SQL on
  * a real store (add, duplicate, sessions, prune, disable). */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,6 +107,71 @@ static void test_password(void **state)
            getenv("LOADAVG") ? getenv("LOADAVG") : "?");
 }
 
+/* The pool's worker calls this when a check is done: a byte on a pipe. */
+static void pool_wake(void *arg)
+{
+    int fd = *(int *)arg;
+    char c = 1;
+    if (write(fd, &c, 1) != 1)
+        fail_msg("wake: write failed");
+}
+
+static void test_pwpool(void **state)
+{
+    (void)state;
+    struct web_pwpool p;
+    char err[200], h[WEB_HASH_MAX];
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(web_pwpool_start(&p, 0, 3, pool_wake, &fds[1], err, sizeof err),
+                     MAMORI_EINVAL);
+    assert_int_equal(web_pw_hash("right", 5, h), 0);
+    assert_int_equal(web_pwpool_start(&p, 1, 3, pool_wake, &fds[1], err, sizeof err), 0);
+    /* three at once fill it: a fourth is refused, nothing is dropped */
+    double t0 = secs();
+    int right = web_pwpool_submit(&p, h, "right", 5);
+    int wrong = web_pwpool_submit(&p, h, "wrong", 5);
+    int junk = web_pwpool_submit(&p, "$argon2id$garbage", "x", 1);
+    assert_true(right >= 0 && wrong >= 0 && junk >= 0);
+    assert_true(right != wrong && wrong != junk && right != junk);
+    assert_int_equal(web_pwpool_submit(&p, h, "right", 5), MAMORI_EFULL);
+    assert_int_equal(web_pwpool_busy(&p), 3);
+    bool got[3] = {0}, ok[3] = {0}, v;
+    int n = 0, wakes = 0;
+    while (n < 3 && secs() - t0 < 120) {
+        char c;
+        if (read(fds[0], &c, 1) == 1) /* blocks until a worker is done */
+            wakes++;
+        int i;
+        while ((i = web_pwpool_done(&p, &v)) >= 0) {
+            assert_true(i < 3 && !got[i]);
+            got[i] = true;
+            ok[i] = v;
+            n++;
+        }
+    }
+    assert_int_equal(n, 3);
+    /* one wake-up per check (some may still be in the pipe) */
+    assert_int_equal(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+    for (char c; read(fds[0], &c, 1) == 1;)
+        wakes++;
+    assert_int_equal(wakes, 3);
+    assert_true(ok[right]);
+    assert_false(ok[wrong]);
+    assert_false(ok[junk]);
+    assert_int_equal(web_pwpool_busy(&p), 0);
+    assert_int_equal(web_pwpool_done(&p, &v), -1);
+    printf("pool of 1 worker: 3 checks in %.0f ms\n", (secs() - t0) * 1000);
+    /* slots are used again; a stop with checks waiting ends after the
+     * running one at most (ASan: nothing leaks) */
+    assert_true(web_pwpool_submit(&p, h, "right", 5) >= 0);
+    assert_true(web_pwpool_submit(&p, h, "right", 5) >= 0);
+    web_pwpool_stop(&p);
+    web_pwpool_stop(&p); /* twice: nothing */
+    close(fds[0]);
+    close(fds[1]);
+}
+
 /* RFC 6238 appendix B, SHA-1 (the 8-digit values' last 6 digits) */
 static void test_totp(void **state)
 {
@@ -187,7 +255,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cookie),   cmocka_unit_test(test_limit),
         cmocka_unit_test(test_password), cmocka_unit_test(test_totp),
-        cmocka_unit_test(test_store),
+        cmocka_unit_test(test_store),    cmocka_unit_test(test_pwpool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
