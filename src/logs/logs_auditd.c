@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/utf8.h"
 #include "logs/logs_int.h"
 
 #define LG_AUDIT_OPEN 64              /* serials kept open at once */
@@ -573,7 +574,7 @@ static int take_line(struct lg_reader *r, char *line, size_t len, uint64_t no)
         s->serial = h.serial;
         s->time_ns = h.time_ns;
         s->first_line = no;
-        size_t nl = h.node ? lg_utf8_cut(h.node, h.node_len, LG_AUDIT_NODE_MAX - 1) : 0;
+        size_t nl = h.node ? utf8_cut(h.node, h.node_len, LG_AUDIT_NODE_MAX - 1) : 0;
         memcpy(s->node, h.node ? h.node : "", nl);
         s->node[nl] = '\0';
     }

@@ -134,17 +134,6 @@ bool lg_utf8_ok(const char *s, size_t n)
     return true;
 }
 
-size_t lg_utf8_cut(const char *s, size_t n, size_t max)
-{
-    if (n <= max)
-        return n;
-    const unsigned char *p = (const unsigned char *)s;
-    size_t k = max;
-    while (k > 0 && (p[k] & 0xC0) == 0x80) /* p[k] continues the character before it */
-        k--;
-    return k;
-}
-
 void lg_utf8_fix(char *s, size_t n)
 {
     unsigned char *p = (unsigned char *)s;

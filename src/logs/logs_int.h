@@ -95,9 +95,6 @@ const struct sg_str *lg_evb_get(const struct lg_evb *b, const char *name);
 bool lg_utf8_ok(const char *s, size_t n);
 /* Replaces every byte not part of valid UTF-8 (and NUL) with '?', in place. */
 void lg_utf8_fix(char *s, size_t n);
-/* The longest prefix of valid UTF-8 s[0..n) no longer than max bytes that
- * does not end inside a character (for cutting a value to a bound). */
-size_t lg_utf8_cut(const char *s, size_t n, size_t max);
 
 /* ----------------------------------------------------------- time -- */
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/utf8.h"
 
 static const char *const SEV[] = {"info", "low", "medium", "high", "critical"};
 
@@ -92,7 +93,7 @@ void incident_keys(const char *kind, const char *body, struct incident_keys *k)
         json_object_is_type(ind, json_type_array))
         k->guard = true;
     if (exe)
-        snprintf(k->exe, sizeof k->exe, "%.199s", exe);
+        utf8_copy(k->exe, sizeof k->exe, exe);
     if (actor)
         snprintf(k->actor, sizeof k->actor, "actor:%.200s", actor);
     else if (exe)
@@ -314,10 +315,14 @@ static void host_title(const struct incident_alert *a, const struct incident_key
                        size_t n)
 {
     const char *who = a->hostname && a->hostname[0] ? a->hostname : a->host_id;
+    /* each part cut between characters: titles are shown and delivered */
+    const char *kind = a->kind ? a->kind : "alert";
+    int kl = (int)utf8_cut(kind, strlen(kind), 63);
     if (k->exe[0])
-        snprintf(out, n, "%.63s on %.200s by %.100s", a->kind, who, k->exe);
+        snprintf(out, n, "%.*s on %.*s by %.*s", kl, kind, (int)utf8_cut(who, strlen(who), 200),
+                 who, (int)utf8_cut(k->exe, strlen(k->exe), 100), k->exe);
     else
-        snprintf(out, n, "%.63s on %.250s", a->kind, who);
+        snprintf(out, n, "%.*s on %.*s", kl, kind, (int)utf8_cut(who, strlen(who), 250), who);
 }
 
 static int link_host(struct store *s, const struct incident_alert *a, const struct incident_keys *k,
