@@ -201,7 +201,7 @@ struct inode_ent *itab_slot(struct tables *t, dev_t dev, ino_t ino, uint64_t now
     }
     if (!victim)
         victim = &t->itab[h & (INODE_MAX - 1)];
-    if (victim->hold && t->on_evict)
+    if ((victim->hold || victim->lease_op) && t->on_evict)
         t->on_evict(t->evict_ctx, victim);
     if (victim->hold)
         close(victim->hold - 1);

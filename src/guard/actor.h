@@ -151,7 +151,8 @@ struct tables {
     struct actor atab[ACTOR_MAX];
     struct inode_ent itab[INODE_MAX];
     uint32_t by_path[INODE_MAX];   /* path hash -> itab index + 1 (validated on lookup) */
-    /* called before an entry with a held fd is evicted (the guard unleases it) */
+    /* called before an entry with a held fd or a lease-break save is evicted
+     * (the guard unleases it, and keeps the save for its writer) */
     void (*on_evict)(void *ctx, struct inode_ent *e);
     void *evict_ctx;
 };

@@ -171,8 +171,9 @@ static void drain_names(struct guard *g, char *buf)
     }
 }
 
-/* An inode entry with a held fd is about to be reused (actor.c). */
-static void on_evict(void *ctx, struct inode_ent *e) { gl_unlease(ctx, e); }
+/* An inode entry with a held fd or a lease-break save is about to be reused
+ * (actor.c). */
+static void on_evict(void *ctx, struct inode_ent *e) { gl_evict(ctx, e); }
 
 static void raise_priority(void)
 {

@@ -226,8 +226,11 @@ static void raise_alarm(struct guard *g)
 {
     if (!in_alarm(g)) {
         fan_flush_ignores(&g->fan);
+        /* the flush took the vault's ignore marks too: back before any
+         * pre-image is written there, or the guard waits on its own opens
+         * until the watchdog lets them (and every lease break) go */
+        gv_mark(g);
         gl_release_all(g); /* the marks are gone: the leases go too */
-        gv_mark(g); /* the flush took the vault's ignore marks too */
         for (size_t i = 0; i < INODE_MAX; i++)
             g->t->itab[i].muted = g->t->itab[i].open_ignored = false;
     }
@@ -510,7 +513,8 @@ void ev_write(struct guard *g, uint64_t mask, pid_t pid, int fd)
         return;
     struct gproc *gp = learn(g, pid);
     /* saved at a lease break, or the lease gate's file: the writer is known */
-    if (ie->lease_op || (g->lgate.until_us && g->lgate.ino == ie->ino && g->lgate.dev == ie->dev))
+    if (ie->lease_op || g->lgate.norphans ||
+        (g->lgate.until_us && g->lgate.ino == ie->ino && g->lgate.dev == ie->dev))
         gl_claim(g, ie, gp && !gp->untouchable && !gp->trusted ? actor_for(g, gp, 0) : NULL,
                  gp && !gp->vault_trusted);
     if (!gp || gp->untouchable || gp->trusted) {

@@ -20,6 +20,7 @@
 #define GUARD_LINE_MAX (64u * 1024) /* bound of one JSON line */
 
 #define HELD_MAX 256              /* opens held by the write gate at once */
+#define ORPHANS_MAX 64            /* lease-break saves kept past their inode entry */
 #define HOLD_MAX 8192u            /* fds kept so deleted files stay readable */
 #define USERS_MAX 4096u           /* user names known to alerts */
 #define GUARD_HOLD 2              /* ev_open_perm: answer later (held) */
@@ -122,6 +123,12 @@ struct guard {
             int fd;
             uint64_t deadline_us;
         } deferred[HELD_MAX];
+        size_t norphans;         /* lease-break saves whose inode entry was */
+        struct lease_orphan {    /* evicted before the first write claimed them */
+            dev_t dev;
+            ino_t ino;
+            int64_t op;
+        } orphans[ORPHANS_MAX];
     } lgate;
     struct guard_stats st;
 };
@@ -188,8 +195,12 @@ void gl_open(struct guard *g);   /* after gv_open, before the marks: probes, sig
 void gl_close(struct guard *g);
 /* After a read-open by an actor that gets pre-images, of a held file. */
 void gl_place(struct guard *g, struct inode_ent *ie, int event_fd);
-/* Before a held fd is closed or let go: the mark, then the lease. */
+/* Before a held fd is closed or let go: the mark, then (a writer waiting on
+ * the lease gets its pre-image) the lease. */
 void gl_unlease(struct guard *g, struct inode_ent *ie);
+/* Before an inode entry is reused: gl_unlease, and a save still waiting for
+ * its writer's first write is kept by inode for gl_claim. */
+void gl_evict(struct guard *g, struct inode_ent *ie);
 void gl_release_all(struct guard *g); /* the alarm: every open is gated again */
 void gl_drain(struct guard *g);       /* lease-break notices */
 void gl_review(struct guard *g, bool all); /* deferred breaks whose gate opened */

@@ -10,24 +10,34 @@
  * gets pre-images, of an existing file whose fd is held), from the event
  * loop (gl_drain: lease-break notices from the signalfd), from ev_write
  * (gl_claim: the first write event names the writer) and from the places
- * that let go of held fds (gl_unlease). It leaves as ignore marks placed and
- * removed on inodes, leases released, and pre-images in the vault:
+ * that let go of held fds or inode entries (gl_unlease, gl_release_all at
+ * the alarm, gl_evict). It leaves as ignore marks placed and removed on
+ * inodes, leases released, and pre-images in the vault:
  *   place   lease the held fd, then ignore FAN_OPEN_PERM on the inode
  *   break   a write-open or truncate waits in the kernel: save the file as
  *           it is (nothing was written yet) under a placeholder key, remove
  *           the ignore mark (later opens are gated again), release the lease
+ *   let go  any other end of a lease: remove the ignore mark, then ask the
+ *           kernel whether a write-open got past the mark and waits on the
+ *           lease or is on its way to it (its notice may sit unread in the
+ *           signalfd, and is never served once the lease is gone): if so,
+ *           save as at a break; then release the lease
  *   claim   the first FAN_MODIFY / FAN_CLOSE_WRITE of that inode names the
  *           writer: the save moves to its actor's undo log, or is dropped
- *           when the writer is one that gets no pre-images
+ *           when the writer is one that gets no pre-images (a save whose
+ *           inode entry was evicted first waits by inode, ORPHANS_MAX)
+ * So no write reaches a file under a lease of the guard's before its
+ * pre-image is kept, whichever way the lease ends but one: a break the
+ * event thread cannot serve is released by the watchdog (watchdog.c)
+ * without a pre-image, as it allows late permission events (the kernel's
+ * own limit being fs.lease-break-time).
  * The write gate of guard_events.c (design note 6) in lease terms: the
  * writer is not known at a break, so after one break the next break of
  * another file is deferred until the first file's first write has been
  * judged (gl_claim) or GATE_HOLD_US, whoever opens it. Eight threads
  * opening eight leased files at once are judged on the first.
  * Never while the alarm is raised (every open is gated then, and raising it
- * releases every lease). A lease break the event thread cannot serve is
- * released by the watchdog (watchdog.c), the kernel's own limit being
- * fs.lease-break-time. No lease without the vault: --no-vault has its own
+ * releases every lease). No lease without the vault: --no-vault has its own
  * peace-time ignore marks (guard_events.c, design note 5). */
 #include <errno.h>
 #include <stdio.h>
@@ -116,17 +126,6 @@ void gl_place(struct guard *g, struct inode_ent *ie, int event_fd)
     g->st.leases++;
 }
 
-void gl_unlease(struct guard *g, struct inode_ent *ie)
-{
-    if (!ie->leased || !ie->hold)
-        return;
-    int fd = ie->hold - 1;
-    /* the mark first, then the lease */
-    fan_unignore(&g->fan, fd, FAN_OPEN_PERM);
-    lease_release(fd);
-    ie->leased = false;
-}
-
 void gl_release_all(struct guard *g)
 {
     gl_review(g, true); /* deferred breaks get their pre-images first */
@@ -158,6 +157,80 @@ static bool on_progress(void *ctx)
     return t - g->now <= 2000000u; /* as long as a save at open may take */
 }
 
+/* Keeps the file's pre-image while a writer waits on its lease (nothing is
+ * written before the lease goes). The writer is not known yet: a
+ * placeholder key until gl_claim. */
+static void keep(struct guard *g, struct inode_ent *ie, int fd)
+{
+    g->st.lease_breaks++;
+    ie->last_us = g->now; /* its first write comes next: not the entry to evict */
+    struct stat st;
+    char path[PATH_MAX];
+    struct gvault_fs *f = gv_fs_of(g, ie->dev);
+    if (f && fstat(fd, &st) == 0 && st.st_nlink > 0 && st.st_size > 0 &&
+        fan_fd_path(fd, path, sizeof path) >= 0) {
+        char key[VAULT_KEY_MAX];
+        snprintf(key, sizeof key, "%s-lease", g->gv->boot);
+        g->now = now_us();
+        int rc = vault_save(&f->v, key, fd, &st, path, wall_us(), 0, on_progress, g);
+        if (rc == VAULT_SAVED) {
+            ie->lease_op = vault_last_op(&f->v);
+            ie->vault_key = 0;
+            ie->vault_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+            ie->vault_size = (uint64_t)st.st_size;
+        }
+    }
+}
+
+/* The mark, then the lease. With check (every let-go but a served break):
+ * a write-open that got past the mark before it went waits on the lease or
+ * is on its way to it, and its break notice, if any, may never be served
+ * (the alarm, an evicted entry, a held fd let go): its pre-image first. */
+static void let_go(struct guard *g, struct inode_ent *ie, bool check)
+{
+    int fd = ie->hold - 1;
+    fan_unignore(&g->fan, fd, FAN_OPEN_PERM);
+    if (check && lease_state(fd) == LEASE_WRITER)
+        keep(g, ie, fd);
+    lease_release(fd);
+    ie->leased = false;
+}
+
+void gl_unlease(struct guard *g, struct inode_ent *ie)
+{
+    if (ie->leased && ie->hold)
+        let_go(g, ie, true);
+}
+
+void gl_evict(struct guard *g, struct inode_ent *ie)
+{
+    gl_unlease(g, ie);
+    if (!ie->lease_op)
+        return;
+    /* its save waits for the first write: under the inode's identity now */
+    struct lease_gate *lg = &g->lgate;
+    if (lg->norphans == ORPHANS_MAX) { /* the oldest is left to the vault's expiry */
+        memmove(lg->orphans, lg->orphans + 1, (ORPHANS_MAX - 1) * sizeof lg->orphans[0]);
+        lg->norphans--;
+    }
+    lg->orphans[lg->norphans++] = (struct lease_orphan){ie->dev, ie->ino, ie->lease_op};
+    ie->lease_op = 0;
+}
+
+static int64_t take_orphan(struct guard *g, dev_t dev, ino_t ino)
+{
+    struct lease_gate *lg = &g->lgate;
+    for (size_t i = 0; i < lg->norphans; i++) {
+        if (lg->orphans[i].dev != dev || lg->orphans[i].ino != ino)
+            continue;
+        int64_t seq = lg->orphans[i].op;
+        lg->norphans--;
+        memmove(lg->orphans + i, lg->orphans + i + 1, (lg->norphans - i) * sizeof lg->orphans[0]);
+        return seq;
+    }
+    return 0;
+}
+
 /* A write-open (or truncate) of the leased file waits in the kernel. */
 static void on_break(struct guard *g, int fd, bool deferred)
 {
@@ -177,25 +250,8 @@ static void on_break(struct guard *g, int fd, bool deferred)
     lg->dev = ie->dev;
     lg->ino = ie->ino;
     lg->until_us = g->now + GATE_WINDOW_US;
-    g->st.lease_breaks++;
-    struct stat st;
-    char path[PATH_MAX];
-    struct gvault_fs *f = gv_fs_of(g, ie->dev);
-    if (f && fstat(fd, &st) == 0 && st.st_nlink > 0 && st.st_size > 0 &&
-        fan_fd_path(fd, path, sizeof path) >= 0) {
-        /* the writer is not known yet: a placeholder key until gl_claim */
-        char key[VAULT_KEY_MAX];
-        snprintf(key, sizeof key, "%s-lease", g->gv->boot);
-        g->now = now_us();
-        int rc = vault_save(&f->v, key, fd, &st, path, wall_us(), 0, on_progress, g);
-        if (rc == VAULT_SAVED) {
-            ie->lease_op = vault_last_op(&f->v);
-            ie->vault_key = 0;
-            ie->vault_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-            ie->vault_size = (uint64_t)st.st_size;
-        }
-    }
-    gl_unlease(g, ie);
+    keep(g, ie, fd); /* the mark still on: a second writer waits on the breaking lease */
+    let_go(g, ie, false);
 }
 
 void gl_drain(struct guard *g)
@@ -214,7 +270,7 @@ void gl_drain(struct guard *g)
             for (size_t i = 0; gv && i < gv->hold_max; i++) {
                 struct hold_ref *h = &gv->holds[i];
                 if (h->ie && h->ie->leased && h->ie->dev == h->dev && h->ie->ino == h->ino &&
-                    lease_breaking(h->ie->hold - 1))
+                    lease_state(h->ie->hold - 1) == LEASE_WRITER)
                     on_break(g, h->ie->hold - 1, false);
             }
         }
@@ -227,9 +283,9 @@ void gl_claim(struct guard *g, struct inode_ent *ie, struct actor *a, bool wants
 {
     if (g->lgate.dev == ie->dev && g->lgate.ino == ie->ino)
         g->lgate.until_us = 0; /* its first write is being judged: the gate opens */
-    if (!ie->lease_op)
+    int64_t seq = ie->lease_op ? ie->lease_op : take_orphan(g, ie->dev, ie->ino);
+    if (!seq)
         return;
-    int64_t seq = ie->lease_op;
     ie->lease_op = 0;
     struct gvault_fs *f = gv_fs_of(g, ie->dev);
     if (!f)

@@ -33,10 +33,38 @@ int lease_place(int fd)
 
 void lease_release(int fd) { fcntl(fd, F_SETLEASE, F_UNLCK); }
 
-bool lease_breaking(int fd)
+/* A lease of ours on fd, being broken or not: its line in fdinfo
+ * ("lock:\t1: LEASE  BREAKING  UNLCK ..."). */
+static bool lease_listed(int fd)
 {
-    /* a read lease being broken by a write-open reports its target, F_UNLCK */
-    return fcntl(fd, F_GETLEASE) == F_UNLCK;
+    char p[64], buf[4096];
+    snprintf(p, sizeof p, "/proc/self/fdinfo/%d", fd);
+    int f = open(p, O_RDONLY | O_CLOEXEC);
+    if (f < 0)
+        return false;
+    ssize_t n = read(f, buf, sizeof buf - 1);
+    close(f);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    return strstr(buf, " LEASE ") != NULL;
+}
+
+enum lease_state lease_state(int fd)
+{
+    /* a read lease being broken reports its target, F_UNLCK, as does no
+     * lease at all: fdinfo tells the two apart */
+    int t = fcntl(fd, F_GETLEASE);
+    if (t < 0)
+        return LEASE_NONE;
+    if (t == F_UNLCK)
+        return lease_listed(fd) ? LEASE_WRITER : LEASE_NONE;
+    /* Held and not broken. Asking for it again fails with EAGAIN while the
+     * file is open for writing anywhere: a writer past fanotify that has
+     * not reached the lease yet (it takes write access first). */
+    if (fcntl(fd, F_SETLEASE, F_RDLCK) < 0 && errno == EAGAIN)
+        return LEASE_WRITER;
+    return LEASE_HELD;
 }
 
 size_t lease_read_breaks(int sigfd, int *fds, size_t max, bool *overflow)

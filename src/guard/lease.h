@@ -12,10 +12,12 @@
  * -> ignore mark removed -> lease released -> the opener goes on).
  *
  * This file is only the kernel plumbing: which signal, placing, releasing,
- * reading break notices, and a probe. The policy (when to lease, what to do
- * on a break) is guard_lease.c. Invariant kept by the callers: an inode has
- * an ignore mark only while the guard holds a lease on it (place the lease
- * before the mark; remove the mark before the lease). */
+ * reading break notices, asking what waits on a lease, and a probe. The
+ * policy (when to lease, what to do on a break) is guard_lease.c. Invariants
+ * kept by the callers: an inode has an ignore mark only while the guard
+ * holds a lease on it (place the lease before the mark; remove the mark
+ * before the lease), and a lease is let go only after the pre-image of a
+ * writer waiting on it is kept (lease_state, after the mark is gone). */
 #ifndef MAMORI_GUARD_LEASE_H
 #define MAMORI_GUARD_LEASE_H
 
@@ -36,8 +38,17 @@ void lease_sigset(sigset_t *set);
 int lease_place(int fd);
 /* Lets go of the lease on fd (a waiting write-open goes on). */
 void lease_release(int fd);
-/* True when a lease break is pending on fd. */
-bool lease_breaking(int fd);
+/* Whether a writer waits on the lease on fd, asked before the guard lets
+ * go of it:
+ *   LEASE_NONE    no lease on fd any more (released, or timed out by the
+ *                 kernel): a writer may have written, nothing to keep now
+ *   LEASE_HELD    held, and nobody has the file open for writing
+ *   LEASE_WRITER  being broken (a write-open or truncate waits on it), or
+ *                 held while the file is open for writing (a write-open on
+ *                 its way to it: past fanotify, not yet at the lease).
+ *                 Nothing has been written: writes wait for the lease. */
+enum lease_state { LEASE_NONE, LEASE_HELD, LEASE_WRITER };
+enum lease_state lease_state(int fd);
 
 /* Reads break notices from the signalfd: up to max fds of breaking leases
  * into fds; *overflow set when a SIGIO says some notices were lost. Returns

@@ -24,7 +24,9 @@
 #   - moving a tree (cp -a, then rm -rf of the originals) keeps no pre-image;
 #   - leases: files read before the attack (leased, rereads skip the guard)
 #     are still saved before their write-opens and restored; --no-leases
-#     (the fallback) says so in the ready line and restores the same;
+#     (the fallback) says so in the ready line and restores the same; writers
+#     waiting on leases when the alarm lets every lease go are saved first
+#     (lease-alarm), without the guard waiting on its own vault opens;
 #   - --dry-run changes nothing; --list names the alert; bad usage exits 2.
 #
 #   MAMORI=build/release/mamori tests/integration/test_restore.sh
@@ -341,8 +343,63 @@ reread_case() {
   if [ ${#errs[@]} -eq 0 ]; then pass "$name"; else local IFS=';'; fail "$name" "${errs[*]}"; fi
   rm -rf "$dir"
 }
+# lease_alarm_case MNT: the alarm lets every lease go; a writer already
+# waiting on one (its break notice not read yet) must get its pre-image
+# first. MAMORI_TEST_STALL_MS holds the event thread on an unrelated open
+# while three subshells of a shell open leased files for writing (they wait
+# in the kernel) and the shell writes a decoy; the decoy's write event is
+# read right after the stall, before the break notices: the shell is
+# condemned and the alarm raised with the three writers waiting. With
+# --action alert they then write; restoring the alert must bring all three
+# back. No permission event may be left to the watchdog (--watchdog-ms
+# 10000 > the stall): the guard must not wait on its own opens in the vault.
+lease_alarm_case() {
+  local mnt=$1 name=lease-alarm dir=$1/lease_alarm log=$T/lease-alarm.log out=$T/lease-alarm.restore
+  local i f sums late breaks
+  errs=()
+  mkdir -p "$dir"
+  for i in 1 2 3; do head -c 65536 /dev/urandom >"$dir/w$i.bin"; done
+  echo "read by another program while the writers wait" >"$dir/stall.txt"
+  sums=$(cd "$dir" && sha256sum w*.bin)
+  MAMORI_TEST_STALL_MS=1500 start_guard "$log" --protect "$mnt" --action alert --leases \
+    --watchdog-ms 10000 || { fail "$name" "$LIB_ERR"; return; }
+  cat "$dir"/w*.bin >/dev/null # read: held and leased
+  # shellcheck disable=SC2016  # the script's own arguments
+  lib_start_bg "$T/lease-alarm.sh" bash -c '
+    exec 4<>"$1"; shift       # the decoy, open for writing
+    cat "$1" >/dev/null & shift # its open holds the event thread for the stall
+    sleep 0.3
+    for f in "$@"; do         # write-opens of leased files: they wait (the last
+                              # ":" keeps each a subshell: no exec of sleep)
+      ( exec 5<>"$f"; printf "overwritten while the alarm was raised" >&5; exec 5>&-; sleep 2; : ) &
+    done
+    sleep 0.4
+    printf x >&4              # the decoy written: condemned
+    wait' _ "$mnt/00_mamori_decoy_do_not_edit.pdf" "$dir/stall.txt" "$dir"/w*.bin
+  wait_alert "$log" "$ALERT_TIMEOUT" >/dev/null || errs+=("no alert for the decoy")
+  for _ in $(seq 1 200); do kill -0 "$LIB_BG_PID" 2>/dev/null || break; sleep 0.1; done
+  kill_tree "$LIB_BG_PID"
+  for f in "$dir"/w*.bin; do
+    grep -q 'overwritten while the alarm' "$f" || errs+=("$(basename "$f") was not written (test broken)")
+  done
+  stop_guard "$name" || errs+=("guard exit")
+  restore_incidents "$log" "$mnt/.mamori-vault" "$out" ||
+    errs+=("restore failed: $(grep -v '^restored\|^removed\|^renamed\|^unchanged' "$out" | head -c 400 | tr '\n' ' ')")
+  [ "$(cd "$dir" && sha256sum w*.bin)" = "$sums" ] ||
+    errs+=("not restored: $(cd "$dir" && sha256sum w*.bin | grep -vxF "$sums" | awk '{printf "%s ", $2}')")
+  late=$(jq -r 'select(.event=="stopped") | .late_allowed' "$log")
+  breaks=$(jq -r 'select(.event=="stopped") | .lease_breaks' "$log")
+  [ "${late:-x}" = 0 ] || errs+=("the watchdog answered ${late:-?} event(s): the guard waited on itself")
+  echo "# $name: lease breaks ${breaks:-?}, late ${late:-?}, $(grep '^alert' "$out" | tr '\n' ' ')" >&2
+  if [ ${#errs[@]} -eq 0 ]; then pass "$name"; else
+    local IFS=';'
+    fail "$name" "${errs[*]}"
+  fi
+  rm -rf "$dir"
+}
 reread_case "$ext4"
 reread_case "$ext4" --no-leases
+lease_alarm_case "$ext4"
 for m in ${LEASE_MODES:-full threads copy-delete mmap rename-encrypt}; do
   lease_case "$ext4" "$m"
 done
