@@ -24,7 +24,10 @@
  * answered with a RESULT frame (a restore or kill runs in a worker thread
  * and is answered when it is done, looked for every turn of the loop, so
  * heartbeats go on meanwhile); an isolation ordered earlier is re-applied
- * before the first connection. */
+ * before the first connection. After WELCOME, a certificate within its
+ * renewal window is renewed (RENEW / RENEW_OK, agent/renew.h): the new one
+ * is used from the next connection; a failed renewal is logged and tried
+ * again on a connection RENEW_RETRY_MS later. */
 #include <errno.h>
 #include <openssl/rand.h>
 #include <signal.h>
@@ -38,6 +41,7 @@
 #include "agent/agent.h"
 #include "agent/event.h"
 #include "agent/link.h"
+#include "agent/renew.h"
 #include "agent/respond.h"
 #include "agent/spool.h"
 #include "core/err.h"
@@ -52,6 +56,7 @@
 #define EV_WINDOW 4096    /* events sent and not yet acknowledged */
 #define EV_FRAME_BYTES FRAME_EVENTS_BYTES
 #define MAMORI_AGENT_VERSION "0.1.0"
+#define RENEW_RETRY_MS 3600000u /* after a failed renewal (an ERROR ends the connection) */
 
 struct uplink {
     const struct agent_run_opts *o;
@@ -63,14 +68,17 @@ struct uplink {
     bool stop;
     uint64_t seq;
     struct spool sp;
-    uint64_t last_sent; /* highest spool seq sent on this connection */
-    char *rec, *frame;  /* SPOOL_REC_MAX and SPOOL_REC_MAX + 64 bytes */
-    struct spool evsp;      /* DIR/spool-events */
-    uint64_t ev_last_sent;  /* highest event seq sent on this connection */
-    char *evframe;          /* EV_FRAME_BYTES + FRAME_EVENTS_MAX + 64 */
-    char *evbuf;            /* EV_FRAME_BYTES: the payloads read for one frame */
+    uint64_t last_sent;       /* highest spool seq sent on this connection */
+    char *rec, *frame;        /* SPOOL_REC_MAX and SPOOL_REC_MAX + 64 bytes */
+    struct spool evsp;        /* DIR/spool-events */
+    uint64_t ev_last_sent;    /* highest event seq sent on this connection */
+    char *evframe;            /* EV_FRAME_BYTES + FRAME_EVENTS_MAX + 64 */
+    char *evbuf;              /* EV_FRAME_BYTES: the payloads read for one frame */
     struct spool_rec *evrecs; /* FRAME_EVENTS_MAX */
     struct respond_ctx *resp;
+    EVP_PKEY *renew_key;     /* RENEW sent on this connection, RENEW_OK awaited */
+    uint64_t renew_after_ms; /* monotonic: no renewal before this (after a failure) */
+    bool reload;             /* a renewed certificate: a new TLS context to connect */
 };
 
 static void emit(struct uplink *u, const char *event, const char *k1, const char *v1)
@@ -136,6 +144,66 @@ static int make_ctx(struct uplink *u, char *err)
     return 0;
 }
 
+static void renew_failed(struct uplink *u, const char *why)
+{
+    log_warn("certificate renewal failed: %s; tried again on a later connection", why);
+    emit(u, "cert_renew_failed", "reason", why);
+    u->renew_after_ms = link_mono_ms() + RENEW_RETRY_MS;
+}
+
+/* After WELCOME: send RENEW if the certificate is due. */
+static int renew_start(struct uplink *u, struct netconn *nc, char *err)
+{
+    long left = 0;
+    if (link_mono_ms() < u->renew_after_ms || !renew_due(u->o->dir, &left))
+        return 0;
+    char csr[4096], e[PKI_ERR_MAX];
+    if (renew_request(&u->renew_key, u->host_id, csr, sizeof csr, e) < 0) {
+        renew_failed(u, e);
+        return 0;
+    }
+    log_info("certificate expires in %ld s: renewing", left);
+    char buf[8192];
+    struct jw w;
+    jw_init(&w, buf, sizeof buf);
+    jw_obj_begin(&w);
+    jw_str(&w, "csr", csr);
+    if (link_send(nc, FRAME_RENEW, &w, link_mono_ms() + HELLO_TIMEOUT_MS) < 0) {
+        snprintf(err, AGENT_ERR_MAX, "sending RENEW: %s", nc->why);
+        return MAMORI_EIO;
+    }
+    return 0;
+}
+
+static void on_renew_ok(struct uplink *u, struct json_object *body)
+{
+    const char *pem = frame_str(body, "cert", PKI_PEM_MAX);
+    char e[PKI_ERR_MAX] = "RENEW_OK without a certificate or not asked for";
+    if (!u->renew_key || !pem || renew_install(u->o->dir, u->renew_key, u->host_id, pem, e) < 0) {
+        renew_failed(u, e);
+    } else {
+        log_info("certificate renewed: used from the next connection");
+        emit(u, "cert_renewed", NULL, NULL);
+        u->reload = true;
+    }
+    EVP_PKEY_free(u->renew_key);
+    u->renew_key = NULL;
+}
+
+/* Before connecting: the renewed certificate in a new TLS context. */
+static void reload_ctx(struct uplink *u)
+{
+    SSL_CTX *old = u->ctx;
+    char e[AGENT_ERR_MAX];
+    u->reload = false;
+    if (make_ctx(u, e) < 0) {
+        log_error("cannot load the renewed certificate (still using the old one): %s", e);
+        u->ctx = old;
+        return;
+    }
+    SSL_CTX_free(old);
+}
+
 static void drain_signal(struct uplink *u)
 {
     struct signalfd_siginfo si;
@@ -198,8 +266,8 @@ static int forward_events(struct uplink *u, struct netconn *nc, char *err)
         if (count == 0)
             return 0;
         char *f = u->evframe;
-        size_t len = (size_t)snprintf(f, 64, "{\"first_seq\":%llu,\"events\":[",
-                                      (unsigned long long)first);
+        size_t len =
+            (size_t)snprintf(f, 64, "{\"first_seq\":%llu,\"events\":[", (unsigned long long)first);
         for (size_t i = 0; i < count; i++) {
             if (i)
                 f[len++] = ',';
@@ -370,10 +438,11 @@ static int session(struct uplink *u, struct netconn *nc, bool *welcomed, char *e
     u->last_sent = u->sp.acked;
     spool_rewind(&u->evsp);
     u->ev_last_sent = u->evsp.acked;
+    if (renew_start(u, nc, err) < 0)
+        return 0;
     uint64_t next_beat = link_mono_ms(), last_rx = next_beat;
     while (!u->stop) {
-        if (forward(u, nc, err) < 0 || forward_events(u, nc, err) < 0 ||
-            results(u, nc, err) < 0)
+        if (forward(u, nc, err) < 0 || forward_events(u, nc, err) < 0 || results(u, nc, err) < 0)
             return 0;
         now = link_mono_ms();
         if (now >= next_beat) {
@@ -400,6 +469,8 @@ static int session(struct uplink *u, struct netconn *nc, bool *welcomed, char *e
                 on_alert_ack(u, body);
             if (type == FRAME_EVENTS_ACK)
                 on_events_ack(u, body);
+            if (type == FRAME_RENEW_OK)
+                on_renew_ok(u, body);
             if (type == FRAME_COMMAND && on_command(u, nc, body, err) < 0) {
                 json_object_put(body);
                 return 0;
@@ -433,10 +504,17 @@ static int run_loop(struct uplink *u, char *err)
         struct netconn nc = {.fd = -1};
         char why[AGENT_ERR_MAX] = "";
         bool welcomed = false;
+        if (u->reload)
+            reload_ctx(u);
         int rc = link_open(&nc, u->ctx, &u->hp, link_mono_ms() + LINK_CONNECT_MS, why, sizeof why);
         if (rc == 0)
             rc = session(u, &nc, &welcomed, why);
         nc_free(&nc);
+        if (u->renew_key) { /* RENEW unanswered: the server refused or the link broke */
+            renew_failed(u, why);
+            EVP_PKEY_free(u->renew_key);
+            u->renew_key = NULL;
+        }
         if (rc == MAMORI_EPERM) {
             snprintf(err, AGENT_ERR_MAX, "%s", why);
             return rc;
@@ -486,6 +564,8 @@ int agent_run(const struct agent_run_opts *o, FILE *events, char *err)
         u.resp->config = o->config;
         reapply(&u);
     }
+    if (rc == 0 && (rc = renew_recover(o->dir, err)) < 0)
+        rc = MAMORI_EIO;
     if (rc == 0)
         rc = make_ctx(&u, err);
     char spool_dir[PATH_MAX];

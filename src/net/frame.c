@@ -116,9 +116,10 @@ bool frame_int(struct json_object *obj, const char *key, int64_t *out)
 
 const char *frame_type_name(unsigned type)
 {
-    static const char *names[] = {NULL,     "HELLO",     "WELCOME", "HEARTBEAT", "HEARTBEAT_ACK",
-                                  "ENROLL", "ENROLL_OK", "ERROR",   "ALERT",     "ALERT_ACK",
-                                  "COMMAND", "RESULT",  "EVENTS",  "EVENTS_ACK"};
+    static const char *names[] = {NULL,      "HELLO",     "WELCOME", "HEARTBEAT",  "HEARTBEAT_ACK",
+                                  "ENROLL",  "ENROLL_OK", "ERROR",   "ALERT",      "ALERT_ACK",
+                                  "COMMAND", "RESULT",    "EVENTS",  "EVENTS_ACK", "RENEW",
+                                  "RENEW_OK"};
     static_assert(sizeof names / sizeof names[0] == FRAME_TYPE_MAX + 1, "a name per type");
     return type >= 1 && type <= FRAME_TYPE_MAX ? names[type] : "unknown";
 }

@@ -47,7 +47,9 @@ enum frame_type {
     FRAME_RESULT = 11,       /* agent -> server: a command's outcome (id, ok/failed, message) */
     FRAME_EVENTS = 12,       /* agent -> server: {"first_seq":N,"events":[{...},...]}, seqs N.. */
     FRAME_EVENTS_ACK = 13,   /* server -> agent: {"seq":N} every event up to N is stored */
-    FRAME_TYPE_MAX = 13,
+    FRAME_RENEW = 14,        /* agent -> server (after WELCOME): {"csr"} for a new key pair */
+    FRAME_RENEW_OK = 15,     /* server -> agent: {"cert"} the new certificate, same host id */
+    FRAME_TYPE_MAX = 15,
 };
 
 struct frame {

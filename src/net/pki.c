@@ -168,12 +168,12 @@ static int set_name(X509_NAME *n, const char *cn, const char *org)
 }
 
 /* Version 3, serial, validity (from 1 hour ago to cover clock skew). */
-static X509 *cert_base(EVP_PKEY *pub, int days)
+static X509 *cert_base(EVP_PKEY *pub, long secs)
 {
     X509 *c = X509_new();
     if (!c || X509_set_version(c, 2) != 1 || set_serial(c) < 0 ||
         !X509_gmtime_adj(X509_getm_notBefore(c), -3600) ||
-        !X509_time_adj_ex(X509_getm_notAfter(c), days, 0, NULL) || X509_set_pubkey(c, pub) != 1) {
+        !X509_time_adj_ex(X509_getm_notAfter(c), 0, secs, NULL) || X509_set_pubkey(c, pub) != 1) {
         X509_free(c);
         return NULL;
     }
@@ -182,7 +182,7 @@ static X509 *cert_base(EVP_PKEY *pub, int days)
 
 X509 *pki_ca_new(EVP_PKEY *key, const char *cn, int days, char *err)
 {
-    X509 *c = cert_base(key, days);
+    X509 *c = cert_base(key, days * 86400L);
     if (!c || set_name(X509_get_subject_name(c), cn, NULL) < 0 ||
         X509_set_issuer_name(c, X509_get_subject_name(c)) != 1 ||
         add_ext(c, c, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") < 0 ||
@@ -216,12 +216,18 @@ static int san_list(const char *const *names, size_t n, char *out, size_t outsz)
 X509 *pki_issue(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *pub, enum pki_kind kind, const char *cn,
                 const char *org, const char *const *names, size_t nnames, int days, char *err)
 {
+    return pki_issue_secs(ca, ca_key, pub, kind, cn, org, names, nnames, days * 86400L, err);
+}
+
+X509 *pki_issue_secs(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *pub, enum pki_kind kind, const char *cn,
+                     const char *org, const char *const *names, size_t nnames, long secs, char *err)
+{
     char san[2048];
     if (kind == PKI_SERVER && (nnames == 0 || san_list(names, nnames, san, sizeof san) < 0)) {
         snprintf(err, PKI_ERR_MAX, "bad or too many server names for the certificate");
         return NULL;
     }
-    X509 *c = cert_base(pub, days);
+    X509 *c = cert_base(pub, secs);
     bool ok =
         c && set_name(X509_get_subject_name(c), cn, org) == 0 &&
         X509_set_issuer_name(c, X509_get_subject_name(ca)) == 1 &&

@@ -35,6 +35,10 @@ X509 *pki_ca_new(EVP_PKEY *key, const char *cn, int days, char *err);
  * SAN); PKI_CLIENT gets clientAuth, subject CN=cn, O=org. */
 X509 *pki_issue(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *pub, enum pki_kind kind, const char *cn,
                 const char *org, const char *const *names, size_t nnames, int days, char *err);
+/* The same, valid for secs seconds from now (notBefore is an hour back). */
+X509 *pki_issue_secs(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *pub, enum pki_kind kind,
+                     const char *cn, const char *org, const char *const *names, size_t nnames,
+                     long secs, char *err);
 
 /* CSR for key with subject CN=cn; PEM text into out (NUL-terminated). */
 int pki_csr_pem(EVP_PKEY *key, const char *cn, char *out, size_t outsz, char *err);

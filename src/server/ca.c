@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <openssl/pem.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -130,6 +131,16 @@ int srv_ca_server_cert(struct srv_ca *ca, const char *const *names, size_t n, ch
     }
     X509_free(c);
     return rc;
+}
+
+X509 *srv_ca_client_cert(struct srv_ca *ca, EVP_PKEY *pub, const char *host_id, const char *site,
+                         char *err)
+{
+    long secs = CLIENT_CERT_DAYS * 86400L;
+    const char *t = getenv("MAMORI_TEST_CLIENT_CERT_SECONDS"); /* tests only */
+    if (t && atol(t) > 0)
+        secs = atol(t);
+    return pki_issue_secs(ca->cert, ca->key, pub, PKI_CLIENT, host_id, site, NULL, 0, secs, err);
 }
 
 void srv_ca_close(struct srv_ca *ca)

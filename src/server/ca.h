@@ -39,6 +39,11 @@ int srv_ca_open(struct srv_ca *ca, const char *dir, char *err);
 /* Issue server.crt for names (DNS names or IP literals). */
 int srv_ca_server_cert(struct srv_ca *ca, const char *const *names, size_t n, char *err);
 void srv_ca_close(struct srv_ca *ca);
+/* A client certificate for pub: CN = host id, O = site, valid
+ * CLIENT_CERT_DAYS, or MAMORI_TEST_CLIENT_CERT_SECONDS seconds when that is
+ * set in the environment (tests only: short-lived certificates to renew). */
+X509 *srv_ca_client_cert(struct srv_ca *ca, EVP_PKEY *pub, const char *host_id, const char *site,
+                         char *err);
 /* DIR/NAME into out. */
 void srv_ca_path(const struct srv_ca *ca, const char *name, char *out, size_t outsz);
 

@@ -64,8 +64,7 @@ static int enroll_txn(struct store *st, struct srv_ca *ca, const char *hash, EVP
                       st->err);
     if (rc < 0)
         return refuse(res, rc, "internal", "server database error");
-    X509 *c = pki_issue(ca->cert, ca->key, pub, PKI_CLIENT, h->id, h->site, NULL, 0,
-                        CLIENT_CERT_DAYS, err);
+    X509 *c = srv_ca_client_cert(ca, pub, h->id, h->site, err);
     if (!c)
         return refuse(res, MAMORI_EIO, "internal", "cannot issue the certificate");
     rc = pki_cert_fp(c, h->cert_fp);

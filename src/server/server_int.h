@@ -122,6 +122,9 @@ void command_scan(struct server *s); /* pending rows another process committed *
 bool command_hello(struct server *s, struct sconn *c);
 bool command_result(struct server *s, struct sconn *c, struct json_object *body);
 
+/* renew.c: a RENEW frame (rules there); false if c was dropped */
+bool renew_frame(struct server *s, struct sconn *c, struct json_object *body);
+
 /* liveness.c */
 void liveness_seen(struct server *s, struct host *h);
 void liveness_tick(struct server *s);

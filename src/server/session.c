@@ -8,7 +8,9 @@
  *     get ERROR and are closed; else SC_CERT, limit FRAME_MAX. The first
  *     frame must be HELLO (answered with WELCOME: host id, site, heartbeat
  *     and offline intervals, then the host's open commands: command.c),
- *     then HEARTBEATs (answered with HEARTBEAT_ACK), ALERTs and RESULTs.
+ *     then HEARTBEATs (answered with HEARTBEAT_ACK), ALERTs, RESULTs, EVENTS
+ *     and RENEW (a new client certificate: renew.c). A host that renewed is
+ *     also known by its previous certificate until it uses the new one.
  * Any other frame in a state is a protocol error: the connection is dropped
  * with the reason logged. Every frame from a host counts as a sign of life. */
 #include <stdio.h>
@@ -39,7 +41,8 @@ static bool cert_session(struct server *s, struct sconn *c, X509 *cert)
     struct host *h = NULL;
     if (pki_cert_cn(cert, cn, sizeof cn) == 0 && pki_cert_fp(cert, fp) == 0)
         h = hosts_get(&s->hosts, cn);
-    if (!h || strcmp(h->cert_fp, fp) != 0) {
+    bool prev = h && h->cert_fp_prev[0] && strcmp(h->cert_fp_prev, fp) == 0;
+    if (!h || (strcmp(h->cert_fp, fp) != 0 && !prev)) {
         log_warn("refused %s: certificate of an unknown host (CN %s)", c->peer, h ? cn : "?");
         srv_conn_refuse(s, c, "unknown_host",
                         "this host's certificate is not known to the server: enroll again");
@@ -51,6 +54,12 @@ static bool cert_session(struct server *s, struct sconn *c, X509 *cert)
         host_event(s, "refused_revoked", h, c->peer);
         srv_conn_refuse(s, c, "revoked", "this host was revoked by the server's operator");
         return true;
+    }
+    if (!prev && h->cert_fp_prev[0]) { /* the renewed certificate in use: the old one no more */
+        if (store_host_renew(&s->st, h->id, h->cert_fp, NULL) == 0)
+            h->cert_fp_prev[0] = '\0';
+        else
+            log_warn("host %s: cannot retire its previous certificate: %s", h->id, s->st.err);
     }
     if (h->conn) { /* the old connection of a host that reconnected */
         srv_conn_drop(s, h->conn, "replaced by a new connection from the same host");
@@ -254,6 +263,7 @@ bool session_frame(struct server *s, struct sconn *c, const struct frame *f)
              : f->type == FRAME_ALERT   ? on_alert(s, c, body)
              : f->type == FRAME_RESULT  ? on_result(s, c, body)
              : f->type == FRAME_EVENTS  ? on_events(s, c, body)
+             : f->type == FRAME_RENEW   ? renew_frame(s, c, body)
                                         : protocol_error(s, c, f, "not expected from an agent");
         break;
     default: ok = protocol_error(s, c, f, "in a closing connection"); break;

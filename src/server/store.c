@@ -120,6 +120,10 @@ static const char *const MIGRATIONS[STORE_SCHEMA_VERSION] = {
      * both, so they read the index alone; it still serves time ranges */
     "DROP INDEX IF EXISTS alerts_time;"
     "CREATE INDEX alerts_time_site_sev ON alerts(time, site_id, severity);",
+    /* 10: certificate renewal (server/renew.c): the fingerprint of the
+     * certificate a host held when it renewed, still accepted until the host
+     * first connects with the new one (cert_fp), then cleared */
+    "ALTER TABLE hosts ADD COLUMN cert_fp_prev TEXT;",
 };
 
 static int fail(struct store *s, const char *what)
@@ -377,7 +381,7 @@ int store_host_add(struct store *s, const struct host_row *h)
 
 #define HOST_COLS                                                                                  \
     "h.id, h.site_id, s.name, h.hostname, h.cert_fp, h.enrolled, h.last_seen, h.status,"           \
-    " COALESCE(h.revoked, 0) FROM hosts h JOIN sites s ON s.id = h.site_id"
+    " COALESCE(h.revoked, 0), h.cert_fp_prev FROM hosts h JOIN sites s ON s.id = h.site_id"
 
 static void host_from_row(sqlite3_stmt *st, struct host_row *h)
 {
@@ -393,6 +397,7 @@ static void host_from_row(sqlite3_stmt *st, struct host_row *h)
     if (!status || host_status_parse(status, &h->status) < 0)
         h->status = HOST_OFFLINE;
     h->revoked = sqlite3_column_int64(st, 8);
+    col_copy(st, 9, h->cert_fp_prev, sizeof h->cert_fp_prev);
 }
 
 int store_host_find(struct store *s, const char *id_or_name, struct host_row *out)
@@ -446,6 +451,23 @@ int store_host_revoke(struct store *s, const char *id, int64_t now)
     sqlite3_bind_int64(st, 1, now);
     bind_text(st, 2, id);
     return run(s, st, "revoke host");
+}
+
+int store_host_renew(struct store *s, const char *id, const char *fp, const char *prev)
+{
+    sqlite3_stmt *st = prep(s, "UPDATE hosts SET cert_fp = ?, cert_fp_prev = ? WHERE id = ?"
+                               " AND status != 'revoked'");
+    if (!st)
+        return MAMORI_EIO;
+    bind_text(st, 1, fp);
+    bind_text(st, 2, prev && *prev ? prev : NULL);
+    bind_text(st, 3, id);
+    int rc = run(s, st, "renew host certificate");
+    if (rc == 0 && sqlite3_changes(s->db) != 1) {
+        snprintf(s->err, sizeof s->err, "host %.40s is revoked or unknown", id);
+        return MAMORI_EPERM;
+    }
+    return rc;
 }
 
 int store_hosts_each(struct store *s, int (*fn)(void *, const struct host_row *), void *arg)

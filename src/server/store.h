@@ -1,13 +1,15 @@
 /* store.h - the server's database: one SQLite file (server.db, WAL mode) in
  * the data directory, with a versioned schema.
  *
- * Schema version 9 (PRAGMA user_version; store_open creates or upgrades it
+ * Schema version 10 (PRAGMA user_version; store_open creates or upgrades it
  * step by step and refuses a newer one):
  *   sites   (id, name UNIQUE, created)
  *   tokens  (hash PK = SHA-256 hex of the secret, site_id, created, expires,
  *            used, used_by)                       one-time enrollment tokens
  *   hosts   (id PK "h-<16 hex>", site_id, hostname, cert_fp UNIQUE, enrolled,
- *            last_seen, status enrolled|online|offline|revoked, revoked)
+ *            last_seen, status enrolled|online|offline|revoked, revoked,
+ *            cert_fp_prev: the certificate before a renewal, accepted until
+ *            the new one is first used (v10))
  *   events  (id, host_id, time, received, body JSON)          (intake, later)
  *   alerts  (id, host_id, site_id, time, kind, severity, summary, body JSON,
  *            seq: the agent's spool number, unique per host; NULL for
@@ -56,7 +58,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 #define STORE_BUSY_MS 5000
 #define STORE_FILE "server.db"
 #define SITE_NAME_MAX 64
@@ -72,6 +74,7 @@ struct host_row {
     char site[SITE_NAME_MAX + 1];
     char hostname[HOSTNAME_MAX];
     char cert_fp[65];
+    char cert_fp_prev[65]; /* "" = none */
     int64_t enrolled, last_seen, revoked; /* ms; 0 = never */
     enum host_status status;
 };
@@ -107,6 +110,9 @@ int store_host_add(struct store *s, const struct host_row *h);
 int store_host_find(struct store *s, const char *id_or_name, struct host_row *out);
 int store_host_set(struct store *s, const char *id, enum host_status st, int64_t last_seen);
 int store_host_revoke(struct store *s, const char *id, int64_t now);
+/* A renewed certificate: cert_fp = fp, cert_fp_prev = prev ("" or NULL:
+ * none). MAMORI_EPERM if the host is revoked (or unknown). */
+int store_host_renew(struct store *s, const char *id, const char *fp, const char *prev);
 /* Calls fn for each host (ordered by site, hostname); fn returns non-zero to stop. */
 int store_hosts_each(struct store *s, int (*fn)(void *, const struct host_row *), void *arg);
 /* Calls fn with each revoked host's id. */

@@ -284,6 +284,23 @@ lib_start_bg() {
   done
 }
 
+# stop_pid PID [TIMEOUT_S]: SIGTERM, wait up to TIMEOUT_S (10) s, else
+# kill_tree; the exit status in STOP_RC ("timeout" if it had to be killed).
+# Not inside $(...): only this shell can wait for its child.
+stop_pid() {
+  local pid=$1 i
+  STOP_RC=timeout
+  kill -TERM "$pid" 2>/dev/null
+  for ((i = 0; i < ${2:-10} * 10; i++)); do
+    { ! kill -0 "$pid" 2>/dev/null || [ "$(proc_state "$pid")" = Z ]; } && break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null && [ "$(proc_state "$pid")" != Z ]; then
+    kill_tree "$pid"; wait "$pid" 2>/dev/null; return
+  fi
+  wait "$pid"; STOP_RC=$?
+}
+
 # kill_tree PID [SIG]: SIGKILL (default) the process group and session led
 # by PID and every descendant of PID, then wait (bounded) until they are gone.
 # Stopped (frozen) processes die from SIGKILL too.

@@ -38,22 +38,6 @@ start_server() {
   PORT=$(printf '%s' "$READY" | jq -r .listen | sed 's/.*://')
 }
 
-# stop_pid PID: SIGTERM, wait up to 10 s; the exit status in STOP_RC.
-# (not inside $(...): only this shell can wait for its child)
-stop_pid() {
-  local pid=$1 i
-  STOP_RC=timeout
-  kill -TERM "$pid" 2>/dev/null
-  for ((i = 0; i < 100; i++)); do
-    { ! kill -0 "$pid" 2>/dev/null || [ "$(proc_state "$pid")" = Z ]; } && break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null && [ "$(proc_state "$pid")" != Z ]; then
-    kill_tree "$pid"; wait "$pid" 2>/dev/null; return
-  fi
-  wait "$pid"; STOP_RC=$?
-}
-
 # host_field NAME FIELD: FIELD of host NAME in `server hosts`.
 host_field() {
   "$MAMORI" server hosts --data "$D" 2>/dev/null | jq -r --arg n "$1" "select(.hostname==\$n) | .$2" | head -1

@@ -168,6 +168,18 @@ static void test_hosts(void **state)
     assert_int_equal(store_host_find(&st, "h-01", &h), 0);
     assert_int_equal(h.status, HOST_REVOKED);
     assert_int_equal(h.revoked, 6000);
+    /* renewal: the new fingerprint, the previous kept; never for a revoked host */
+    assert_int_equal(store_host_renew(&st, "h-02", "f2b", "f2"), 0);
+    assert_int_equal(store_host_find(&st, "h-02", &h), 0);
+    assert_string_equal(h.cert_fp, "f2b");
+    assert_string_equal(h.cert_fp_prev, "f2");
+    assert_int_equal(store_host_renew(&st, "h-02", "f2b", NULL), 0);
+    assert_int_equal(store_host_find(&st, "h-02", &h), 0);
+    assert_string_equal(h.cert_fp_prev, "");
+    assert_int_equal(store_host_renew(&st, "h-01", "f1b", "f1"), MAMORI_EPERM);
+    assert_int_equal(store_host_find(&st, "h-01", &h), 0);
+    assert_string_equal(h.cert_fp, "f1");
+    assert_int_equal(store_host_renew(&st, "h-99", "f9", NULL), MAMORI_EPERM);
     char id[32] = "";
     assert_int_equal(store_revoked_each(&st, collect, id), 0);
     assert_string_equal(id, "h-01");
