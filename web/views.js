@@ -85,6 +85,7 @@ export async function overviewView(main) {
   const cards = el('div', { class: 'cards', id: 'sites' });
   for (const s of sites.items) {
     const sev = stats.bySite[s.name] || {};
+    const inc = s.open_incidents || {};
     cards.appendChild(el('div', { class: 'card', 'data-site': s.name },
       el('h3', null, link(`#/site/${encodeURIComponent(s.name)}`, s.name)),
       el('p', null,
@@ -93,7 +94,10 @@ export async function overviewView(main) {
         el('span', { class: 'muted' }, t('overview.total', { n: s.hosts.total }))),
       el('p', null, t('overview.alerts24h'), ' ',
         SEVS.filter((k) => sev[k]).map((k) => [sevBadge(k), ` ${sev[k]} `]),
-        SEVS.some((k) => sev[k]) ? null : el('span', { class: 'muted' }, t('none')))));
+        SEVS.some((k) => sev[k]) ? null : el('span', { class: 'muted' }, t('none'))),
+      el('p', { class: 'open-incidents' }, link('#/incidents', t('overview.openincidents')), ' ',
+        SEVS.filter((k) => inc[k]).map((k) => [sevBadge(k), ` ${inc[k]} `]),
+        SEVS.some((k) => inc[k]) ? null : el('span', { class: 'muted' }, t('none')))));
   }
   if (!sites.items.length) cards.appendChild(el('p', { class: 'muted' }, t('overview.nosites')));
   const alerts = table(ALERT_COLS, 'alerts-body');

@@ -63,6 +63,10 @@ int api_site_json(struct hbuf *out, const struct apist_site *s)
     jw_int(&w, "enrolled", s->enrolled);
     jw_int(&w, "revoked", s->revoked);
     jw_obj_end(&w);
+    jw_obj_begin_key(&w, "open_incidents");
+    for (int i = 0; i < APIST_SEVS; i++)
+        jw_int(&w, APIST_SEV_NAMES[i], s->open_incidents[i]);
+    jw_obj_end(&w);
     jw_obj_end(&w);
     return finish(out, &w);
 }

@@ -162,14 +162,22 @@ int apist_token_revoke(struct store *st, const char *id, int64_t now)
 
 /* --------------------------------------------------------------- sites -- */
 
-#define SITE_COLS                                                                                  \
-    "SELECT s.id, s.name, s.created,"                                                              \
-    " (SELECT count(*) FROM hosts WHERE site_id = s.id),"                                          \
-    " (SELECT count(*) FROM hosts WHERE site_id = s.id AND status = 'online'),"                    \
-    " (SELECT count(*) FROM hosts WHERE site_id = s.id AND status = 'offline'),"                   \
-    " (SELECT count(*) FROM hosts WHERE site_id = s.id AND status = 'enrolled'),"                  \
-    " (SELECT count(*) FROM hosts WHERE site_id = s.id AND status = 'revoked')"                    \
-    " FROM sites s"
+const char *const APIST_SEV_NAMES[APIST_SEVS] = {"critical", "high", "medium", "low", "info"};
+
+/* open incidents of the site with severity SEV (index incidents_site_status_id) */
+#define OPEN_INC(SEV)                                                                              \
+    " (SELECT count(*) FROM incidents WHERE site_id = s.id AND status = 'open'"                    \
+    " AND severity = '" SEV "')"
+
+#define SITE_COLS                                                                                             \
+    "SELECT s.id, s.name, s.created,"                                                                         \
+    " (SELECT count(*) FROM hosts WHERE site_id = s.id),"                                                     \
+    " (SELECT count(*) FROM hosts WHERE site_id = s.id AND status = 'online'),"                               \
+    " (SELECT count(*) FROM hosts WHERE site_id = s.id AND status = 'offline'),"                              \
+    " (SELECT count(*) FROM hosts WHERE site_id = s.id AND status = 'enrolled'),"                             \
+    " (SELECT count(*) FROM hosts WHERE site_id = s.id AND status = 'revoked')," OPEN_INC("critic"            \
+                                                                                          "al") "," OPEN_INC( \
+        "high") "," OPEN_INC("medium") "," OPEN_INC("low") "," OPEN_INC("info") " FROM sites s"
 
 static void site_from(sqlite3_stmt *q, struct apist_site *s)
 {
@@ -182,12 +190,14 @@ static void site_from(sqlite3_stmt *q, struct apist_site *s)
     s->offline = sqlite3_column_int64(q, 5);
     s->enrolled = sqlite3_column_int64(q, 6);
     s->revoked = sqlite3_column_int64(q, 7);
+    for (int i = 0; i < APIST_SEVS; i++)
+        s->open_incidents[i] = sqlite3_column_int64(q, 8 + i);
 }
 
 int apist_sites(struct store *st, int64_t only_site, const char *after, int limit,
                 int (*fn)(void *, const struct apist_site *), void *arg)
 {
-    char sql[1024] = SITE_COLS " WHERE 1";
+    char sql[2048] = SITE_COLS " WHERE 1";
     if (only_site)
         cat(sql, sizeof sql, " AND s.id = :site");
     if (after)

@@ -39,10 +39,14 @@ int apist_tokens_each(struct store *st, int (*fn)(void *, const char *, const st
 /* MAMORI_ENOENT if no such token, 0 when revoked now or before. */
 int apist_token_revoke(struct store *st, const char *id, int64_t now);
 
+/* severities in the order of APIST_SEV_NAMES: critical, high, medium, low, info */
+#define APIST_SEVS 5
+extern const char *const APIST_SEV_NAMES[APIST_SEVS];
 struct apist_site {
     int64_t id, created;
     char name[SITE_NAME_MAX + 1];
     int64_t hosts, online, offline, enrolled, revoked;
+    int64_t open_incidents[APIST_SEVS]; /* open incidents by severity */
 };
 /* Sites ordered by name after `after` (NULL: from the first); only_site 0: all. */
 int apist_sites(struct store *st, int64_t only_site, const char *after, int limit,

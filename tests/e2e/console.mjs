@@ -325,6 +325,19 @@ try {
     return /^mamori agent enroll --server https:\/\/\S+ --token mamori1\.\S+$/.test(cmd) ? '' : `command '${cmd}'`;
   });
 
+  // The overview's site card counts the site's open incidents by severity, as the API does
+  await check('console-overview-open-incidents', async () => {
+    await page.goto(URL0 + '/#/');
+    const card = '#sites .card[data-site="osaka"] .open-incidents';
+    await page.waitForSelector(card, { timeout: 10000 });
+    const api = await page.evaluate(async () =>
+      (await (await fetch('/api/v1/sites')).json()).items.find((x) => x.name === 'osaka').open_incidents);
+    const text = await page.textContent(card);
+    const want = Object.entries(api).filter(([, n]) => n > 0);
+    if (!want.length) return `no open incident of osaka in the API: ${JSON.stringify(api)}`;
+    return want.every(([k, n]) => text.includes(`${en[`sev.${k}`]} ${n}`)) ? '' : `card '${text}', API ${JSON.stringify(api)}`;
+  });
+
   // The incident of the real attack, from the overview's alert row
   const incUrl = `${URL0}/#/incident/${E.INCIDENT}`;
   await check('console-incident-from-overview', async () => {

@@ -82,7 +82,12 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200)
 INSERT INTO alerts(host_id, site_id, time, kind, severity, summary)
   SELECT printf('h-%016x', i % 250 + 1), (SELECT id FROM sites WHERE name = 'bulk'),
          1700000000000 + i * 1000, 'gen', CASE i % 3 WHEN 0 THEN 'high' ELSE 'low' END,
-         'generated ' || i FROM n;" || { fail api-setup "sqlite3 could not fill the store"; lib_summary; exit 1; }
+         'generated ' || i FROM n;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30)
+INSERT INTO incidents(site_id, host_id, kind, key, title, severity, status, first, last)
+  SELECT (SELECT id FROM sites WHERE name = 'bulk'), printf('h-%016x', i), 'host', 'k' || i,
+         'generated ' || i, CASE i % 4 WHEN 0 THEN 'critical' WHEN 1 THEN 'high' WHEN 2 THEN 'medium' ELSE 'low' END,
+         CASE WHEN i % 5 = 0 THEN 'resolved' ELSE 'open' END, 1700000000000, 1700000000000 FROM n;" || { fail api-setup "sqlite3 could not fill the store"; lib_summary; exit 1; }
 
 # ------------------------------------------------------------------ start --
 # a slow head in flight from the start: checked at the end (408 after 10 s)
@@ -186,6 +191,15 @@ api "$OSA" GET "/api/v1/hosts/$H1"; [ "$CODE" = 200 ] && [ "$(jq -r .hostname "$
 api "$ADM" GET /api/v1/sites
 [ "$(jq -r '[.items[].name] | join(",")' "$T/body")" = bulk,kyoto,osaka ] &&
   [ "$(jq -r '.items[0].hosts.total' "$T/body")" = 250 ] || { ok=0; why+="admin-sites:$(body | head -c 300) "; }
+# open incidents by severity, per site, as the store counts them (bulk's 30,
+# 24 of them open, made above)
+for sn in bulk kyoto osaka; do
+  want=$(sqlite3 -separator , "$D/server.db" "SELECT $(for v in critical high medium low info; do
+    printf "(SELECT count(*) FROM incidents i JOIN sites s ON s.id = i.site_id WHERE s.name = '%s' AND status = 'open' AND severity = '%s')," "$sn" "$v"; done | sed 's/,$//')")
+  got=$(jq -r --arg n "$sn" '.items[] | select(.name == $n) | .open_incidents | [.critical, .high, .medium, .low, .info] | join(",")' "$T/body")
+  [ "$got" = "$want" ] || { ok=0; why+="open-incidents-$sn:'$got'/'$want' "; }
+done
+[ "$(sqlite3 "$D/server.db" "SELECT count(*) FROM incidents WHERE status = 'open'")" -gt 0 ] || { ok=0; why+="no-open-incidents "; }
 api "$VIEW" GET "/api/v1/hosts/$H2"; [ "$CODE" = 200 ] || { ok=0; why+="viewer-read:$CODE "; }
 api "$VIEW" POST "/api/v1/hosts/$H2/revoke"; [ "$CODE" = 403 ] || { ok=0; why+="viewer-revoke:$CODE "; }
 api "$VIEW" GET /api/v1/audit; [ "$CODE" = 403 ] || { ok=0; why+="viewer-audit:$CODE "; }
