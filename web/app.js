@@ -116,6 +116,8 @@ function loggedOut() {
 }
 
 async function boot() {
+  // the session is asked for while the catalogues load (one round trip less)
+  const session0 = get('/api/v1/session').catch(() => null);
   await initI18n();
   const sel = document.getElementById('lang');
   sel.value = getLang();
@@ -125,10 +127,8 @@ async function boot() {
     loggedOut();
   });
   window.addEventListener('hashchange', render);
-  try {
-    const s = await get('/api/v1/session');
-    if (s.kind === 'user') { loggedIn(s); return; }
-  } catch { /* not logged in */ }
+  const s = await session0; /* null: not logged in */
+  if (s && s.kind === 'user') { loggedIn(s); return; }
   loggedOut();
 }
 

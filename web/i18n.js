@@ -25,8 +25,13 @@ async function load(l) {
 }
 
 export async function initI18n() {
-  fallback = await load('en');
-  await setLang(pick(), false);
+  // English (the fallback) and the chosen language fetched together
+  const l = pick();
+  const [en, chosen] = await Promise.all([load('en'), l === 'en' ? null : load(l)]);
+  fallback = en;
+  cat = chosen || en;
+  lang = l;
+  document.documentElement.lang = l;
 }
 
 export async function setLang(l, remember = true) {
