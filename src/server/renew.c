@@ -53,6 +53,9 @@ bool renew_frame(struct server *s, struct sconn *c, struct json_object *body)
     char err[PKI_ERR_MAX], fp[65], prev[65] = "", why[PKI_ERR_MAX + 16];
     if (h->status == HOST_REVOKED)
         return refuse(s, c, "revoked", "this host was revoked by the server's operator");
+    if (c->renewed)
+        return refuse(s, c, "renew_again", "one certificate renewal per connection");
+    c->renewed = true;
     const char *csr = frame_str(body, "csr", PKI_PEM_MAX);
     EVP_PKEY *pub = csr ? pki_csr_check(csr, strlen(csr), err) : NULL;
     if (!pub) {

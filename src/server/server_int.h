@@ -33,6 +33,7 @@ struct sconn {
     uint32_t epmask;      /* events registered with epoll */
     bool dead;            /* closed; freed after this loop turn (epoll may still name it) */
     bool paused;          /* an EVENTS frame waits for room in the intake queue: not read */
+    bool renewed;         /* a RENEW was answered: one per connection (each signs a certificate) */
     struct sconn *prev, *next;
 };
 
@@ -65,10 +66,10 @@ struct server {
     struct intake_rec *intake; /* SRV_INTAKE_MAX slots */
     size_t nintake;
     uint64_t alerts_stored;
-    struct deliver *dlv;       /* alert delivery thread (src/deliver) */
-    struct srv_conf *conf;     /* o->conf or the defaults (owned copy) */
-    struct evq *evq;           /* events waiting for their write (events.c) */
-    struct retention *ret;     /* retention state (retention.c) */
+    struct deliver *dlv;   /* alert delivery thread (src/deliver) */
+    struct srv_conf *conf; /* o->conf or the defaults (owned copy) */
+    struct evq *evq;       /* events waiting for their write (events.c) */
+    struct retention *ret; /* retention state (retention.c) */
 };
 
 uint64_t srv_mono_ms(void);
