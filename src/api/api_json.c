@@ -43,6 +43,8 @@ int api_host_json(struct hbuf *out, const struct host_row *h)
     if (h->revoked)
         jw_int(&w, "revoked_ms", h->revoked);
     jw_str(&w, "cert_sha256", h->cert_fp);
+    if (h->version[0])
+        jw_str(&w, "version", h->version);
     jw_obj_end(&w);
     return finish(out, &w);
 }

@@ -169,15 +169,15 @@ const char *const APIST_SEV_NAMES[APIST_SEVS] = {"critical", "high", "medium", "
     " (SELECT count(*) FROM incidents WHERE site_id = s.id AND status = 'open'"                    \
     " AND severity = '" SEV "')"
 
-#define SITE_COLS                                                                                             \
-    "SELECT s.id, s.name, s.created,"                                                                         \
-    " (SELECT count(*) FROM hosts WHERE site_id = s.id),"                                                     \
-    " (SELECT count(*) FROM hosts WHERE site_id = s.id AND status = 'online'),"                               \
-    " (SELECT count(*) FROM hosts WHERE site_id = s.id AND status = 'offline'),"                              \
-    " (SELECT count(*) FROM hosts WHERE site_id = s.id AND status = 'enrolled'),"                             \
-    " (SELECT count(*) FROM hosts WHERE site_id = s.id AND status = 'revoked')," OPEN_INC("critic"            \
-                                                                                          "al") "," OPEN_INC( \
-        "high") "," OPEN_INC("medium") "," OPEN_INC("low") "," OPEN_INC("info") " FROM sites s"
+#define SITE_COLS                                                                                  \
+    "SELECT s.id, s.name, s.created,"                                                              \
+    " (SELECT count(*) FROM hosts WHERE site_id = s.id),"                                          \
+    " (SELECT count(*) FROM hosts WHERE site_id = s.id AND status = 'online'),"                    \
+    " (SELECT count(*) FROM hosts WHERE site_id = s.id AND status = 'offline'),"                   \
+    " (SELECT count(*) FROM hosts WHERE site_id = s.id AND status = 'enrolled'),"                  \
+    " (SELECT count(*) FROM hosts WHERE site_id = s.id AND status = 'revoked')," OPEN_INC(         \
+        "critic"                                                                                   \
+        "al") "," OPEN_INC("high") "," OPEN_INC("medium") "," OPEN_INC("low") "," OPEN_INC("info") " FROM sites s"
 
 static void site_from(sqlite3_stmt *q, struct apist_site *s)
 {
@@ -242,7 +242,7 @@ int apist_site_get(struct store *st, const char *name, struct apist_site *out)
 
 #define HOST_COLS                                                                                  \
     "SELECT h.id, h.site_id, s.name, h.hostname, h.cert_fp, h.enrolled, h.last_seen, h.status,"    \
-    " COALESCE(h.revoked, 0) FROM hosts h JOIN sites s ON s.id = h.site_id"
+    " COALESCE(h.revoked, 0), h.agent_version FROM hosts h JOIN sites s ON s.id = h.site_id"
 
 static void host_from(sqlite3_stmt *q, struct host_row *h)
 {
@@ -258,6 +258,7 @@ static void host_from(sqlite3_stmt *q, struct host_row *h)
     if (!status || host_status_parse(status, &h->status) < 0)
         h->status = HOST_OFFLINE;
     h->revoked = sqlite3_column_int64(q, 8);
+    col_copy(q, 9, h->version, sizeof h->version);
 }
 
 int apist_hosts(struct store *st, const struct apist_host_q *f,

@@ -444,6 +444,8 @@ static int print_host(void *arg, const struct host_row *h)
     if (h->revoked)
         jw_int(&w, "revoked_ms", h->revoked);
     jw_str(&w, "cert_sha256", h->cert_fp);
+    if (h->version[0])
+        jw_str(&w, "version", h->version);
     jw_obj_end(&w);
     if (jw_finish(&w) >= 0)
         printf("%s\n", buf);

@@ -79,6 +79,7 @@ struct host *hosts_put(struct hosts *t, const struct host_row *r)
     snprintf(h->site, sizeof h->site, "%s", r->site);
     snprintf(h->cert_fp, sizeof h->cert_fp, "%s", r->cert_fp);
     snprintf(h->cert_fp_prev, sizeof h->cert_fp_prev, "%s", r->cert_fp_prev);
+    snprintf(h->version, sizeof h->version, "%s", r->version);
     h->site_id = r->site_id;
     h->status = r->status;
     h->seen_wall_ms = h->persisted_ms = r->last_seen;

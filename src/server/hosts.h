@@ -25,7 +25,8 @@ struct host {
     char hostname[HOSTNAME_MAX];
     char site[SITE_NAME_MAX + 1];
     char cert_fp[65];
-    char cert_fp_prev[65]; /* accepted until cert_fp is first used ("" = none) */
+    char cert_fp_prev[65];          /* accepted until cert_fp is first used ("" = none) */
+    char version[HOST_VERSION_MAX]; /* the agent's last reported version ("" = unknown) */
     int64_t site_id;
     enum host_status status;
     uint64_t seen_mono_ms; /* last frame, monotonic */

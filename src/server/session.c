@@ -165,6 +165,31 @@ static bool on_enroll(struct server *s, struct sconn *c, struct json_object *bod
     return true;
 }
 
+/* The version an agent names in HELLO ("agent_version"), kept when it
+ * changed; anything but 1-31 printable ASCII characters is ignored (it is
+ * shown on the console and must stay plain text). */
+static void note_version(struct server *s, struct host *h, struct json_object *body)
+{
+    struct json_object *v;
+    if (!json_object_object_get_ex(body, "agent_version", &v) ||
+        !json_object_is_type(v, json_type_string))
+        return;
+    const char *ver = json_object_get_string(v);
+    size_t n = strlen(ver);
+    if (n < 1 || n >= HOST_VERSION_MAX)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (ver[i] < 0x21 || ver[i] > 0x7e)
+            return;
+    if (!strcmp(ver, h->version))
+        return;
+    if (store_host_version(&s->st, h->id, ver) < 0) {
+        log_warn("host %s: cannot record agent version: %s", h->id, s->st.err);
+        return;
+    }
+    snprintf(h->version, sizeof h->version, "%s", ver);
+}
+
 static bool on_hello(struct server *s, struct sconn *c, struct json_object *body)
 {
     int64_t proto = 0;
@@ -176,6 +201,7 @@ static bool on_hello(struct server *s, struct sconn *c, struct json_object *body
         return true;
     }
     struct host *h = c->host;
+    note_version(s, h, body);
     char buf[512];
     struct jw w;
     jw_init(&w, buf, sizeof buf);

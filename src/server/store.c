@@ -124,6 +124,9 @@ static const char *const MIGRATIONS[STORE_SCHEMA_VERSION] = {
      * certificate a host held when it renewed, still accepted until the host
      * first connects with the new one (cert_fp), then cleared */
     "ALTER TABLE hosts ADD COLUMN cert_fp_prev TEXT;",
+    /* 11: the mamori version each agent reported in its last HELLO (the
+     * console's host pages) */
+    "ALTER TABLE hosts ADD COLUMN agent_version TEXT;",
 };
 
 static int fail(struct store *s, const char *what)
@@ -381,7 +384,8 @@ int store_host_add(struct store *s, const struct host_row *h)
 
 #define HOST_COLS                                                                                  \
     "h.id, h.site_id, s.name, h.hostname, h.cert_fp, h.enrolled, h.last_seen, h.status,"           \
-    " COALESCE(h.revoked, 0), h.cert_fp_prev FROM hosts h JOIN sites s ON s.id = h.site_id"
+    " COALESCE(h.revoked, 0), h.cert_fp_prev, h.agent_version"                                     \
+    " FROM hosts h JOIN sites s ON s.id = h.site_id"
 
 static void host_from_row(sqlite3_stmt *st, struct host_row *h)
 {
@@ -398,6 +402,7 @@ static void host_from_row(sqlite3_stmt *st, struct host_row *h)
         h->status = HOST_OFFLINE;
     h->revoked = sqlite3_column_int64(st, 8);
     col_copy(st, 9, h->cert_fp_prev, sizeof h->cert_fp_prev);
+    col_copy(st, 10, h->version, sizeof h->version);
 }
 
 int store_host_find(struct store *s, const char *id_or_name, struct host_row *out)
@@ -451,6 +456,16 @@ int store_host_revoke(struct store *s, const char *id, int64_t now)
     sqlite3_bind_int64(st, 1, now);
     bind_text(st, 2, id);
     return run(s, st, "revoke host");
+}
+
+int store_host_version(struct store *s, const char *id, const char *version)
+{
+    sqlite3_stmt *st = prep(s, "UPDATE hosts SET agent_version = ? WHERE id = ?");
+    if (!st)
+        return MAMORI_EIO;
+    bind_text(st, 1, version);
+    bind_text(st, 2, id);
+    return run(s, st, "record agent version");
 }
 
 int store_host_renew(struct store *s, const char *id, const char *fp, const char *prev)

@@ -58,12 +58,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 #define STORE_BUSY_MS 5000
 #define STORE_FILE "server.db"
 #define SITE_NAME_MAX 64
-#define HOST_ID_MAX 24   /* "h-" + 16 hex + NUL, with room */
-#define HOSTNAME_MAX 254 /* DNS name limit + NUL */
+#define HOST_ID_MAX 24          /* "h-" + 16 hex + NUL, with room */
+#define HOSTNAME_MAX 254        /* DNS name limit + NUL */
+#define HOST_VERSION_MAX 32     /* an agent's version string + NUL */
 #define STORE_INCIDENT_STMTS 12 /* statements incident.c runs per alert */
 
 enum host_status { HOST_ENROLLED, HOST_ONLINE, HOST_OFFLINE, HOST_REVOKED };
@@ -74,15 +75,16 @@ struct host_row {
     char site[SITE_NAME_MAX + 1];
     char hostname[HOSTNAME_MAX];
     char cert_fp[65];
-    char cert_fp_prev[65]; /* "" = none */
+    char cert_fp_prev[65];                /* "" = none */
+    char version[HOST_VERSION_MAX];       /* the agent's last reported version; "" = unknown */
     int64_t enrolled, last_seen, revoked; /* ms; 0 = never */
     enum host_status status;
 };
 
 struct store {
     sqlite3 *db;
-    sqlite3_stmt *host_set; /* cached: the liveness flush runs it per host */
-    sqlite3_stmt *intake;   /* cached: one per alert from an agent */
+    sqlite3_stmt *host_set;                       /* cached: the liveness flush runs it per host */
+    sqlite3_stmt *intake;                         /* cached: one per alert from an agent */
     sqlite3_stmt *incident[STORE_INCIDENT_STMTS]; /* cached by server/incident.c */
     char err[512];
 };
@@ -113,6 +115,8 @@ int store_host_revoke(struct store *s, const char *id, int64_t now);
 /* A renewed certificate: cert_fp = fp, cert_fp_prev = prev ("" or NULL:
  * none). MAMORI_EPERM if the host is revoked (or unknown). */
 int store_host_renew(struct store *s, const char *id, const char *fp, const char *prev);
+/* Records the version an agent reported (at most HOST_VERSION_MAX - 1 bytes). */
+int store_host_version(struct store *s, const char *id, const char *version);
 /* Calls fn for each host (ordered by site, hostname); fn returns non-zero to stop. */
 int store_hosts_each(struct store *s, int (*fn)(void *, const struct host_row *), void *arg);
 /* Calls fn with each revoked host's id. */

@@ -188,6 +188,11 @@ api "$OSA" GET /api/v1/sites/kyoto; [ "$CODE" = 404 ] || { ok=0; why+="site:$COD
 api "$OSA" GET /api/v1/sites; [ "$(jq -r '[.items[].name] | join(",")' "$T/body")" = osaka ] || { ok=0; why+="sites:$(body) "; }
 api "$OSA" POST "/api/v1/hosts/$H2/revoke"; [ "$CODE" = 404 ] || { ok=0; why+="revoke-other:$CODE "; }
 api "$OSA" GET "/api/v1/hosts/$H1"; [ "$CODE" = 200 ] && [ "$(jq -r .hostname "$T/body")" = web-1 ] || { ok=0; why+="own:$CODE "; }
+# the version the agent named in its HELLO, in the API and the CLI (bulk hosts never said one)
+ver=$("$MAMORI" version | awk '{print $2}')
+[ -n "$ver" ] && [ "$(jq -r .version "$T/body")" = "$ver" ] || { ok=0; why+="version:'$(jq -r .version "$T/body")'/'$ver' "; }
+[ "$("$MAMORI" server hosts --data "$D" | jq -r 'select(.hostname == "web-1") | .version')" = "$ver" ] || { ok=0; why+="cli-version "; }
+[ "$(sqlite3 "$D/server.db" "SELECT count(*) FROM hosts WHERE agent_version IS NOT NULL AND hostname LIKE 'bulk-%'")" = 0 ] || { ok=0; why+="bulk-version "; }
 api "$ADM" GET /api/v1/sites
 [ "$(jq -r '[.items[].name] | join(",")' "$T/body")" = bulk,kyoto,osaka ] &&
   [ "$(jq -r '.items[0].hosts.total' "$T/body")" = 250 ] || { ok=0; why+="admin-sites:$(body | head -c 300) "; }
