@@ -65,6 +65,19 @@ static void user_name(const struct guard *g, uid_t uid, char *out, size_t cap)
     snprintf(out, cap, "%u", (unsigned)uid);
 }
 
+/* "parent":{"pid":N,"exe":"..."}: the process that started the actor (never
+ * acted on); exe as the guard learnt it, else read now ("" when gone). */
+static void parent_obj(struct guard *g, pid_t pid, struct jw *w)
+{
+    const struct gproc *gp = ptab_find(g->t, pid);
+    struct proc_info pi = {0};
+    const char *exe = gp && gp->info.exe[0] ? gp->info.exe : proc_read(pid, &pi) == 0 ? pi.exe : "";
+    jw_obj_begin_key(w, "parent");
+    jw_int(w, "pid", pid);
+    jw_str(w, "exe", exe);
+    jw_obj_end(w);
+}
+
 void alert_emit(struct guard *g, struct actor *a)
 {
     struct jw w;
@@ -81,8 +94,17 @@ void alert_emit(struct guard *g, struct actor *a)
     for (size_t i = 0; i < a->nmembers; i++)
         jw_int(&w, NULL, a->members[i]);
     jw_arr_end(&w);
+    /* each member's parent now (0: gone), so a reader can draw the tree */
+    jw_arr_begin(&w, "ppids");
+    for (size_t i = 0; i < a->nmembers; i++) {
+        struct proc_info pi = {0};
+        jw_int(&w, NULL, proc_read_stat(a->members[i], &pi) == 0 ? pi.ppid : 0);
+    }
+    jw_arr_end(&w);
     jw_str(&w, "exe", a->exe);
     jw_str(&w, "cmdline", a->cmdline);
+    if (a->parent > 0)
+        parent_obj(g, a->parent, &w);
     jw_str(&w, "user", user);
     jw_int(&w, "uid", a->uid);
     jw_arr_begin(&w, "files");

@@ -18,7 +18,10 @@
 #   - no pid outside the simulator's session is in the alert (not this test
 #     shell, not the guard, not PID 1);
 #   - after the sim is killed: `sim verify` damaged+missing <= 3;
-#   - the guard exits 0 on SIGTERM.
+#   - the guard exits 0 on SIGTERM;
+#   - "ppids" is parallel to "pids", "parent" (the process that started the
+#     actor) is not among the stopped pids, and with freeze each member's
+#     parent is a member, the actor's parent or 0 (gone).
 # Plus one case with --action kill (alerted processes gone) and one with
 # --action alert (alert emitted, processes keep running and finish).
 #
@@ -74,6 +77,25 @@ check_fields() {
     jq -e '(.freeze_ts | type == "number") and .freeze_ts >= .first_write_ts' <<<"$a" >/dev/null ||
       errs+=("freeze_ts missing or < first_write_ts ($(jq -c '{first_write_ts,freeze_ts}' <<<"$a"))")
   fi
+}
+
+# check_tree ALERT ACTION: "ppids" parallel to "pids"; the actor's "parent"
+# (which started it) is never one of the stopped pids; with freeze (members
+# stay, stopped) each member's parent is another member, the actor's parent,
+# or 0 (a one-file child already reaped).
+check_tree() {
+  local a=$1 want=$2 bad
+  jq -e '(.ppids | type == "array") and (.ppids | length) == (.pids | length)' <<<"$a" >/dev/null ||
+    { errs+=("ppids not parallel to pids ($(jq -c '{pids,ppids}' <<<"$a"))"); return; }
+  jq -e '(.parent.pid | type == "number") and .parent.pid > 0 and (.parent.exe | type == "string")' \
+    <<<"$a" >/dev/null || errs+=("alert has no parent ($(jq -c '.parent' <<<"$a"))")
+  jq -e '.parent.pid as $p | .pids | index($p) == null' <<<"$a" >/dev/null ||
+    errs+=("the actor's parent $(jq -c .parent <<<"$a") is among the stopped pids")
+  [ "$want" = freeze ] || return
+  bad=$(jq -c '.pids as $m | .parent.pid as $p | [range(0; $m | length) as $i
+      | .ppids[$i] as $q | select($q != 0 and $q != $p and ($m | any(. == $q) | not))
+      | {pid: $m[$i], ppid: $q}]' <<<"$a") || bad="jq failed"
+  [ "$bad" = "[]" ] || errs+=("members whose parent is neither a member nor the actor's parent: $bad (parent $(jq -c .parent <<<"$a"))")
 }
 
 # check_not_innocent PIDS...: no alert pid outside the sim's session.
@@ -178,6 +200,7 @@ run_case() {
     esac
     check_not_innocent "${pids[@]}"
     check_fields "$alert" "$action"
+    check_tree "$alert" "$action"
   else
     errs+=("no alert within ${tmo}s (sim: $(tail -c 200 "$simout" | tr '\n' ' '); guard stderr: $(tail -c 200 "$log.stderr" | tr '\n' ' '))")
   fi
