@@ -58,20 +58,60 @@ export function incidentListChanged(i) {
 // ------------------------------------------------------------- timeline --
 // The actor's processes as the guard reported them: its root (the PID in
 // the actor key BOOT-PID-START) with program, user and command line, and
-// the other members under it. The guard names the members, not their
-// parents: the tree has one level.
+// the other members under it. With "ppids" (each member's parent, parallel
+// to "pids"; 0 when it was gone) a member goes under its parent when that
+// parent is a member, else directly under the root; the actor's "parent"
+// (which started it and which the guard did not stop) is drawn above the
+// root. Alerts without "ppids" (older agents) give the one-level list.
+function memberParents(pids, ppids, root) {
+  const members = new Set(pids);
+  const up = new Map();
+  pids.forEach((p, i) => {
+    if (p === root) return;
+    const q = ppids ? ppids[i] : undefined;
+    up.set(p, q !== p && members.has(q) ? q : root);
+  });
+  // a member whose chain of parents does not reach the root (bad data: a
+  // cycle) goes under the root
+  for (const p of up.keys()) {
+    let q = p;
+    for (let n = 0; q !== root && n <= pids.length; n++) q = up.get(q) ?? root;
+    if (q !== root) up.set(p, root);
+  }
+  return up;
+}
+
+// Returns the tree and the note that says how to read it.
 function actorTree(b, key) {
-  const pids = asList(b.pids).filter(Number.isInteger);
+  const raw = asList(b.pids), rawPp = asList(b.ppids);
+  const linked = Array.isArray(b.ppids) && rawPp.length === raw.length;
+  const pairs = raw.map((p, i) => [p, rawPp[i]]).filter(([p]) => Number.isInteger(p));
+  const pids = pairs.map(([p]) => p);
   const keyPid = Number(String(key || '').split('-')[1]);
   const root = Number.isInteger(keyPid) && keyPid > 0 ? keyPid : pids[0];
-  const members = pids.filter((p) => p !== root);
-  return el('ul', { class: 'tree tl-tree' },
-    el('li', { 'data-pid': root },
-      el('span', { class: 'pid' }, t('incident.pid', { pid: root ?? '?' })), ' ',
-      el('code', null, b.exe || t('unknown')),
-      b.user !== undefined ? [' ', el('span', { class: 'muted' }, t('incident.user', { user: b.user }))] : null,
-      b.cmdline ? el('div', null, el('code', { class: 'cmdline' }, b.cmdline)) : null,
-      members.length ? el('ul', null, members.map((p) => el('li', { 'data-pid': p }, t('incident.pid', { pid: p })))) : null));
+  const up = memberParents(pids, linked ? pairs.map(([, q]) => q) : null, root);
+  const kids = new Map();
+  for (const [p, q] of up) kids.set(q, [...(kids.get(q) || []), p]);
+  const seen = new Set([root]);
+  const sub = (p) => {
+    const list = (kids.get(p) || []).filter((c) => !seen.has(c) && seen.add(c));
+    return list.length ? el('ul', null, list.map((c) => el('li', { 'data-pid': c }, t('incident.pid', { pid: c }), sub(c)))) : null;
+  };
+  const rootItem = el('li', { 'data-pid': root, class: 'tl-root' },
+    el('span', { class: 'pid' }, t('incident.pid', { pid: root ?? '?' })), ' ',
+    el('code', null, b.exe || t('unknown')),
+    b.user !== undefined ? [' ', el('span', { class: 'muted' }, t('incident.user', { user: b.user }))] : null,
+    b.cmdline ? el('div', null, el('code', { class: 'cmdline' }, b.cmdline)) : null,
+    sub(root));
+  const par = b.parent && typeof b.parent === 'object' && Number.isInteger(b.parent.pid) ? b.parent : null;
+  const note = (key) => el('p', { class: 'muted' }, t(key));
+  if (!linked || !par) return [el('ul', { class: 'tree tl-tree', 'data-linked': linked ? 'yes' : 'no' }, rootItem), note('incident.tree.note')];
+  return [el('ul', { class: 'tree tl-tree', 'data-linked': 'yes' },
+    el('li', { class: 'tl-parent', 'data-parent-pid': par.pid },
+      el('span', { class: 'pid' }, t('incident.pid', { pid: par.pid })), ' ',
+      el('code', null, par.exe || t('unknown')), ' ',
+      el('span', { class: 'muted' }, t('incident.parent')),
+      el('ul', null, rootItem))), note('incident.tree.linked')];
 }
 
 function items(list, cls) {
@@ -86,8 +126,7 @@ function alertEntry(a, b, site) {
       hostLink(a.host_id, a.hostname), ' ',
       link(`#/alert/${a.alert_id}`, alertTitle({ ...a, site }, b))),
     guard ? el('dl', { class: 'kv tl-detail' },
-      el('dt', null, t('incident.actor')), el('dd', null, actorTree(b, a.actor_key || b.actor_key),
-        el('p', { class: 'muted' }, t('incident.tree.note'))),
+      el('dt', null, t('incident.actor')), el('dd', null, actorTree(b, a.actor_key || b.actor_key)),
       el('dt', null, t('alert.files')), el('dd', null, items(asList(b.files), 'tl-files')),
       el('dt', null, t('alert.indicators')), el('dd', null, items(asList(b.indicators), 'tl-indicators')),
       el('dt', null, t('alert.did')), el('dd', null, items(guardDid(b), 'tl-did'))) : null);

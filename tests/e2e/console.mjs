@@ -8,7 +8,9 @@
 // before the page isolates it), REACH_CMD (a shell command that succeeds
 // when HOST1's namespace can reach a listener outside it); INCIDENT (an
 // incident of HOST1 made by a real guard alert, RANSOM_ALERT, actor
-// ACTOR_KEY and program ACTOR_EXE, on the files under SHARE); SILENT_ALERT
+// ACTOR_KEY and program ACTOR_EXE, on the files under SHARE; its pids and
+// ppids as JSON arrays ACTOR_PIDS_JSON, ACTOR_PPIDS_JSON and the pid of the
+// process that started it, ACTOR_PARENT); SILENT_ALERT
 // and SILENT_INCIDENT (HOST2, db-1 of kyoto, went silent: its alert and
 // incident); RECV_URL, RECV_OUT (a webhook receiver and the file it writes
 // what it gets to); API_TOKEN (an admin's bearer token) and CA (the
@@ -363,6 +365,21 @@ try {
     if (!inds.length) return 'no indicators';
     if (!pattern(en['ak.ransomware.did.freeze']).test(did[0] || '')) return `what the guard did: ${JSON.stringify(did)}`;
     if (pids[0] !== root) return `process tree ${pids} (root ${root})`;
+    // the guard's parent links: the actor's parent above the root, each
+    // member under its parent when that is a member, else under the root
+    const tree = await page.$eval(`${entry} .tl-tree`, (u) => ({
+      linked: u.dataset.linked,
+      parent: u.querySelector(':scope > li.tl-parent')?.dataset.parentPid,
+      parentText: u.querySelector(':scope > li.tl-parent')?.textContent,
+      firstUnderParent: u.querySelector(':scope > li.tl-parent li[data-pid]')?.dataset.pid,
+      up: [...u.querySelectorAll('li[data-pid]')].map((x) => [x.dataset.pid, x.parentElement.closest('li[data-pid]')?.dataset.pid]),
+    }));
+    const mp = JSON.parse(E.ACTOR_PIDS_JSON || '[]').map(String), pp = JSON.parse(E.ACTOR_PPIDS_JSON || '[]').map(String);
+    if (tree.linked !== 'yes' || tree.parent !== E.ACTOR_PARENT || tree.firstUnderParent !== root ||
+        !tree.parentText.includes(en['incident.parent'])) return `tree ${JSON.stringify(tree)} (parent ${E.ACTOR_PARENT})`;
+    const want = (p) => (p === root ? undefined : mp.includes(pp[mp.indexOf(p)]) ? pp[mp.indexOf(p)] : root);
+    const wrong = tree.up.filter(([p, q]) => q !== want(p));
+    if (wrong.length || tree.up.length !== new Set(mp).size) return `tree links ${JSON.stringify(tree.up)} for pids ${mp} ppids ${pp}`;
     return '';
   });
   await shot(page, 'incident-en');

@@ -22,7 +22,8 @@
 #     confirmation, isolate and release of web-1 from the page (its
 #     namespace really loses and regains its network), an incident made by a real ransomware
 #     attack (`mamori sim` on the guarded tmpfs, frozen by web-1's guard)
-#     opened from the overview: its timeline (processes, files,
+#     opened from the overview: its timeline (the process tree under the
+#     process that started the actor, from the guard's ppids; files,
 #     indicators, what the guard did), kill of the actor and restore of the
 #     files from the page with who did it; in Japanese the title and next
 #     steps of that ransomware alert and of db-1's host_silent (its agent
@@ -353,10 +354,15 @@ ALERT_BODY=$(sqlite3 "$D/server.db" "SELECT body FROM alerts WHERE id = '${RANSO
 ACTOR_PIDS=$(printf '%s' "$ALERT_BODY" | jq -r '.pids[]?' 2>/dev/null | tr '\n' ' ')
 frozen=0
 for p in $ACTOR_PIDS; do [ "$(proc_state "$p")" = T ] && frozen=$((frozen + 1)); done
-if [ -n "$INCIDENT" ] && [ "$(printf '%s' "$ALERT_BODY" | jq -r .action)" = freeze ] && [ "$frozen" -gt 0 ]; then
+# the guard's parent links reach the server unchanged: ppids parallel to
+# pids, the actor's parent (never stopped) not among them
+tree_ok=0
+printf '%s' "$ALERT_BODY" | jq -e '(.ppids | length) == (.pids | length) and (.parent.pid | type == "number")
+  and (.parent.pid as $p | .pids | index($p) == null)' >/dev/null 2>&1 && tree_ok=1
+if [ -n "$INCIDENT" ] && [ "$(printf '%s' "$ALERT_BODY" | jq -r .action)" = freeze ] && [ "$frozen" -gt 0 ] && [ $tree_ok = 1 ]; then
   pass console-attack-frozen-incident
 else
-  fail console-attack-frozen-incident "alert ${RANSOM_ALERT:-none} incident ${INCIDENT:-none} frozen $frozen of '$ACTOR_PIDS': $(tail -c 300 "$T/a1.out")"
+  fail console-attack-frozen-incident "alert ${RANSOM_ALERT:-none} incident ${INCIDENT:-none} frozen $frozen of '$ACTOR_PIDS' tree $(printf '%s' "$ALERT_BODY" | jq -c '{ppids,parent}' 2>/dev/null): $(tail -c 300 "$T/a1.out")"
 fi
 
 # db-1 goes silent (its agent stopped): a host_silent alert opens an incident
@@ -388,7 +394,9 @@ URL=$URL ART=$ART MAMORI=$MAMORI AGENT1=$T/a1 HOST1=$H1 HOST2=$H2 XSS_ALERT=$XSS
   AGENT1_PID=$A1_PID AGENT1_NETNS=$NS1 \
   REACH_CMD="ip netns exec $NS1 timeout 2 bash -c 'exec 3<>/dev/tcp/$HIP1/$OTHER'" \
   INCIDENT=$INCIDENT RANSOM_ALERT=$RANSOM_ALERT ACTOR_KEY="$(printf '%s' "$ALERT_BODY" | jq -r .actor_key)" \
-  ACTOR_EXE="$(printf '%s' "$ALERT_BODY" | jq -r .exe)" SILENT_ALERT=$SILENT_ALERT SILENT_INCIDENT=$SILENT_INCIDENT \
+  ACTOR_EXE="$(printf '%s' "$ALERT_BODY" | jq -r .exe)" ACTOR_PIDS_JSON="$(printf '%s' "$ALERT_BODY" | jq -c .pids)" \
+  ACTOR_PPIDS_JSON="$(printf '%s' "$ALERT_BODY" | jq -c .ppids)" ACTOR_PARENT="$(printf '%s' "$ALERT_BODY" | jq -r '.parent.pid // empty')" \
+  SILENT_ALERT=$SILENT_ALERT SILENT_INCIDENT=$SILENT_INCIDENT \
   SHARE=$MNT/share RECV_URL=$RECV_URL RECV_OUT=$T/recv.out API_TOKEN=$TOK CA=$D/ca.crt \
   timeout 400 node "$REPO_ROOT/tests/e2e/console.mjs" 2>"$T/e2e.err" | tee "$T/e2e.out"
 LIB_NPASS=$((LIB_NPASS + $(grep -c '^PASS' "$T/e2e.out")))
