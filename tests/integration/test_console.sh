@@ -193,7 +193,7 @@ done
 # on the console's workers (2, with 16 waiting), so at most 18 are taken
 # (201) and the rest answered at once 503 with Retry-After; and the other
 # client's requests are answered meanwhile in a fraction of the time of one
-# login of the same run (on the API's thread they waited for the checks)
+# login of the same run (median; on the API's thread they waited for the checks)
 printf '%s\n' "$PW_EVE" | "$MAMORI" server user --data "$D" add bob --role viewer --password-stdin >/dev/null 2>&1
 PROBE=$("$MAMORI" server api-token --data "$D" --name probe 2>/dev/null)
 mkdir -p "$T/burst"
@@ -224,13 +224,19 @@ probe_n=$(grep -c '^200 ' "$T/probe.out"); probe_max=$(ms_of <"$T/probe.out" | s
 probe_med=$(ms_of <"$T/probe.out" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
 echo "login burst: $n201 logins 201 in ${login_min:-?}-${login_max:-?} ms, $n503 answered 503; meanwhile $probe_n GET /api/v1/sites: median ${probe_med:-?} ms, max ${probe_max:-?} ms"
 ok=1 why=
-[ "$n201" -ge 2 ] && [ "$n201" -le 18 ] && [ "$n503" -ge 1 ] && [ $((n201 + n503)) = 25 ] || { ok=0; why+="answers:$(sort "$T/burst.out" | cut -d' ' -f1 | uniq -c | tr '\n' ' ') "; }
+# (the bound of 18 in flight is the unit test's (test_web): from outside, a
+# login that ends while the burst still arrives frees a place - 19 taken was
+# seen under ASan - so here: both answers seen, every request answered)
+[ "$n201" -ge 2 ] && [ "$n503" -ge 1 ] && [ $((n201 + n503)) = 25 ] || { ok=0; why+="answers:$(sort "$T/burst.out" | cut -d' ' -f1 | uniq -c | tr '\n' ' ') "; }
 for f in "$T"/burst/*.out; do
   grep -q '^503 ' "$f" && ! grep -qi '^Retry-After: [1-9]' "${f%.out}.hdr" && { ok=0; why+="503-without-Retry-After "; break; }
 done
 [ "$probe_n" -ge 3 ] && [ "$(grep -vc '^200 ' "$T/probe.out")" = 0 ] || { ok=0; why+="probes:$probe_n/$(wc -l <"$T/probe.out") "; }
-[ -n "$login_min" ] && [ -n "$probe_max" ] && [ $((probe_max * 2)) -lt "$login_min" ] ||
-  { ok=0; why+="a GET took ${probe_max:-?} ms, one login ${login_min:-?} ms "; }
+# the median, not the slowest: with two cores busy hashing, one probe's own
+# TLS handshake can wait for the CPU (a max of 369 ms against 671 ms was
+# seen under ASan); on the API's thread every probe waited for the checks
+[ -n "$login_min" ] && [ -n "$probe_med" ] && [ $((probe_med * 2)) -lt "$login_min" ] ||
+  { ok=0; why+="GETs took ${probe_med:-?} ms (median), one login ${login_min:-?} ms "; }
 [ $ok = 1 ] && pass console-logins-checked-off-the-api-loop || fail console-logins-checked-off-the-api-loop "$why"
 
 # ----------------------------------------------------------------- logins --
