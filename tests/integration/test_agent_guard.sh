@@ -42,19 +42,6 @@ start_server() {
   PORT=$(printf '%s' "$READY" | jq -r .listen | sed 's/.*://')
 }
 
-stop_pid() { # PID: SIGTERM, wait up to 15 s; exit status in STOP_RC
-  local pid=$1 i
-  STOP_RC=timeout
-  kill -TERM "$pid" 2>/dev/null
-  for ((i = 0; i < 150; i++)); do
-    { ! kill -0 "$pid" 2>/dev/null || [ "$(proc_state "$pid")" = Z ]; } && break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null && [ "$(proc_state "$pid")" != Z ]; then
-    kill_tree "$pid"; wait "$pid" 2>/dev/null; return
-  fi
-  wait "$pid"; STOP_RC=$?
-}
 
 gone() { ! kill -0 "$1" 2>/dev/null || [ "$(proc_state "$1")" = Z ]; }
 
@@ -177,7 +164,7 @@ fi
 
 # ------------------------------------------------ attack with server down --
 corpus "$MNT/share2" || fail attack-server-down "sim corpus failed"
-stop_pid "$SRV_PID"
+stop_pid "$SRV_PID" 15
 n_before=$(ev guard_alert | wc -l)
 run_sim_bg "$T/sim2.out" ransomware --dir "$MNT/share2" --mode full
 deadline=$(($(ms) + 15000))
@@ -197,7 +184,7 @@ fi
 # ------------------------------------- restore while heartbeats go on --
 # The agent restarted with the test-only delay: its restore sleeps 5 s, longer
 # than --offline-after 3s; the host must stay online all along.
-stop_pid "$AG_PID"
+stop_pid "$AG_PID" 15
 start_agent MAMORI_TEST_RESTORE_DELAY_MS=5000
 wait_guard_ready 1 20 && wait_json "$AG_OUT" connected 10 >/dev/null
 for ((i = 0; i < 50; i++)); do [ "$(host_status)" = online ] && break; sleep 0.1; done
@@ -226,7 +213,7 @@ fi
 
 # ------------------------------------------------ SIGTERM: guard first --
 G=$GPID
-stop_pid "$AG_PID"
+stop_pid "$AG_PID" 15
 fan=0
 for f in /proc/[0-9]*/fdinfo/*; do
   p=${f#/proc/}; p=${p%%/*}
@@ -265,7 +252,7 @@ if a=$(server_alert guard_down $((n + 1)) 15) &&
 else
   fail guard-cannot-start-alert "${a:-no guard_down alert}: $(tail -c 400 "$AG_OUT")"
 fi
-stop_pid "$AG_PID"
+stop_pid "$AG_PID" 15
 
 # ---------------------------------------------------------------- usage --
 u() { "$@" >"$T/u.out" 2>"$T/u.err"; echo $?; }
@@ -277,5 +264,5 @@ else
   fail agent-guard-usage "$(cat "$T/u.err")"
 fi
 
-stop_pid "$SRV_PID"
+stop_pid "$SRV_PID" 15
 lib_summary

@@ -41,16 +41,6 @@ start_server() {
   PORT=$(printf '%s' "$READY" | jq -r .listen | sed 's/.*://')
 }
 
-stop_pid() { # PID: SIGTERM, wait up to 10 s
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null
-  for ((i = 0; i < 100; i++)); do
-    { ! kill -0 "$pid" 2>/dev/null || [ "$(proc_state "$pid")" = Z ]; } && break
-    sleep 0.1
-  done
-  kill -0 "$pid" 2>/dev/null && [ "$(proc_state "$pid")" != Z ] && kill_tree "$pid"
-  wait "$pid" 2>/dev/null
-}
 
 start_agent() {
   lib_start_bg "$A.out" "$MAMORI" agent run --no-guard --dir "$A" --max-backoff 2s
