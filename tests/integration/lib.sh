@@ -73,6 +73,16 @@ need_root() {
   fi
 }
 
+# need_tools NAME TOOL...: fail case NAME-setup and end the script unless
+# every TOOL is on PATH (scripts/deps.sh installs them).
+need_tools() {
+  local name=$1 t
+  shift
+  for t in "$@"; do
+    command -v "$t" >/dev/null || { fail "$name-setup" "$t is not installed"; lib_summary; exit 1; }
+  done
+}
+
 # need_mamori CMD: fail the whole script unless "$MAMORI CMD" is implemented.
 need_mamori() {
   local out

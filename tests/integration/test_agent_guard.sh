@@ -23,9 +23,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 need_mamori server
-for t in jq sqlite3; do
-  command -v "$t" >/dev/null || { fail agent-guard-setup "$t is not installed"; lib_summary; exit 1; }
-done
+need_tools agent-guard jq sqlite3
 
 T=$(lib_mktemp_dir agentguard)
 D=$T/data

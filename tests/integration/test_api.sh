@@ -22,9 +22,7 @@
 # Needs $MAMORI, jq, curl, sqlite3 and the openssl CLI; no root.
 # Prints "PASS name" / "FAIL name: why" per case.
 . "$(dirname "$0")/lib.sh"
-for c in jq curl sqlite3 openssl; do
-  command -v $c >/dev/null || { fail api-setup "$c is not installed"; lib_summary; exit 1; }
-done
+need_tools api jq curl sqlite3 openssl
 need_mamori server
 
 T=$(lib_mktemp_dir api)

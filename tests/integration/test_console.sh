@@ -49,9 +49,7 @@
 # Prints "PASS name" / "FAIL name: why" per case.
 . "$(dirname "$0")/lib.sh"
 need_root
-for c in jq curl sqlite3 node npm ip nft nc python3; do
-  command -v $c >/dev/null || { fail console-setup "$c is not installed"; lib_summary; exit 1; }
-done
+need_tools console jq curl sqlite3 node npm ip nft nc python3
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 [ -x "$CHROMIUM" ] || { fail console-setup "no $CHROMIUM (scripts/deps.sh installs it)"; lib_summary; exit 1; }
 need_mamori server

@@ -16,9 +16,7 @@
 # latency over 200 alerts (bound asserted: p99 < 3 s, generous).
 # Needs $MAMORI, jq, python3 and the openssl CLI; no root.
 . "$(dirname "$0")/lib.sh"
-for c in jq python3 openssl sqlite3; do
-  command -v $c >/dev/null || { fail delivery-setup "$c is not installed"; lib_summary; exit 1; }
-done
+need_tools delivery jq python3 openssl sqlite3
 need_mamori server
 
 T=$(lib_mktemp_dir delivery)

@@ -9,7 +9,7 @@
 # good chunks still yield. Usage errors exit 2. Needs $MAMORI and jq; no root.
 # Prints "PASS name" / "FAIL name: why" per case.
 . "$(dirname "$0")/lib.sh"
-command -v jq >/dev/null || { fail evtx-setup "jq is not installed"; lib_summary; exit 1; }
+need_tools evtx jq
 need_mamori evtx
 
 samples=${MAMORI_EVTX_SAMPLES:-$REPO_ROOT/../shared/data/evtx-attack-samples}

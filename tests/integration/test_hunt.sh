@@ -17,7 +17,7 @@
 # formats, --min-level, the JSON summary's attack chain, damaged and
 # unreadable inputs, usage errors. Needs $MAMORI and jq; no root.
 . "$(dirname "$0")/lib.sh"
-command -v jq >/dev/null || { fail hunt-setup "jq is not installed"; lib_summary; exit 1; }
+need_tools hunt jq
 need_mamori hunt
 
 DATA=${MAMORI_SHARED_DATA:-$REPO_ROOT/../shared/data}

@@ -30,9 +30,7 @@
 # Needs $MAMORI, jq, curl, python3, sqlite3; no root.
 # Prints "PASS name" / "FAIL name: why" per case.
 . "$(dirname "$0")/lib.sh"
-for c in jq curl python3 sqlite3; do
-  command -v $c >/dev/null || { fail incidents-setup "$c is not installed"; lib_summary; exit 1; }
-done
+need_tools incidents jq curl python3 sqlite3
 need_mamori server
 
 T=$(lib_mktemp_dir incidents)

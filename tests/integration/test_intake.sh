@@ -18,9 +18,7 @@
 # curl and the openssl CLI; no root.
 # Prints "PASS name" / "FAIL name: why" per case.
 . "$(dirname "$0")/lib.sh"
-for t in jq sqlite3 curl; do
-  command -v $t >/dev/null || { fail intake-setup "$t is not installed"; lib_summary; exit 1; }
-done
+need_tools intake jq sqlite3 curl
 need_mamori server
 
 T=$(lib_mktemp_dir intake)

@@ -19,9 +19,7 @@
 # Needs $MAMORI, jq, sqlite3 and the openssl CLI; no root.
 # Prints "PASS name" / "FAIL name: why" per case.
 . "$(dirname "$0")/lib.sh"
-for c in jq openssl sqlite3; do
-  command -v $c >/dev/null || { fail renew-setup "$c is not installed"; lib_summary; exit 1; }
-done
+need_tools renew jq openssl sqlite3
 need_mamori server
 
 T=$(lib_mktemp_dir renew)

@@ -28,9 +28,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 need_mamori server
-for t in ip nft nc jq sqlite3; do
-  command -v "$t" >/dev/null || { fail response-setup "$t is not installed"; lib_summary; exit 1; }
-done
+need_tools response ip nft nc jq sqlite3
 
 T=$(lib_mktemp_dir response)
 D=$T/data

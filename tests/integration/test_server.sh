@@ -19,8 +19,7 @@
 # errors exit 2. Needs $MAMORI, jq and the openssl CLI; no root.
 # Prints "PASS name" / "FAIL name: why" per case.
 . "$(dirname "$0")/lib.sh"
-command -v jq >/dev/null || { fail server-setup "jq is not installed"; lib_summary; exit 1; }
-command -v openssl >/dev/null || { fail server-setup "openssl is not installed"; lib_summary; exit 1; }
+need_tools server jq openssl
 need_mamori server
 
 T=$(lib_mktemp_dir server)

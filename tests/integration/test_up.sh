@@ -23,9 +23,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 need_mamori server
-for t in jq curl sqlite3 ss setpriv; do
-  command -v "$t" >/dev/null || { fail up-setup "$t is not installed"; lib_summary; exit 1; }
-done
+need_tools up jq curl sqlite3 ss setpriv
 
 T=$(lib_mktemp_dir up)
 # a copy of the binary: a rebuild in the tree during the run cannot swap it
