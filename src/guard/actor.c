@@ -170,22 +170,30 @@ void ring_push(struct ring_ent *ring, size_t *n, const struct ring_ent *e)
     (*n)++;
 }
 
-struct inode_ent *itab_find(struct tables *t, dev_t dev, ino_t ino)
+struct inode_ent *itab_find(struct tables *t, dev_t dev, ino_t ino, int64_t btime_ns)
 {
     uint32_t h = mix32((uint64_t)ino * 31 + (uint64_t)dev);
     for (uint32_t i = 0; i < PROBE; i++) {
         struct inode_ent *e = &t->itab[(h + i) & (INODE_MAX - 1)];
-        if (e->used && e->ino == ino && e->dev == dev)
+        if (e->used && e->ino == ino && e->dev == dev &&
+            (!btime_ns || !e->btime_ns || e->btime_ns == btime_ns))
             return e;
     }
     return NULL;
 }
 
-struct inode_ent *itab_slot(struct tables *t, dev_t dev, ino_t ino, uint64_t now_us)
+struct inode_ent *itab_slot(struct tables *t, dev_t dev, ino_t ino, int64_t btime_ns,
+                            uint64_t now_us)
 {
-    struct inode_ent *e = itab_find(t, dev, ino);
-    if (e)
+    struct inode_ent *e = itab_find(t, dev, ino, btime_ns);
+    if (e) {
+        if (!e->btime_ns)
+            e->btime_ns = btime_ns;
         return e;
+    }
+    /* A dead file's entry under the same number stays until it is the least
+     * recent: it may hold the fd that keeps a deleted original for the
+     * vault. */
     uint32_t h = mix32((uint64_t)ino * 31 + (uint64_t)dev);
     struct inode_ent *victim = NULL;
     for (uint32_t i = 0; i < PROBE; i++) {
@@ -209,6 +217,7 @@ struct inode_ent *itab_slot(struct tables *t, dev_t dev, ino_t ino, uint64_t now
     victim->used = true;
     victim->dev = dev;
     victim->ino = ino;
+    victim->btime_ns = btime_ns;
     victim->last_us = now_us;
     return victim;
 }

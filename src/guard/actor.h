@@ -130,6 +130,8 @@ struct inode_ent {
     uint64_t stem_hash;
     dev_t dev;
     ino_t ino;
+    int64_t btime_ns;      /* birth time, 0 unknown: an inode number that the
+                            * filesystem reuses for a new file is a new entry */
     uint64_t last_us;
     uint64_t size;         /* size when fingerprinted */
     int64_t mtime_ns;
@@ -177,8 +179,11 @@ void actor_add_member(struct actor *a, pid_t pid);
 void actor_add_file(struct actor *a, const char *path);
 void ring_push(struct ring_ent *ring, size_t *n, const struct ring_ent *e);
 
-struct inode_ent *itab_find(struct tables *t, dev_t dev, ino_t ino);
-struct inode_ent *itab_slot(struct tables *t, dev_t dev, ino_t ino, uint64_t now_us);
+/* An entry matches dev and ino, and the birth time when both sides know it
+ * (btime_ns 0: unknown, as on filesystems without statx birth times). */
+struct inode_ent *itab_find(struct tables *t, dev_t dev, ino_t ino, int64_t btime_ns);
+struct inode_ent *itab_slot(struct tables *t, dev_t dev, ino_t ino, int64_t btime_ns,
+                            uint64_t now_us);
 /* Remembers the path of an entry, so that a deletion (which names a path,
  * not an inode) finds what the guard knew of the file. */
 void itab_set_path(struct tables *t, struct inode_ent *e, const char *path);

@@ -46,12 +46,13 @@ void decoy_place(struct guard *g)
                 continue;
             }
             struct stat st;
-            if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            int64_t btime;
+            if (fan_fstat(fd, &st, &btime) == 0 && S_ISREG(st.st_mode)) {
                 if (st.st_size != (off_t)(sizeof decoy_body - 1) &&
                     (ftruncate(fd, 0) < 0 ||
                      write(fd, decoy_body, sizeof decoy_body - 1) != (ssize_t)(sizeof decoy_body - 1)))
                     log_warn("cannot write decoy %s: %s", path, strerror(errno));
-                struct inode_ent *ie = itab_slot(g->t, st.st_dev, st.st_ino, g->now);
+                struct inode_ent *ie = itab_slot(g->t, st.st_dev, st.st_ino, btime, g->now);
                 ie->decoy = true;
                 g->ndecoys++;
             }

@@ -8,6 +8,7 @@
 #include <sys/fanotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -169,6 +170,32 @@ void fan_flush_ignores(const struct fan *f)
      * the guard's inode marks are all ignore marks. */
     if (f->nfs > 0)
         fanotify_mark(f->content_fd, FAN_MARK_FLUSH, 0, AT_FDCWD, f->fs[0].path);
+}
+
+int fan_fstat(int fd, struct stat *st, int64_t *btime_ns)
+{
+    struct statx x;
+    if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_BTIME,
+              &x) < 0)
+        return -1;
+    memset(st, 0, sizeof *st);
+    st->st_dev = makedev(x.stx_dev_major, x.stx_dev_minor);
+    st->st_ino = (ino_t)x.stx_ino;
+    st->st_mode = x.stx_mode;
+    st->st_nlink = x.stx_nlink;
+    st->st_uid = x.stx_uid;
+    st->st_gid = x.stx_gid;
+    st->st_rdev = makedev(x.stx_rdev_major, x.stx_rdev_minor);
+    st->st_size = (off_t)x.stx_size;
+    st->st_blksize = (blksize_t)x.stx_blksize;
+    st->st_blocks = (blkcnt_t)x.stx_blocks;
+    st->st_atim = (struct timespec){x.stx_atime.tv_sec, x.stx_atime.tv_nsec};
+    st->st_mtim = (struct timespec){x.stx_mtime.tv_sec, x.stx_mtime.tv_nsec};
+    st->st_ctim = (struct timespec){x.stx_ctime.tv_sec, x.stx_ctime.tv_nsec};
+    *btime_ns = (x.stx_mask & STATX_BTIME)
+                    ? (int64_t)x.stx_btime.tv_sec * 1000000000 + x.stx_btime.tv_nsec
+                    : 0;
+    return 0;
 }
 
 ssize_t fan_fd_path(int fd, char *buf, size_t cap)

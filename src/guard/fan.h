@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define FAN_FS_MAX 16 /* protected filesystems */
@@ -73,6 +74,11 @@ int fan_decode_name(const struct fan *f, const void *ev, size_t len, struct fan_
 int fan_ignore(const struct fan *f, int event_fd, uint64_t mask);
 int fan_unignore(const struct fan *f, int event_fd, uint64_t mask);
 void fan_flush_ignores(const struct fan *f);
+
+/* fstat of an event fd, plus the file's birth time in *btime_ns (0 when the
+ * filesystem keeps none): an inode number is reused for new files, the
+ * pair is not. One statx call, as cheap as fstat. 0 or -1 with errno. */
+int fan_fstat(int fd, struct stat *st, int64_t *btime_ns);
 
 /* Path of an event fd via /proc/self/fd; returns length or -1. */
 ssize_t fan_fd_path(int fd, char *buf, size_t cap);

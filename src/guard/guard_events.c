@@ -311,14 +311,15 @@ int ev_open_perm(struct guard *g, pid_t pid, int fd)
     }
     /* alert-only: a condemned actor goes on, and its pre-images are kept */
     struct stat st;
-    if (fstat(fd, &st) < 0)
+    int64_t btime;
+    if (fan_fstat(fd, &st, &btime) < 0)
         return FAN_RESP_ALLOW;
     if (!S_ISREG(st.st_mode)) {
         if (S_ISDIR(st.st_mode) && !in_alarm(g))
             fan_ignore(&g->fan, fd, FAN_OPEN_PERM); /* listing a directory harms nothing */
         return FAN_RESP_ALLOW;
     }
-    struct inode_ent *ie = itab_slot(g->t, st.st_dev, st.st_ino, g->now);
+    struct inode_ent *ie = itab_slot(g->t, st.st_dev, st.st_ino, btime, g->now);
     ie->last_us = g->now;
     if (ie->decoy)
         return FAN_RESP_ALLOW;
@@ -501,10 +502,11 @@ static void mute_until_close(struct guard *g, int fd, struct inode_ent *ie, bool
 void ev_write(struct guard *g, uint64_t mask, pid_t pid, int fd)
 {
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+    int64_t btime;
+    if (fan_fstat(fd, &st, &btime) < 0 || !S_ISREG(st.st_mode))
         return;
     bool closed = (mask & FAN_CLOSE_WRITE) != 0;
-    struct inode_ent *ie = itab_slot(g->t, st.st_dev, st.st_ino, g->now);
+    struct inode_ent *ie = itab_slot(g->t, st.st_dev, st.st_ino, btime, g->now);
     ie->last_us = g->now;
     mute_until_close(g, fd, ie, closed);
     char path[PATH_MAX];
