@@ -38,6 +38,7 @@ struct hold_ref {
     struct inode_ent *ie;
     dev_t dev;
     ino_t ino;
+    int64_t btime_ns; /* the entry may since stand for a new file under the same number */
 };
 
 struct gvault_fs {

@@ -323,7 +323,8 @@ static void hold(struct guard *g, struct inode_ent *ie, int fd)
     if (ie->hold || gv->hold_max == 0)
         return;
     struct hold_ref *slot = &gv->holds[gv->hold_next];
-    if (slot->ie && slot->ie->hold && slot->ie->dev == slot->dev && slot->ie->ino == slot->ino) {
+    if (slot->ie && slot->ie->hold && slot->ie->dev == slot->dev && slot->ie->ino == slot->ino &&
+        (!slot->btime_ns || slot->ie->btime_ns == slot->btime_ns)) {
         gl_unlease(g, slot->ie);
         close(slot->ie->hold - 1);
         slot->ie->hold = 0;
@@ -332,7 +333,7 @@ static void hold(struct guard *g, struct inode_ent *ie, int fd)
     if (d < 0)
         return;
     ie->hold = d + 1;
-    *slot = (struct hold_ref){.ie = ie, .dev = ie->dev, .ino = ie->ino};
+    *slot = (struct hold_ref){.ie = ie, .dev = ie->dev, .ino = ie->ino, .btime_ns = ie->btime_ns};
     gv->hold_next = (gv->hold_next + 1) % gv->hold_max;
 }
 
