@@ -228,15 +228,28 @@ void itab_set_path(struct tables *t, struct inode_ent *e, const char *path)
     e->stem_hash = hash_stem(path);
     uint32_t h = mix32(e->path_hash);
     uint32_t idx = (uint32_t)(e - t->itab) + 1;
+    uint32_t *free_slot = NULL;
     for (uint32_t i = 0; i < PROBE; i++) {
-        uint32_t *slot = &t->by_path[(h + i) & (INODE_MAX - 1)];
+        uint32_t pos = (h + i) & (INODE_MAX - 1);
+        uint32_t *slot = &t->by_path[pos];
         struct inode_ent *cur = *slot ? &t->itab[*slot - 1] : NULL;
-        /* free, stale (entry reused for another path), or ours */
-        if (!cur || !cur->used || cur->path_hash != e->path_hash || cur == e || i == PROBE - 1) {
+        /* Ours, or another entry under this very path: the file last seen
+         * under a name is the one the name stands for now (`sed -i` and
+         * every rename over a file leave the replaced inode's entry behind,
+         * and a lookup must not find that one). */
+        if (cur && cur->used && (cur == e || cur->path_hash == e->path_hash)) {
             *slot = idx;
             return;
         }
+        /* A slot keeps another path's entry while that path still probes
+         * through it; free, gone or moved-on entries leave it free. */
+        bool live = cur && cur->used && cur->path_hash &&
+                    ((pos - mix32(cur->path_hash)) & (INODE_MAX - 1)) < PROBE;
+        if (!live && !free_slot)
+            free_slot = slot;
     }
+    /* a window full of live paths loses the mapping in its first slot */
+    *(free_slot ? free_slot : &t->by_path[h & (INODE_MAX - 1)]) = idx;
 }
 
 struct inode_ent *itab_by_path(struct tables *t, uint64_t path_hash)

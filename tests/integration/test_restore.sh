@@ -22,6 +22,8 @@
 #   - on xfs the pre-images are reflinks: the same modes, and a 96 MiB file
 #     (above vault.file_max_mib) overwritten by dd comes back whole;
 #   - moving a tree (cp -a, then rm -rf of the originals) keeps no pre-image;
+#   - files rewritten by `sed -i` (new inodes renamed over the originals)
+#     and then encrypted by copy-then-delete are restored (edited-then-attacked);
 #   - leases: files read before the attack (leased, rereads skip the guard)
 #     are still saved before their write-opens and restored; --no-leases
 #     (the fallback) says so in the ready line and restores the same; writers
@@ -130,6 +132,38 @@ tmpfs=$(mk_tmpfs 512) || { fail restore-setup "mk_tmpfs: $LIB_ERR"; lib_summary;
 for m in full copy-delete rename-encrypt mmap; do
   mode_case tmpfs "$tmpfs" "$m"
 done
+
+# Files rewritten under their own names before the attack (`sed -i`: a new
+# file renamed over each original, same content) and then encrypted by
+# copy-then-delete: the deletions must find the new files' held fds, not
+# the entries the replaced originals left behind under the same names.
+edited_case() {
+  local mnt=$1 dir=$1/edited log=$T/edited.log out=$T/edited.restore bad n
+  errs=()
+  seed=$((seed + 1))
+  if ! timeout 60 "$MAMORI" sim corpus --dir "$dir" "${CORPUS_ARGS[@]}" --seed "$seed" >/dev/null 2>&1; then
+    fail edited-then-attacked "sim corpus failed"; return
+  fi
+  if ! start_guard "$log" --protect "$mnt" --action freeze; then fail edited-then-attacked "$LIB_ERR"; return; fi
+  n=0
+  while IFS= read -r -d '' f; do
+    sed -i -e '' "$f" && n=$((n + 1))
+  done < <(find "$dir" -type f ! -name '.*' -print0)
+  sleep 1.5 # the replaced originals' pending decisions end (sed made no ciphertext)
+  [ -z "$(all_intact "$dir")" ] || errs+=("sed -i -e '' changed the corpus")
+  run_sim_bg "$T/edited.sim" ransomware --dir "$dir" --mode copy-delete
+  wait_alert "$log" "$ALERT_TIMEOUT" >/dev/null || errs+=("no alert within ${ALERT_TIMEOUT}s")
+  sleep 0.5
+  kill_tree "$SIM_PID" || errs+=("$LIB_ERR")
+  restore_incidents "$log" "$mnt/.mamori-vault" "$out" || errs+=("restore failed: $(head -c 300 "$out" | tr '\n' ' ')")
+  bad=$(all_intact "$dir")
+  [ -z "$bad" ] || errs+=("after restore: $bad; $(grep -E '^(failed|skipped)' "$out" | head -c 300 | tr '\n' ' ')")
+  stop_guard edited || errs+=("guard exit")
+  echo "# edited-then-attacked: $n files rewritten by sed -i; $(grep '^alert' "$out" | tr '\n' ' ')" >&2
+  if [ ${#errs[@]} -eq 0 ]; then pass edited-then-attacked; else local IFS=';'; fail edited-then-attacked "${errs[*]}"; fi
+  rm -rf "$dir"
+}
+edited_case "$ext4"
 
 # ------------------------------------------------------------------ xfs --
 # A file larger than vault.file_max_mib (64) overwritten in place by dd:

@@ -7,7 +7,9 @@
  * neither is true of the new file (its opens would all reach the guard, never
  * muted again). The birth time tells them apart; the old entry stays (it may
  * hold the fd that keeps a deleted original for the vault) until it is the
- * least recently used. fan_fstat is checked against fstat on a real file. */
+ * least recently used. The path index finds the file last seen under a
+ * name, and keeps the mappings of other paths whose hashes meet. fan_fstat
+ * is checked against fstat on a real file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,6 +77,46 @@ static void unknown_birth_time_matches_and_is_learned(void **state)
     assert_null(itab_find(t, 8, 7, 301));
 }
 
+/* A name stands for the file last seen under it: after `sed -i` (a new
+ * file renamed over the old one) a deletion of that name is the new
+ * file's, and the vault must find the new file's held fd, not the old. */
+static void newest_entry_under_a_path_wins(void **state)
+{
+    struct tables *t = *state;
+    uint64_t ph = hash_str("/srv/docs/report.txt");
+    struct inode_ent *old = itab_slot(t, 8, 100, 1, 1);
+    itab_set_path(t, old, "/srv/docs/report.txt");
+    assert_ptr_equal(itab_by_path(t, ph), old);
+    struct inode_ent *neu = itab_slot(t, 8, 101, 2, 2);
+    itab_set_path(t, neu, "/srv/docs/report.txt.tmp");
+    assert_ptr_equal(itab_by_path(t, hash_str("/srv/docs/report.txt.tmp")), neu);
+    itab_set_path(t, neu, "/srv/docs/report.txt"); /* renamed over the old one */
+    assert_ptr_equal(itab_by_path(t, ph), neu);
+    itab_set_path(t, old, "/srv/docs/report.txt"); /* and back: the latest wins */
+    assert_ptr_equal(itab_by_path(t, ph), old);
+}
+
+/* Paths whose hashes meet in the index keep their own mappings: a new path
+ * takes a free slot of its window, not another live path's. */
+static void many_paths_all_found(void **state)
+{
+    struct tables *t = *state;
+    enum { N = 10000 };
+    char p[64];
+    for (unsigned i = 0; i < N; i++) {
+        struct inode_ent *e = itab_slot(t, 8, 1000 + i, 5 + i, i);
+        snprintf(p, sizeof p, "/srv/tree/d%u/f%u.h", i % 97, i);
+        itab_set_path(t, e, p);
+    }
+    unsigned found = 0;
+    for (unsigned i = 0; i < N; i++) {
+        snprintf(p, sizeof p, "/srv/tree/d%u/f%u.h", i % 97, i);
+        struct inode_ent *e = itab_by_path(t, hash_str(p));
+        found += e && e->ino == 1000 + i;
+    }
+    assert_int_equal(found, N);
+}
+
 static void fan_fstat_agrees_with_fstat(void **state)
 {
     (void)state;
@@ -113,6 +155,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(reused_number_is_a_new_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_birth_time_matches_and_is_learned, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(newest_entry_under_a_path_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(many_paths_all_found, setup, teardown),
         cmocka_unit_test(fan_fstat_agrees_with_fstat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
