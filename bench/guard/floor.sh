@@ -18,6 +18,8 @@
 #             file's first open)
 #   novault   mamori guard --no-vault --action alert
 #   vault     mamori guard --action alert (the vault on)
+#   noperm    mamori guard --action alert as on a kernel without permission
+#             events (MAMORI_TEST_NO_PERM_EVENTS=1; not in the default ORDER)
 # Inputs are recreated (untimed) before every run and the page cache dropped.
 # Prints a Markdown table (median wall time per configuration, ratio of the
 # medians to off) and writes it to bench/out/floor-<date>.md, raw runs in .tsv.
@@ -80,6 +82,8 @@ measure() { # WORKLOAD REP CONFIG
       log "guard: $LIB_ERR"; return; } ;;
     vault) start_guard "$T/g.log" --protect "$mnt" --action alert || {
       log "guard: $LIB_ERR"; return; } ;;
+    noperm) MAMORI_TEST_NO_PERM_EVENTS=1 start_guard "$T/g.log" --protect "$mnt" --action alert || {
+      log "guard: $LIB_ERR"; return; } ;;
   esac
   load=$(cut -d' ' -f1 /proc/loadavg)
   t0=$EPOCHREALTIME
@@ -89,7 +93,7 @@ measure() { # WORKLOAD REP CONFIG
   if [ -n "$lp" ]; then
     kill -TERM "$lp"; wait "$lp"
     ev=$(awk '/^events/ { print $2 }' "$T/l.err")
-  elif [ "$cfg" = novault ] || [ "$cfg" = vault ]; then
+  elif [ "$cfg" = novault ] || [ "$cfg" = vault ] || [ "$cfg" = noperm ]; then
     stop_guard "$cfg" >/dev/null || log "guard did not stop cleanly: $LIB_ERR"
     [ "$(grep -c '"event":"alert"' "$T/g.log")" -eq 0 ] || log "ALERT during $wl ($cfg)"
   fi
@@ -111,7 +115,10 @@ for ((r = 1; r <= REPS; r++)); do
   done
 done
 
-cfgs=(off notif perm perm-ign novault vault)
+cfgs=()
+for c in off notif perm perm-ign novault vault noperm; do
+  [[ " ${order[*]} " == *" $c "* ]] && cfgs+=("$c")
+done
 {
   echo "## bench/guard/floor.sh — $started, mamori $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null)"
   echo

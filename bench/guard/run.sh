@@ -4,6 +4,8 @@
 #
 #   sudo bench/guard/run.sh                  # everything, RUNS=5
 #   RUNS=3 MODES="full workers" WORKLOADS="tar_gzip git_repo" BENIGN_REPS=2 bench/guard/run.sh
+#   GUARD_ARGS="--no-vault" bench/guard/run.sh       # extra guard options, every run
+#   MAMORI_TEST_NO_PERM_EVENTS=1 bench/guard/run.sh  # as on a kernel without permission events
 #
 # On a fresh loop-mounted ext4 image (IMAGE_MB, default 4096, sparse):
 #   1. detection: every sim mode x RUNS: new corpus, guard --action freeze,
@@ -37,6 +39,7 @@ WL_TIMEOUT=${WL_TIMEOUT:-180}
 IDLE_S=${IDLE_S:-10}
 read -r -a modes <<<"${MODES:-${ALL_MODES[*]}}"
 read -r -a workloads <<<"${WORKLOADS:-$("$BENIGN" list | tr '\n' ' ')}"
+read -r -a guard_args <<<"${GUARD_ARGS:-}"
 CLK_TCK=$(getconf CLK_TCK)
 
 stamp=$(date +%Y%m%d-%H%M%S)
@@ -78,7 +81,7 @@ detect_run() { # MODE RUN
   timeout 120 "$MAMORI" sim corpus --dir "$dir" --files "$CORPUS_FILES" --scale "$CORPUS_SCALE" \
     --seed "$r" >/dev/null 2>&1 || { log "corpus failed for $m/$r"; return; }
   sync
-  if ! start_guard "$glog" --protect "$mnt" --action freeze; then
+  if ! start_guard "$glog" --protect "$mnt" --action freeze "${guard_args[@]}"; then
     log "guard did not start: $LIB_ERR"
     printf '%s\t%s\tno\t-\t-\t-\t-\tno\n' "$m" "$r" >>"$det"
     return
@@ -109,7 +112,7 @@ done
 
 res=$T/resources.tsv # phase wall_s cpu_s vmhwm_kb vmrss_kb
 : >"$res"
-if start_guard "$T/idle.log" --protect "$mnt" --action freeze; then
+if start_guard "$T/idle.log" --protect "$mnt" --action freeze "${guard_args[@]}"; then
   c0=$(guard_cpu_ticks); t0=$(now)
   sleep "$IDLE_S"
   c1=$(guard_cpu_ticks); t1=$(now)
@@ -128,7 +131,7 @@ ben=$T/benign.tsv # workload rep phase seconds rc alerts guard_cpu_s
 benign_phase() { # REP on|off
   local rep=$1 ph=$2 n w before c0 c1 rc alerts cpu secs pt0 pc0=0
   if [ "$ph" = on ]; then
-    start_guard "$T/benign-$rep.log" --protect "$mnt" --action freeze || {
+    start_guard "$T/benign-$rep.log" --protect "$mnt" --action freeze "${guard_args[@]}" || {
       log "benign: guard did not start: $LIB_ERR"; return; }
     pc0=$(guard_cpu_ticks)
   fi

@@ -22,13 +22,26 @@
 #endif
 
 #define CONTENT_MASK (FAN_OPEN_PERM | FAN_MODIFY | FAN_CLOSE_WRITE)
+#define FAN_NO_PERM_TEXT                                                                  \
+    "no fanotify permission events: an encryptor is stopped after, not before, it opens " \
+    "its next file (a pool of threads may destroy many files first, copy-then-delete and " \
+    "rename-then-encrypt are not recognised), and no pre-images are kept"
+
 /* Creations are not needed: a new file is judged when it is closed. */
 #define NAME_MASK (FAN_DELETE | FAN_RENAME)
 
-int fan_open(struct fan *f)
+int fan_open(struct fan *f, bool perm)
 {
     memset(f, 0, sizeof *f);
     f->content_fd = f->name_fd = -1;
+    if (!perm) { /* as on a kernel without them (a test of that path) */
+        f->content_fd = fanotify_init(FAN_CLOEXEC | FAN_NONBLOCK | FAN_CLASS_NOTIF,
+                                      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+        if (f->content_fd < 0)
+            return errno == EPERM ? MAMORI_EPERM : MAMORI_ENOSYS;
+        snprintf(f->degraded, sizeof f->degraded, "%s", FAN_NO_PERM_TEXT);
+        goto names;
+    }
     f->content_fd = fanotify_init(FAN_CLOEXEC | FAN_NONBLOCK | FAN_CLASS_PRE_CONTENT,
                                   O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NOATIME);
     if (f->content_fd < 0 && errno == EINVAL) /* O_NOATIME refused on old kernels */
@@ -45,12 +58,11 @@ int fan_open(struct fan *f)
                                       O_RDONLY | O_LARGEFILE | O_CLOEXEC);
         if (f->content_fd < 0)
             return errno == EPERM ? MAMORI_EPERM : MAMORI_ENOSYS;
-        snprintf(f->degraded, sizeof f->degraded,
-                 "no fanotify permission events: an encryptor is stopped after, not before, "
-                 "it opens its next file");
+        snprintf(f->degraded, sizeof f->degraded, "%s", FAN_NO_PERM_TEXT);
     } else {
         f->perm = true;
     }
+names:
     f->name_fd = fanotify_init(FAN_CLOEXEC | FAN_NONBLOCK | FAN_CLASS_NOTIF | FAN_REPORT_DFID_NAME,
                                O_RDONLY | O_CLOEXEC);
     if (f->name_fd < 0) {

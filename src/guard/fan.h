@@ -40,9 +40,12 @@ struct fan {
     char degraded[1024]; /* what does not work here (kernel, filesystems), "" if all does */
 };
 
-/* Opens both groups. Returns 0 or MAMORI_EPERM (not root / no CAP_SYS_ADMIN),
- * MAMORI_ENOSYS (no fanotify); fills f->degraded for partial support. */
-int fan_open(struct fan *f);
+/* Opens both groups; with perm false the content group never asks for
+ * permission, as on a kernel without permission events (the guard's test of
+ * that path: MAMORI_TEST_NO_PERM_EVENTS).
+ * Returns 0 or MAMORI_EPERM (not root / no CAP_SYS_ADMIN), MAMORI_ENOSYS
+ * (no fanotify); fills f->degraded for partial support. */
+int fan_open(struct fan *f, bool perm);
 /* Marks the filesystem holding path (once per filesystem). */
 int fan_watch(struct fan *f, const char *path, char *err, size_t errsz);
 /* Removes all marks and closes the groups. Safe to call twice. */

@@ -114,6 +114,7 @@ struct guard {
         char name[32];
     } *users;                    /* heap, USERS_MAX, from alert_load_users */
     unsigned test_stall_ms;      /* fault injection: MAMORI_TEST_STALL_MS */
+    bool test_no_perm;           /* as without permission events: MAMORI_TEST_NO_PERM_EVENTS */
     int lease_sigfd;             /* lease-break notices (guard_lease.c), -1 none */
     struct lease_gate {          /* the write gate for leased files (guard_lease.c) */
         uint64_t until_us;       /* a broken lease's first write not judged yet */

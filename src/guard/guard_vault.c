@@ -92,7 +92,7 @@ static void verify_trusted(struct guard *g)
 
 int gv_open(struct guard *g)
 {
-    if (!g->o->vault)
+    if (!g->o->vault || !g->fan.perm) /* pre-images are kept while the writer waits */
         return 0;
     struct gvault *gv = calloc(1, sizeof *gv);
     if (!gv)

@@ -3,7 +3,9 @@
 # configuration errors (exit 2, naming file, line and reason), refusing to run
 # without root (exit 1), a clean stop on SIGTERM (marks gone, decoys gone, a
 # "stopped" line), permission events always answered (files stay usable),
-# and the watchdog answering when the event thread is stalled.
+# the watchdog answering when the event thread is stalled, and the path of a
+# kernel without permission events (an open never waits, the vault is off,
+# an encryption is still stopped).
 # Uses only a tmpfs and an ext4 image this script creates.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -76,3 +78,32 @@ else fail watchdog-allows "rc=$rc after ${ms} ms"; fi
 stop_guard watchdog
 grep '"event":"stopped"' "$log" | tail -1 | jq -e '.late_allowed >= 1' >/dev/null \
   && pass watchdog-counted || fail watchdog-counted "late_allowed not counted"
+
+# --- a kernel without permission events ----------------------------------
+# MAMORI_TEST_NO_PERM_EVENTS takes the path the guard takes where fanotify
+# has no permission events: with the event thread stalled as above, an open
+# is not held at all, the ready line says what is lost (the vault among it),
+# and an encryption is still stopped.
+MAMORI_TEST_STALL_MS=2000 MAMORI_TEST_NO_PERM_EVENTS=1 start_guard "$log" --protect "$mnt" \
+  --action freeze || { fail no-perm-start "guard not ready: $LIB_ERR"; exit 0; }
+ready=$(jq -c 'select(.event=="ready")' "$log")
+if jq -e '.permission_events == false and .vaults == 0 and
+          (.degraded | test("no fanotify permission events.*no pre-images"))' <<<"$ready" >/dev/null
+then pass no-perm-ready; else fail no-perm-ready "$ready"; fi
+t0=$(date +%s%N)
+timeout 10 cat "$mnt/f2.txt" >/dev/null; rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ $rc -eq 0 ] && [ $ms -lt 1000 ] && pass no-perm-never-waits ||
+  fail no-perm-never-waits "rc=$rc after ${ms} ms"
+timeout 60 "$MAMORI" sim corpus --dir "$mnt/nc" --files 12 --scale 0.1 --seed 9 >/dev/null 2>&1
+run_sim_bg "$tmp/nc.sim" ransomware --dir "$mnt/nc" --mode full
+if alert=$(wait_alert "$log" 20); then
+  jq -e '.action == "freeze" and (.pids | length) >= 1' <<<"$alert" >/dev/null &&
+    pass no-perm-stops || fail no-perm-stops "$alert"
+else
+  fail no-perm-stops "no alert within 20 s"
+fi
+kill_tree "$SIM_PID" >/dev/null
+stop_guard no-perm
+grep '"event":"stopped"' "$log" | tail -1 | jq -e '.permission_events == 0' >/dev/null &&
+  pass no-perm-counted || fail no-perm-counted "$(grep stopped "$log" | tail -1)"
