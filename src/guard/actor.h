@@ -12,8 +12,9 @@
  * event thread:
  *   ptab   pid -> struct gproc           (GPROC_MAX, evicts least recent)
  *   atab   actors                        (ACTOR_MAX, evicts least recent harmless)
- *   itab   (dev, inode) -> struct inode_ent, the "before" fingerprint of files
- *          the guard has seen opened     (INODE_MAX, evicts least recent)
+ *   itab   (dev, inode, birth time) -> struct inode_ent, the "before"
+ *          fingerprint of files the guard has seen opened (INODE_MAX, evicts
+ *          least recent), with by_path: the file last seen under a name
  */
 #ifndef MAMORI_GUARD_ACTOR_H
 #define MAMORI_GUARD_ACTOR_H
