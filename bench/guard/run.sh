@@ -128,6 +128,20 @@ fi
 ben=$T/benign.tsv # workload rep phase seconds rc alerts guard_cpu_s
 : >"$ben"
 
+# settle_guard: wait (at most 10 s) until the guard has used no CPU for
+# 0.3 s, so that the events of an untimed setup (thousands of new files) are
+# not judged inside the next timed run.
+settle_guard() {
+  local prev cur quiet=0 i
+  prev=$(guard_cpu_ticks)
+  for ((i = 0; i < 100 && quiet < 3; i++)); do
+    sleep 0.1
+    cur=$(guard_cpu_ticks)
+    if [ "$cur" = "$prev" ]; then quiet=$((quiet + 1)); else quiet=0; fi
+    prev=$cur
+  done
+}
+
 benign_phase() { # REP on|off
   local rep=$1 ph=$2 n w before c0 c1 rc alerts cpu secs pt0 pc0=0
   if [ "$ph" = on ]; then
@@ -142,6 +156,7 @@ benign_phase() { # REP on|off
     [ "$ph" = on ] && before=$(count_alerts "$GUARD_LOG")
     timeout -k 5 "$WL_TIMEOUT" "$BENIGN" setup "$n" "$w" >"$T/$n.setup.log" 2>&1 || log "setup $n failed"
     sync
+    [ "$ph" = on ] && settle_guard
     c0=0; [ "$ph" = on ] && c0=$(guard_cpu_ticks)
     run_watched "$WL_TIMEOUT" "$T/$n.run.log" "$BENIGN" run "$n" "$w"
     rc=$?
