@@ -174,6 +174,7 @@ void alert_stopped(struct guard *g)
     jw_uint(&w, "overflows", g->st.overflows);
     jw_uint(&w, "max_event_us", g->st.max_event_us);
     jw_uint(&w, "held_opens", g->st.held);
+    jw_uint(&w, "open_mode_unknown", g->st.open_unknown);
     jw_uint(&w, "leases", g->st.leases);
     jw_uint(&w, "lease_breaks", g->st.lease_breaks);
     jw_uint(&w, "denied_opens", g->st.denied);

@@ -333,6 +333,8 @@ int ev_open_perm(struct guard *g, pid_t pid, int fd)
         ring_push(a->reads, &a->nreads, &r);
     }
     int wmode = ie->size > 0 || g->gv ? proc_opening_for_write(pid) : 0;
+    if (wmode < 0)
+        g->st.open_unknown++; /* the vault then keeps a pre-image: the cautious answer */
     if (g->gv && !gp->vault_trusted)
         gv_open_file(g, a, fd, &st, path, ie, wmode);
     if (ie->size > 0 && (wmode == PROC_OPEN_WRITE || wmode == PROC_OPEN_APPEND)) {

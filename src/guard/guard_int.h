@@ -88,6 +88,7 @@ struct guard_stats {
     uint64_t perm_events, write_events, name_events, alerts, overflows;
     uint64_t max_event_us; /* longest time one content event took to judge */
     uint64_t held, denied;
+    uint64_t open_unknown; /* opens whose flags /proc could not show (taken as writes) */
     uint64_t leases, lease_breaks; /* guard_lease.c */
 };
 

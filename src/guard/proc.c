@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -206,15 +207,28 @@ static int open_call_writes(const char *line)
     }
 }
 
+/* The opener's event can reach the guard (on another CPU) before the opener
+ * has gone to sleep waiting for the answer: /proc says "running" for that
+ * moment, and the syscall is not readable yet. It is asleep within
+ * microseconds; look again at most this many times, 10 us apart. */
+#define RUNNING_RETRIES 50
+
 int proc_opening_for_write(pid_t pid)
 {
     char path[64], line[256];
     /* Most openers are single-threaded: the main thread is the one waiting. */
     snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
-    if (read_small(path, line, sizeof line) > 0) {
-        int w = open_call_writes(line);
-        if (w >= 0)
-            return w;
+    for (int i = 0; i <= RUNNING_RETRIES; i++) {
+        if (read_small(path, line, sizeof line) <= 0)
+            break;
+        if (strncmp(line, "running", 7) != 0) {
+            int w = open_call_writes(line);
+            if (w >= 0)
+                return w;
+            break; /* asleep in another call: another thread is the opener */
+        }
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 10000};
+        nanosleep(&ts, NULL);
     }
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
     DIR *d = opendir(path);

@@ -65,7 +65,8 @@ bool proc_is_interpreter(const char *exe);
  * /proc/PID/task/TID/syscall. PROC_OPEN_WRITE (includes O_TRUNC on a
  * read-only open), PROC_OPEN_APPEND (O_WRONLY|O_APPEND: existing bytes stay),
  * PROC_OPEN_READ, or -1 unknown (no thread in an open call, or /proc
- * unreadable). openat2's flags live in user memory: counted as write, the
+ * unreadable). A main thread that /proc still shows running (its event
+ * came faster than it fell asleep) is looked at again, up to 0.5 ms. openat2's flags live in user memory: counted as write, the
  * cautious answer. */
 enum { PROC_OPEN_READ = 0, PROC_OPEN_WRITE = 1, PROC_OPEN_APPEND = 2 };
 int proc_opening_for_write(pid_t pid);

@@ -276,7 +276,7 @@ modified_case "$ext4"
 # originals: neither produced ciphertext, so no deleted file is copied into
 # the vault (the decision waits 1 s for evidence, then lets the files go).
 move_case() {
-  local mnt=$1 log=$T/move.log saved created
+  local mnt=$1 log=$T/move.log saved created unknown
   errs=()
   mkdir -p "$mnt/move/src"
   cp -a /usr/include/linux "$mnt/move/src/"
@@ -286,10 +286,16 @@ move_case() {
   stop_guard move || errs+=("guard exit")
   saved=$(jq -r 'select(.event=="stopped") | .vault_saved' "$log")
   created=$(jq -r 'select(.event=="stopped") | .vault_created' "$log")
-  [ "${saved:-x}" = 0 ] || errs+=("moving a tree saved ${saved:-?} pre-images, want 0")
+  # An open whose flags /proc cannot show yet (the opener not asleep: a
+  # vCPU of this VM descheduled) is taken as a write and its file saved:
+  # the cautious answer, counted in open_mode_unknown. Nothing else may be.
+  unknown=$(jq -r 'select(.event=="stopped") | .open_mode_unknown' "$log")
+  if [ "${saved:-x}" -gt "${unknown:-0}" ] 2>/dev/null || [ -z "${saved:-}" ]; then
+    errs+=("moving a tree saved ${saved:-?} pre-images, want 0 beyond the ${unknown:-?} opens of unknown mode (late answers: $(jq -r 'select(.event=="stopped") | .late_allowed' "$log"); saves: $(sqlite3 "$mnt/.mamori-vault/index.db" "SELECT o.path || ' late=' || o.late || ' by ' || a.exe FROM ops o JOIN actors a ON a.key = o.actor WHERE o.kind = 'save' ORDER BY o.seq DESC LIMIT ${saved:-0}" 2>&1 | tr '\n' ';' | head -c 600))")
+  fi
   [ "${created:-0}" -gt 0 ] || errs+=("the copies were not recorded as created (${created:-none})")
   grep -q '"event":"alert"' "$log" && errs+=("moving a tree raised an alert")
-  echo "# move-tree: saved $saved, created $created" >&2
+  echo "# move-tree: saved $saved, created $created, opens of unknown mode ${unknown:-?}" >&2
   if [ ${#errs[@]} -eq 0 ]; then pass move-tree; else local IFS=';'; fail move-tree "${errs[*]}"; fi
   rm -rf "$mnt/move"
 }
