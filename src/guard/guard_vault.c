@@ -338,18 +338,15 @@ static void hold(struct guard *g, struct inode_ent *ie, int fd)
 }
 
 /* An empty file born just now was created by this open (O_CREAT makes the
- * file before the permission check): a CREATE, so restore removes it. */
-static bool note_if_new(struct guard *g, struct gvault_fs *f, struct actor *a, int fd,
-                        const struct stat *st, const char *path)
+ * file before the permission check): a CREATE, so restore removes it.
+ * btime_ns from fan_fstat; without a birth time the change time stands in. */
+static bool note_if_new(struct gvault_fs *f, struct actor *a, const struct stat *st,
+                        int64_t btime_ns, const char *path)
 {
-    struct statx sx;
-    int64_t born;
     if (st->st_size != 0)
         return false;
-    if (statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &sx) == 0 && (sx.stx_mask & STATX_BTIME))
-        born = (int64_t)sx.stx_btime.tv_sec * 1000000000 + sx.stx_btime.tv_nsec;
-    else
-        born = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+    int64_t born = btime_ns ? btime_ns
+                            : (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
     if ((int64_t)(wall_us() * 1000) - born >= BORN_NOW_NS)
         return false;
     vault_note_create(&f->v, a->vkey, path, st, wall_us());
@@ -359,10 +356,11 @@ static bool note_if_new(struct guard *g, struct gvault_fs *f, struct actor *a, i
 void gv_denied(struct guard *g, struct actor *a, int fd, const char *path)
 {
     struct stat st;
+    int64_t btime;
     struct gvault_fs *f;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (f = gv_fs_of(g, st.st_dev)) &&
+    if (fan_fstat(fd, &st, &btime) == 0 && S_ISREG(st.st_mode) && (f = gv_fs_of(g, st.st_dev)) &&
         gv_ensure_actor(g, f, a))
-        note_if_new(g, f, a, fd, &st, path);
+        note_if_new(f, a, &st, btime, path);
 }
 
 void gv_open_file(struct guard *g, struct actor *a, int fd, const struct stat *st,
@@ -386,7 +384,7 @@ void gv_open_file(struct guard *g, struct actor *a, int fd, const struct stat *s
     uint64_t kh = hash_str(a->vkey);
     if (ie->vault_key == kh && ie->vault_mtime_ns == mt && ie->vault_size == (uint64_t)st->st_size)
         return; /* this actor's copy of this very content is in the vault */
-    if (note_if_new(g, f, a, fd, st, path)) {
+    if (note_if_new(f, a, st, ie->btime_ns, path)) {
         ie->vault_key = kh;
         ie->vault_mtime_ns = mt;
         ie->vault_size = 0;
