@@ -345,8 +345,8 @@ static bool note_if_new(struct gvault_fs *f, struct actor *a, const struct stat 
 {
     if (st->st_size != 0)
         return false;
-    int64_t born = btime_ns ? btime_ns
-                            : (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+    int64_t born =
+        btime_ns ? btime_ns : (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
     if ((int64_t)(wall_us() * 1000) - born >= BORN_NOW_NS)
         return false;
     vault_note_create(&f->v, a->vkey, path, st, wall_us());
@@ -363,8 +363,8 @@ void gv_denied(struct guard *g, struct actor *a, int fd, const char *path)
         note_if_new(f, a, &st, btime, path);
 }
 
-void gv_open_file(struct guard *g, struct actor *a, int fd, const struct stat *st,
-                  const char *path, struct inode_ent *ie, int wmode)
+void gv_open_file(struct guard *g, struct actor *a, int fd, const struct stat *st, const char *path,
+                  struct inode_ent *ie, int wmode)
 {
     struct gvault_fs *f = gv_fs_of(g, st->st_dev);
     if (!f || !gv_ensure_actor(g, f, a))
