@@ -87,8 +87,9 @@ int main(int argc, char **argv)
     }
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
-    int fd = fanotify_init((perm ? FAN_CLASS_CONTENT : FAN_CLASS_NOTIF) | FAN_CLOEXEC | FAN_NONBLOCK,
-                           O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+    int fd =
+        fanotify_init((perm ? FAN_CLASS_CONTENT : FAN_CLASS_NOTIF) | FAN_CLOEXEC | FAN_NONBLOCK,
+                      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
     if (fd < 0) {
         perror("floor_listener: fanotify_init");
         return 1;
@@ -102,10 +103,10 @@ int main(int argc, char **argv)
     if (!perm) {
         nfd = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_DFID_NAME | FAN_CLOEXEC | FAN_NONBLOCK,
                             O_RDONLY | O_CLOEXEC);
-        if (nfd < 0 || fanotify_mark(nfd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM,
-                                     FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO |
-                                         FAN_ONDIR,
-                                     AT_FDCWD, argv[2]) < 0) {
+        if (nfd < 0 ||
+            fanotify_mark(nfd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM,
+                          FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO | FAN_ONDIR,
+                          AT_FDCWD, argv[2]) < 0) {
             perror("floor_listener: name group");
             return 1;
         }
@@ -127,9 +128,9 @@ int main(int argc, char **argv)
                 if (write(fd, &r, sizeof r) != (ssize_t)sizeof r)
                     perror("floor_listener: response");
                 if (ign)
-                    fanotify_mark(fd, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK |
-                                          FAN_MARK_IGNORED_SURV_MODIFY,
-                                  FAN_OPEN_PERM, e->fd, NULL);
+                    fanotify_mark(
+                        fd, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY,
+                        FAN_OPEN_PERM, e->fd, NULL);
             }
             if (e->fd >= 0)
                 close(e->fd);

@@ -22,9 +22,9 @@
 #endif
 
 #define CONTENT_MASK (FAN_OPEN_PERM | FAN_MODIFY | FAN_CLOSE_WRITE)
-#define FAN_NO_PERM_TEXT                                                                  \
-    "no fanotify permission events: an encryptor is stopped after, not before, it opens " \
-    "its next file (a pool of threads may destroy many files first, copy-then-delete and " \
+#define FAN_NO_PERM_TEXT                                                                           \
+    "no fanotify permission events: an encryptor is stopped after, not before, it opens "          \
+    "its next file (a pool of threads may destroy many files first, copy-then-delete and "         \
     "rename-then-encrypt are not recognised), and no pre-images are kept"
 
 /* Creations are not needed: a new file is judged when it is closed. */
@@ -187,8 +187,8 @@ void fan_flush_ignores(const struct fan *f)
 int fan_fstat(int fd, struct stat *st, int64_t *btime_ns)
 {
     struct statx x;
-    if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_BTIME,
-              &x) < 0)
+    if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_BTIME, &x) <
+        0)
         return -1;
     memset(st, 0, sizeof *st);
     st->st_dev = makedev(x.stx_dev_major, x.stx_dev_minor);

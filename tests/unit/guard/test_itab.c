@@ -153,8 +153,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(reused_number_is_a_new_entry, setup, teardown),
-        cmocka_unit_test_setup_teardown(unknown_birth_time_matches_and_is_learned, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(unknown_birth_time_matches_and_is_learned, setup, teardown),
         cmocka_unit_test_setup_teardown(newest_entry_under_a_path_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(many_paths_all_found, setup, teardown),
         cmocka_unit_test(fan_fstat_agrees_with_fstat),
